@@ -1,0 +1,760 @@
+package session
+
+import (
+	"bytes"
+	"encoding/gob"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// testUser is never registered: it comes back from CBOR as a Raw.
+type testUser struct {
+	Name  string
+	Age   int
+	Tags  []string
+	Since time.Time
+}
+
+// testPoint is registered by value, testAccount by pointer.
+type testPoint struct{ X, Y int }
+
+type testAccount struct {
+	ID    int64
+	Owner string
+}
+
+// testRole is a named basic type, never registered.
+type testRole string
+
+func init() {
+	Register(testPoint{})
+	Register(&testAccount{})
+}
+
+var testSince = time.Date(2024, 2, 29, 23, 59, 58, 123456789, time.UTC)
+
+// roundTrip encodes values with c and decodes them back.
+func roundTrip(t testing.TB, c Codec, values map[string]any) map[string]any {
+	t.Helper()
+	data, err := c.Encode(values)
+	require.NoError(t, err)
+	got, err := c.Decode(data)
+	require.NoError(t, err)
+	return got
+}
+
+func TestCBORRoundTripKeepsTypes(t *testing.T) {
+	cases := map[string]any{
+		"string":        "héllo, wörld",
+		"empty string":  "",
+		"true":          true,
+		"false":         false,
+		"nil":           nil,
+		"int":           42,
+		"int 0":         0,
+		"negative int":  -7,
+		"int max":       math.MaxInt,
+		"int min":       math.MinInt,
+		"int8":          int8(-8),
+		"int16":         int16(-1600),
+		"int32":         int32(-320000),
+		"int64":         int64(-64),
+		"int64 small":   int64(2),
+		"int64 max":     int64(math.MaxInt64),
+		"int64 min":     int64(math.MinInt64),
+		"uint":          uint(1),
+		"uint8":         uint8(255),
+		"uint16":        uint16(65535),
+		"uint32":        uint32(math.MaxUint32),
+		"uint64":        uint64(7),
+		"uint64 max":    uint64(math.MaxUint64),
+		"float32":       float32(1.5),
+		"float32 pi":    float32(math.Pi),
+		"float64":       3.141592653589793,
+		"float64 whole": 2.0,
+		"float64 tiny":  math.SmallestNonzeroFloat64,
+		"float64 inf":   math.Inf(-1),
+		"duration":      90 * time.Second,
+		"bytes":         []byte{0, 1, 2, 255},
+		"empty bytes":   []byte{},
+		"strings":       []string{"a", "", "ç"},
+		"ints":          []int{1, -2, math.MaxInt},
+		"string map":    map[string]string{"k": "v", "": "empty key"},
+		"list":          []any{"a", 1, true, []any{int64(2)}},
+		"empty list":    []any{},
+		"map": map[string]any{
+			"a": 1,
+			"b": map[string]any{"c": []any{float32(1), uint8(2), nil}},
+			"d": []string{"x"},
+		},
+		"registered struct":      testPoint{X: 1, Y: -2},
+		"registered pointer":     &testAccount{ID: 1 << 40, Owner: "ada"},
+		"registered nil pointer": (*testAccount)(nil),
+		"struct in list":         []any{testPoint{X: 3}, map[string]any{"p": testPoint{Y: 4}}},
+	}
+	for name, want := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := roundTrip(t, CBOR, map[string]any{"v": want})
+			require.Contains(t, got, "v")
+			assert.Equal(t, reflect.TypeOf(want), reflect.TypeOf(got["v"]))
+			assert.Equal(t, want, got["v"])
+		})
+	}
+	t.Run("all at once", func(t *testing.T) {
+		assert.Equal(t, cases, roundTrip(t, CBOR, cases))
+	})
+}
+
+func TestCBORNilSlicesAndMapsComeBackEmpty(t *testing.T) {
+	got := roundTrip(t, CBOR, map[string]any{
+		"bytes":   []byte(nil),
+		"strings": []string(nil),
+		"ints":    []int(nil),
+		"smap":    map[string]string(nil),
+		"list":    []any(nil),
+		"map":     map[string]any(nil),
+	})
+	assert.Equal(t, map[string]any{
+		"bytes":   []byte{},
+		"strings": []string{},
+		"ints":    []int{},
+		"smap":    map[string]string{},
+		"list":    []any{},
+		"map":     map[string]any{},
+	}, got)
+}
+
+func TestCBORTimeKeepsInstantAndOffset(t *testing.T) {
+	cases := map[string]time.Time{
+		"utc":                 testSince,
+		"utc whole second":    time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
+		"zero":                {},
+		"positive offset":     time.Date(2025, 3, 14, 9, 26, 53, 589793238, time.FixedZone("IST", 5*3600+1800)),
+		"negative offset":     time.Date(1969, 7, 20, 20, 17, 40, 0, time.FixedZone("PDT", -7*3600)),
+		"odd offset":          time.Date(1890, 1, 1, 0, 0, 0, 1, time.FixedZone("LMT", 561)),
+		"before year 1":       time.Date(-500, 1, 1, 0, 0, 0, 0, time.UTC),
+		"year 9999":           time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		"with monotonic":      time.Now(),
+		"in a named location": time.Date(2025, 7, 1, 12, 0, 0, 0, mustLoadLocation(t, "Europe/Paris")),
+	}
+	for name, want := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, ok := roundTrip(t, CBOR, map[string]any{"t": want})["t"].(time.Time)
+			require.True(t, ok, "not a time.Time")
+			assert.True(t, want.Equal(got), "want %v, got %v", want, got)
+			assert.Equal(t, want.Nanosecond(), got.Nanosecond())
+			_, wantOff := want.Zone()
+			_, gotOff := got.Zone()
+			assert.Equal(t, wantOff, gotOff)
+			if wantOff == 0 {
+				assert.Equal(t, time.UTC, got.Location())
+			}
+		})
+	}
+}
+
+func mustLoadLocation(t *testing.T, name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.FixedZone("CEST", 2*3600) // no tzdata on this machine
+	}
+	return loc
+}
+
+func TestCBORUnregisteredStructIsRaw(t *testing.T) {
+	u := testUser{Name: "Ada", Age: 36, Tags: []string{"admin"}, Since: testSince}
+	for name, put := range map[string]any{"value": u, "pointer": &u} {
+		t.Run(name, func(t *testing.T) {
+			v := roundTrip(t, CBOR, map[string]any{"user": put})["user"]
+			raw, ok := v.(Raw)
+			require.True(t, ok, "%T is not a Raw", v)
+
+			assert.Equal(t, map[string]any{
+				"Name":  "Ada",
+				"Age":   int64(36),
+				"Tags":  []any{"admin"},
+				"Since": testSince,
+			}, raw.Value())
+			assert.Equal(t, raw.Value(), generic(v), "Session.Get returns the generic form")
+
+			var back testUser
+			require.NoError(t, raw.DecodeInto(&back))
+			assert.Equal(t, u, back)
+
+			// What GetAs does, for either pointer-ness.
+			got, ok := as[testUser](v)
+			require.True(t, ok)
+			assert.Equal(t, u, got)
+			gotPtr, ok := as[*testUser](v)
+			require.True(t, ok)
+			assert.Equal(t, &u, gotPtr)
+			_, ok = as[int](v)
+			assert.False(t, ok, "a struct does not decode into an int")
+		})
+	}
+}
+
+func TestCBORUnregisteredNamedType(t *testing.T) {
+	v := roundTrip(t, CBOR, map[string]any{"role": testRole("admin")})["role"]
+	require.Implements(t, (*Raw)(nil), v)
+	assert.Equal(t, "admin", generic(v))
+	role, ok := as[testRole](v)
+	require.True(t, ok)
+	assert.Equal(t, testRole("admin"), role)
+}
+
+func TestCBORRawSurvivesReencoding(t *testing.T) {
+	u := testUser{Name: "Ada", Since: testSince}
+	first, err := CBOR.Encode(map[string]any{"user": u})
+	require.NoError(t, err)
+	decoded, err := CBOR.Decode(first)
+	require.NoError(t, err)
+
+	// A request that did not touch the value saves it back.
+	again, err := CBOR.Encode(decoded)
+	require.NoError(t, err)
+	assert.Equal(t, first, again, "a Raw is written out byte for byte")
+
+	redecoded, err := CBOR.Decode(again)
+	require.NoError(t, err)
+	got, ok := as[testUser](redecoded["user"])
+	require.True(t, ok)
+	assert.Equal(t, u, got)
+
+	// Once a program registers the type, the same bytes give the type.
+	registered := roundTrip(t, CBOR, map[string]any{"p": testPoint{X: 5}})
+	assert.Equal(t, testPoint{X: 5}, registered["p"])
+}
+
+func TestCBORRawKeepsAnUnknownTypeName(t *testing.T) {
+	payload, err := cbor.Marshal(map[string]any{"Field": "x"})
+	require.NoError(t, err)
+	// As written by a program that registered a type this one does not know.
+	data := appendTypedHead([]byte{0xa1, 0x61, 'v'}, "example.com/other.Thing")
+	data = append(data, payload...)
+
+	values, err := CBOR.Decode(data)
+	require.NoError(t, err)
+	assert.Equal(t, cborRaw{name: "example.com/other.Thing", payload: string(payload)}, values["v"])
+	assert.Equal(t, map[string]any{"Field": "x"}, generic(values["v"]))
+	again, err := CBOR.Encode(values)
+	require.NoError(t, err)
+	assert.Equal(t, data, again, "the name is kept for the program that knows it")
+}
+
+func TestCBORPayloadNotFittingItsRegisteredTypeIsRaw(t *testing.T) {
+	// A testPoint field that was a string in an earlier version.
+	payload, err := cbor.Marshal(map[string]any{"X": "one"})
+	require.NoError(t, err)
+	data := appendTypedHead([]byte{0xa1, 0x61, 'p'}, typeName(reflect.TypeOf(testPoint{})))
+	data = append(data, payload...)
+
+	values, err := CBOR.Decode(data)
+	require.NoError(t, err, "one stale value does not cost the whole session")
+	assert.Equal(t, map[string]any{"X": "one"}, generic(values["p"]))
+	_, ok := as[testPoint](values["p"])
+	assert.False(t, ok)
+}
+
+func TestCBORRawValueWithNonStringKeys(t *testing.T) {
+	type withIntKeys struct{ M map[int]string }
+	v := roundTrip(t, CBOR, map[string]any{"v": withIntKeys{M: map[int]string{1: "a"}}})["v"]
+	assert.Equal(t, map[any]any{"M": map[any]any{int64(1): "a"}}, generic(v),
+		"a map with non-string keys has no map[string]any form")
+	got, ok := as[withIntKeys](v)
+	require.True(t, ok)
+	assert.Equal(t, map[int]string{1: "a"}, got.M)
+}
+
+// TestCBORWireFormat pins the encoding described in docs/codec.md.
+func TestCBORWireFormat(t *testing.T) {
+	cases := []struct {
+		value any
+		hex   string // of the encoding of {"v": value}
+	}{
+		{"hi", "a16176" + "626869"},
+		{true, "a16176" + "f5"},
+		{nil, "a16176" + "f6"},
+		{5, "a16176" + "05"},
+		{-500, "a16176" + "3901f3"},
+		{int64(5), "a16176" + "c605"},
+		{uint64(5), "a16176" + "c705"},
+		{1.5, "a16176" + "fa3fc00000"},
+		{0.1, "a16176" + "fb3fb999999999999a"},
+		{[]byte{1, 2}, "a16176" + "420102"},
+		{[]any{1, "a"}, "a16176" + "82016161"},
+		{map[string]any{"a": 1}, "a16176" + "a1616101"},
+		{[]string{"a"}, "a16176" + "c9816161"},
+		{[]int{1, 2}, "a16176" + "ca820102"},
+		{map[string]string{"a": "b"}, "a16176" + "cba161616162"},
+		{time.Unix(1700000000, 0).UTC(), "a16176" + "c8811a6553f100"},
+		{time.Unix(1700000000, 5).UTC(), "a16176" + "c8821a6553f10005"},
+		{time.Unix(1700000000, 0).In(time.FixedZone("", 3600)), "a16176" + "c8831a6553f10000190e10"},
+		{int8(-1), "a16176" + "cc82" + "64696e7438" + "20"},
+		{testRole("x"), "a16176" + "cc82" + "60" + "6178"},
+	}
+	for _, c := range cases {
+		data, err := CBOR.Encode(map[string]any{"v": c.value})
+		require.NoError(t, err)
+		assert.Equal(t, c.hex, hex.EncodeToString(data), "%#v", c.value)
+	}
+}
+
+func TestCBOREncodeErrorsNameTheKey(t *testing.T) {
+	cyclic := []any{nil}
+	cyclic[0] = cyclic
+	cyclicMap := map[string]any{}
+	cyclicMap["self"] = cyclicMap
+
+	cases := []struct {
+		name   string
+		values map[string]any
+		want   []string
+	}{
+		{"func", map[string]any{"ok": 1, "f": func() {}}, []string{`key "f"`, "unsupported type: func()"}},
+		{"channel", map[string]any{"c": make(chan int)}, []string{`key "c"`, "unsupported type: chan int"}},
+		{"nested", map[string]any{"cart": []any{1, map[string]any{"x": func() {}}}}, []string{`key "cart" at [1]["x"]`, "func()"}},
+		{"struct field", map[string]any{"s": struct{ F func() }{}}, []string{`key "s"`, "func()"}},
+		{"cyclic slice", map[string]any{"loop": cyclic}, []string{`key "loop"`, "nested deeper than 32 levels"}},
+		{"cyclic map", map[string]any{"loop": cyclicMap}, []string{`key "loop"`, "nested deeper"}},
+		{"time offset", map[string]any{"t": time.Now().In(time.FixedZone("", 86400))}, []string{`key "t"`, "offset"}},
+		{"too deep struct", map[string]any{"deep": nest(40)}, []string{`key "deep"`, "does not encode to CBOR that Decode accepts"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var data []byte
+			var err error
+			require.NotPanics(t, func() { data, err = CBOR.Encode(c.values) })
+			require.Error(t, err)
+			assert.Nil(t, data)
+			assert.True(t, strings.HasPrefix(err.Error(), "session: cbor: "), err.Error())
+			for _, w := range c.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+type nestedBox struct{ In *nestedBox }
+
+func nest(n int) *nestedBox {
+	var b *nestedBox
+	for range n {
+		b = &nestedBox{In: b}
+	}
+	return b
+}
+
+func TestCBORDecodeRefusesBadInput(t *testing.T) {
+	valid, err := CBOR.Encode(map[string]any{
+		"s": "str", "t": testSince, "l": []any{1, int64(2), "x"}, "u": testUser{Name: "n"},
+	})
+	require.NoError(t, err)
+
+	h := func(s string) []byte {
+		b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+		require.NoError(t, err)
+		return b
+	}
+	deep := []byte{0xa1, 0x61, 'v'}
+	for range 40 {
+		deep = append(deep, 0x81)
+	}
+	deep = append(deep, 0x01)
+	deepTyped := appendTypedHead([]byte{0xa1, 0x61, 'v'}, "")
+	for range 40 {
+		deepTyped = append(deepTyped, 0x81)
+	}
+	deepTyped = append(deepTyped, 0x01)
+
+	cases := map[string][]byte{
+		"nil":                  nil,
+		"empty":                {},
+		"not a map":            h("01"),
+		"garbage":              []byte("not cbor at all"),
+		"extra data":           append(append([]byte{}, valid...), 0x00),
+		"indefinite map":       h("bf 6176 01 ff"),
+		"indefinite string":    h("a1 6176 7f 6161 ff"),
+		"non-text key":         h("a1 01 01"),
+		"duplicate key":        h("a2 6176 01 6176 02"),
+		"invalid UTF-8":        h("a1 6176 61 ff"),
+		"huge map":             h("bb ffffffffffffffff"),
+		"huge array":           h("a1 6176 9b ffffffffffffffff"),
+		"huge string":          h("a1 6176 7b 7fffffffffffffff"),
+		"array too long":       append(h("a1 6176 9a 00020001"), make([]byte, 131073)...),
+		"reserved byte":        h("a1 6176 1c"),
+		"half float":           h("a1 6176 f9 3c00"),
+		"undefined":            h("a1 6176 f7"),
+		"int overflows":        h("a1 6176 1b ffffffffffffffff"),
+		"int64 overflows":      h("a1 6176 c6 3b ffffffffffffffff"),
+		"uint64 negative":      h("a1 6176 c7 20"),
+		"unknown tag":          h("a1 6176 d9 d9f7 01"),
+		"bignum tag":           h("a1 6176 c2 41 01"),
+		"time empty":           h("a1 6176 c8 80"),
+		"time not array":       h("a1 6176 c8 01"),
+		"time nanos":           h("a1 6176 c8 82 00 1a 3b9aca00"),
+		"time offset":          h("a1 6176 c8 83 00 00 1a 00015180"),
+		"time seconds":         h("a1 6176 c8 81 1b 7fffffffffffffff"),
+		"strings bad item":     h("a1 6176 c9 81 01"),
+		"string map bad value": h("a1 6176 cb a1 6161 01"),
+		"string map dup key":   h("a1 6176 cb a2 6161 6162 6161 6162"),
+		"typed not array":      h("a1 6176 cc 01"),
+		"typed one field":      h("a1 6176 cc 81 60"),
+		"typed name not text":  h("a1 6176 cc 82 01 01"),
+		"typed no payload":     h("a1 6176 cc 82 60"),
+		"typed bad payload":    h("a1 6176 cc 82 60 1c"),
+		"deep arrays":          deep,
+		"deep typed payload":   deepTyped,
+	}
+	for i := range len(valid) {
+		cases[fmt.Sprintf("truncated to %d bytes", i)] = valid[:i]
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			require.NotPanics(t, func() { _, err = CBOR.Decode(data) })
+			require.Error(t, err)
+			assert.True(t, strings.HasPrefix(err.Error(), "session: cbor: "), err.Error())
+		})
+	}
+}
+
+func TestCBORRawWithDuplicateKeysFailsOnUse(t *testing.T) {
+	// Decode only checks that a Raw's payload is well-formed, which
+	// leaves duplicate keys to be found when the payload is decoded.
+	values, err := CBOR.Decode([]byte("\xa1\x61v\xcc\x82\x60\xa2\x61a\x01\x61a\x02"))
+	require.NoError(t, err)
+	assert.Nil(t, generic(values["v"]))
+	_, ok := as[map[string]any](values["v"])
+	assert.False(t, ok)
+}
+
+func TestCBORDeepButAllowedNesting(t *testing.T) {
+	v := any(1)
+	for range cborMaxDepth - 1 {
+		v = []any{v}
+	}
+	got := roundTrip(t, CBOR, map[string]any{"v": v})
+	assert.Equal(t, v, got["v"])
+
+	_, err := CBOR.Encode(map[string]any{"v": []any{v}})
+	assert.ErrorContains(t, err, "nested deeper")
+}
+
+// FuzzCBORDecode checks that Decode never panics, accepts nothing that is
+// not well-formed CBOR, and that what it accepts encodes and decodes again
+// to the same values.
+func FuzzCBORDecode(f *testing.F) {
+	seeds := []map[string]any{
+		{},
+		{"s": "str", "i": 1, "b": true, "n": nil, "f": 1.5, "f32": float32(2.5)},
+		{"i64": int64(-1), "u64": uint64(math.MaxUint64), "i8": int8(3), "u": uint(4)},
+		{"t": testSince, "tz": time.Date(2025, 1, 2, 3, 4, 5, 6, time.FixedZone("", -3600)), "zero": time.Time{}},
+		{"bytes": []byte("xyz"), "ss": []string{"a"}, "is": []int{-1}, "sm": map[string]string{"a": "b"}},
+		{"l": []any{"a", 1, true, []any{int64(2)}, map[string]any{"k": []any{}}}},
+		{"user": testUser{Name: "n", Since: testSince}, "p": testPoint{1, 2}, "acc": &testAccount{ID: 9}},
+		{"role": testRole("r"), "list": []any{testPoint{}, testUser{}}},
+	}
+	for _, s := range seeds {
+		data, err := CBOR.Encode(s)
+		require.NoError(f, err)
+		f.Add(data)
+	}
+	f.Add([]byte{0xa1, 0x61, 'v', 0xfb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 1}) // a NaN
+	wellformed := mustDecMode(cbor.DecOptions{
+		MaxNestedLevels:  65535,
+		MaxArrayElements: math.MaxInt32,
+		MaxMapPairs:      math.MaxInt32,
+	})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		values, err := CBOR.Decode(data)
+		if err != nil {
+			return
+		}
+		require.NoError(t, wellformed.Wellformed(data), "Decode accepted ill-formed CBOR")
+		encoded, err := CBOR.Encode(values)
+		require.NoError(t, err, "Decode returned what Encode refuses")
+		again, err := CBOR.Decode(encoded)
+		require.NoError(t, err, "Decode refused what Encode wrote")
+		requireSameValue(t, values, again, "")
+	})
+}
+
+// canonicalCBOR encodes with sorted map keys, so that values can be
+// compared by their encodings whatever their maps and NaNs.
+var canonicalCBOR = mustEncMode(cbor.CanonicalEncOptions())
+
+// requireSameValue compares values decoded by CBOR: types exactly, floats
+// bit for bit (NaN included), times by instant and offset.
+func requireSameValue(t *testing.T, want, got any, path string) {
+	t.Helper()
+	require.Equal(t, reflect.TypeOf(want), reflect.TypeOf(got), path)
+	switch w := want.(type) {
+	case map[string]any:
+		g := got.(map[string]any)
+		require.Len(t, g, len(w), path)
+		for k, v := range w {
+			require.Contains(t, g, k, path)
+			requireSameValue(t, v, g[k], path+"."+k)
+		}
+	case []any:
+		g := got.([]any)
+		require.Len(t, g, len(w), path)
+		for i := range w {
+			requireSameValue(t, w[i], g[i], fmt.Sprintf("%s[%d]", path, i))
+		}
+	case float64:
+		require.Equal(t, math.Float64bits(w), math.Float64bits(got.(float64)), path)
+	case time.Time:
+		g := got.(time.Time)
+		require.True(t, w.Equal(g), path)
+		_, wo := w.Zone()
+		_, gotOff := g.Zone()
+		require.Equal(t, wo, gotOff, path)
+	case cborRaw:
+		require.Equal(t, w, got, path)
+	default:
+		wb, err := canonicalCBOR.Marshal(want)
+		require.NoError(t, err)
+		gb, err := canonicalCBOR.Marshal(got)
+		require.NoError(t, err)
+		require.Equal(t, wb, gb, path)
+	}
+}
+
+func TestRegister(t *testing.T) {
+	assert.Equal(t, "github.com/go-sealed/session.testPoint", typeName(reflect.TypeOf(testPoint{})))
+	assert.Equal(t, "*github.com/go-sealed/session.testAccount", typeName(reflect.TypeOf(&testAccount{})))
+	assert.Equal(t, "[]int64", typeName(reflect.TypeOf([]int64{})))
+	assert.Equal(t, "time.Duration", typeName(reflect.TypeOf(time.Second)))
+
+	assert.NotPanics(t, func() { Register(testPoint{}) }, "registering again is fine")
+	assert.PanicsWithValue(t, "session: Register(nil)", func() { Register(nil) })
+
+	a, b := localType("a"), localType("b")
+	Register(a)
+	assert.PanicsWithValue(t,
+		`session: Register: types session.sameName and session.sameName have the same name "github.com/go-sealed/session.sameName"`,
+		func() { Register(b) })
+
+	// An unnamed type registered by the program.
+	Register(map[string][]int{})
+	got := roundTrip(t, CBOR, map[string]any{"m": map[string][]int{"a": {1}}})
+	assert.Equal(t, map[string][]int{"a": {1}}, got["m"])
+}
+
+// localType returns values of two different types of the same name.
+func localType(which string) any {
+	if which == "a" {
+		type sameName struct{ A int }
+		return sameName{}
+	}
+	type sameName struct{ B int }
+	return sameName{}
+}
+
+func TestRegisterConcurrently(t *testing.T) {
+	type concurrent struct{ N int }
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			Register(concurrent{})
+			Register(&concurrent{})
+			for j := range 50 {
+				values := map[string]any{"c": concurrent{N: i*100 + j}, "p": &concurrent{N: j}}
+				for _, c := range []Codec{CBOR, JSON, Gob} {
+					data, err := c.Encode(values)
+					assert.NoError(t, err)
+					_, err = c.Decode(data)
+					assert.NoError(t, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got := roundTrip(t, CBOR, map[string]any{"c": concurrent{N: 1}, "p": &concurrent{N: 2}})
+	assert.Equal(t, concurrent{N: 1}, got["c"])
+	assert.Equal(t, &concurrent{N: 2}, got["p"])
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	u := testUser{Name: "Ada", Age: 36, Tags: []string{"x"}, Since: testSince}
+	at := time.Date(2025, 3, 14, 9, 26, 53, 589793238, time.FixedZone("", 3600))
+	values := map[string]any{
+		"s": "<str & more>", "i": 42, "big": int64(1<<53 + 1), "f": 1.5, "b": true, "n": nil,
+		"t": at, "u": u, "l": []any{"a", 1}, "bytes": []byte{1, 2},
+	}
+	data, err := JSON.Encode(values)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"<str & more>"`, "no HTML escaping")
+	got, err := JSON.Decode(data)
+	require.NoError(t, err)
+	for k, v := range got {
+		require.Implements(t, (*Raw)(nil), v, k)
+	}
+
+	// Get: the generic JSON forms.
+	assert.Equal(t, "<str & more>", generic(got["s"]))
+	assert.Equal(t, float64(42), generic(got["i"]), "JSON numbers are float64")
+	assert.Equal(t, float64(1<<53), generic(got["big"]), "and lose precision beyond 2^53")
+	assert.Equal(t, true, generic(got["b"]))
+	assert.Nil(t, generic(got["n"]))
+	assert.Equal(t, "2025-03-14T09:26:53.589793238+01:00", generic(got["t"]))
+	assert.Equal(t, []any{"a", float64(1)}, generic(got["l"]))
+	assert.Equal(t, "AQI=", generic(got["bytes"]))
+	assert.Equal(t, map[string]any{"Name": "Ada", "Age": float64(36), "Tags": []any{"x"}, "Since": "2024-02-29T23:59:58.123456789Z"}, generic(got["u"]))
+
+	// GetAs: the types asked for.
+	i, ok := as[int](got["i"])
+	assert.True(t, ok)
+	assert.Equal(t, 42, i)
+	big, ok := as[int64](got["big"])
+	assert.True(t, ok)
+	assert.Equal(t, int64(1<<53+1), big, "exact through GetAs")
+	gotU, ok := as[testUser](got["u"])
+	assert.True(t, ok)
+	assert.Equal(t, u, gotU)
+	gotT, ok := as[time.Time](got["t"])
+	assert.True(t, ok)
+	assert.True(t, at.Equal(gotT))
+	_, off := gotT.Zone()
+	assert.Equal(t, 3600, off)
+	b, ok := as[[]byte](got["bytes"])
+	assert.True(t, ok)
+	assert.Equal(t, []byte{1, 2}, b)
+	_, ok = as[int](got["s"])
+	assert.False(t, ok)
+
+	// Untouched values are written back as they were read.
+	again, err := JSON.Encode(got)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(data), string(again))
+}
+
+func TestJSONErrors(t *testing.T) {
+	_, err := JSON.Encode(map[string]any{"ok": 1, "f": func() {}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `session: json: cannot encode key "f"`)
+	_, err = JSON.Encode(map[string]any{"nan": math.NaN()})
+	assert.ErrorContains(t, err, `key "nan"`)
+
+	for _, data := range []string{"", "null", "[]", `{"a":`, `{"a":1}x`, "\xff"} {
+		_, err := JSON.Decode([]byte(data))
+		require.Error(t, err, "%q", data)
+		assert.True(t, strings.HasPrefix(err.Error(), "session: json: "), err.Error())
+	}
+}
+
+func TestGobRoundTrip(t *testing.T) {
+	values := map[string]any{
+		"s": "str", "i": 42, "i64": int64(-1), "u8": uint8(3), "f32": float32(1.5), "f": 1.5,
+		"b": true, "n": nil, "bytes": []byte{1}, "ss": []string{"a"}, "is": []int{1},
+		"sm": map[string]string{"a": "b"}, "l": []any{"a", 1, testPoint{X: 1}},
+		"m": map[string]any{"k": int64(2)}, "p": testPoint{X: 1, Y: 2}, "acc": &testAccount{ID: 7},
+		"t": time.Date(2025, 3, 14, 9, 26, 53, 589793238, time.FixedZone("", 3600)),
+	}
+	got := roundTrip(t, Gob, values)
+	for k, want := range values {
+		if k == "t" {
+			continue
+		}
+		assert.Equal(t, want, got[k], k)
+	}
+	gotT := got["t"].(time.Time)
+	assert.True(t, values["t"].(time.Time).Equal(gotT))
+	_, off := gotT.Zone()
+	assert.Equal(t, 3600, off)
+
+	// Gob sees pointers through: testAccount was registered as a pointer.
+	assert.Equal(t, &testAccount{ID: 8}, roundTrip(t, Gob, map[string]any{"a": testAccount{ID: 8}})["a"])
+}
+
+func TestGobNeedsRegister(t *testing.T) {
+	_, err := Gob.Encode(map[string]any{"ok": 1, "user": testUser{Name: "x"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `session: gob: cannot encode key "user": type session.testUser not registered; call session.Register`)
+	_, err = Gob.Encode(map[string]any{"l": []any{testUser{}}})
+	assert.ErrorContains(t, err, "call session.Register", "inside an []any too")
+
+	// A payload naming a type this program did not register: made by
+	// renaming, in place, one that it did.
+	type gobGhostA struct{ N int }
+	Register(gobGhostA{})
+	data, err := Gob.Encode(map[string]any{"g": gobGhostA{N: 1}})
+	require.NoError(t, err)
+	data = bytes.ReplaceAll(data, []byte("gobGhostA"), []byte("gobGhostB"))
+	_, err = Gob.Decode(data)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "session: gob: type github.com/go-sealed/session.gobGhostB not registered; call session.Register")
+
+	for _, data := range [][]byte{nil, {0x01}, []byte("garbage!"), append(append([]byte{}, data[:len(data)-1]...), 0xff)} {
+		var err error
+		require.NotPanics(t, func() { _, err = Gob.Decode(data) })
+		require.Error(t, err)
+		assert.True(t, strings.HasPrefix(err.Error(), "session: gob: "), err.Error())
+	}
+}
+
+func TestGobErrorRewording(t *testing.T) {
+	assert.NoError(t, gobError(nil))
+	plain := gob.NewDecoder(bytes.NewReader(nil)).Decode(new(int))
+	assert.Equal(t, plain, gobError(plain), "other errors are kept as they are")
+}
+
+func TestForeignRawIsEncodedInGenericForm(t *testing.T) {
+	fromJSON, err := JSON.Decode([]byte(`{"u":{"Name":"Ada"},"n":1}`))
+	require.NoError(t, err)
+	got := roundTrip(t, CBOR, fromJSON)
+	assert.Equal(t, map[string]any{"u": map[string]any{"Name": "Ada"}, "n": float64(1)}, got)
+
+	fromCBOR := roundTrip(t, CBOR, map[string]any{"u": testUser{Name: "Ada"}})
+	for _, c := range []Codec{JSON, Gob} {
+		got := roundTrip(t, c, fromCBOR)
+		name, ok := generic(got["u"]).(map[string]any)["Name"]
+		assert.True(t, ok)
+		assert.Equal(t, "Ada", name)
+	}
+}
+
+func ExampleRegister() {
+	type Cart struct {
+		Items []string
+		Total float64
+	}
+	// Once, at init: Decode then returns Cart values as Carts.
+	Register(Cart{})
+
+	data, _ := CBOR.Encode(map[string]any{"cart": Cart{Items: []string{"book"}, Total: 12.5}})
+	values, _ := CBOR.Decode(data)
+	cart := values["cart"].(Cart)
+	fmt.Println(cart.Items, cart.Total)
+	// Output: [book] 12.5
+}
+
+func ExampleRaw() {
+	type Prefs struct{ Theme string }
+	// Prefs is not registered: Decode returns a Raw.
+	data, _ := CBOR.Encode(map[string]any{"prefs": Prefs{Theme: "dark"}})
+	values, _ := CBOR.Decode(data)
+	raw := values["prefs"].(Raw)
+
+	fmt.Println(raw.Value()) // what Session.Get returns
+	var p Prefs
+	_ = raw.DecodeInto(&p) // what GetAs[Prefs] does
+	fmt.Println(p.Theme)
+	// Output:
+	// map[Theme:dark]
+	// dark
+}

@@ -1,0 +1,314 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// DefaultLifetime is the absolute session lifetime New sets.
+const DefaultLifetime = 24 * time.Hour
+
+// Manager is net/http middleware that gives each request its session. Make
+// one with New, adjust its fields before serving, and wrap your handlers
+// with Handler. A Manager must not be changed once it serves requests.
+type Manager struct {
+	// Cookie sets the session cookie's name and attributes.
+	Cookie CookieOptions
+
+	// IdleTimeout ends a session that has not been used for this long. It
+	// is enforced by the store on load, not only by the cookie's Max-Age,
+	// so a copied cookie stops working too. 0 means no idle limit.
+	IdleTimeout time.Duration
+
+	// Lifetime ends a session this long after it was created, however
+	// active it is. 0 or less means DefaultLifetime.
+	Lifetime time.Duration
+
+	// TouchInterval rate-limits rolling expiry: a session that was only
+	// read is saved again, to extend its idle deadline, only once it was
+	// last saved at least this long ago. 0 means IdleTimeout/10.
+	TouchInterval time.Duration
+
+	// Codec encodes session values. nil means CBOR, which keeps Go types.
+	Codec Codec
+
+	// ErrorFunc answers a request whose session could not be loaded or
+	// saved, before anything of the handler's response has been sent. nil
+	// means: log the error with Logger and reply 500 with no details.
+	ErrorFunc func(http.ResponseWriter, *http.Request, error)
+
+	// Logger receives the errors the default ErrorFunc handles, and
+	// warnings about discarded records. nil means slog.Default().
+	Logger *slog.Logger
+
+	// Now returns the current time; nil means time.Now. Tests set it to
+	// move a session through its deadlines.
+	Now func() time.Time
+
+	store    Store // as given to New
+	bindOnce sync.Once
+	bound    Store // store, bound to Cookie.Name if it is a NameBinder
+}
+
+// New returns a Manager that keeps sessions in store, with secure defaults:
+// a cookie named "session" with Path "/", HttpOnly, Secure and SameSite
+// Lax, persistent until the session expires, and a Lifetime of 24 hours.
+func New(store Store) *Manager {
+	if store == nil {
+		panic("session: New called with a nil Store")
+	}
+	return &Manager{
+		Cookie: CookieOptions{
+			Name:     "session",
+			Path:     "/",
+			HttpOnly: true,
+			Secure:   true,
+			SameSite: http.SameSiteLaxMode,
+			Persist:  true,
+		},
+		Lifetime: DefaultLifetime,
+		store:    store,
+	}
+}
+
+// boundStore returns the store to use, bound to the cookie name on first
+// use, when the Manager's fields are settled.
+func (m *Manager) boundStore() Store {
+	m.bindOnce.Do(func() {
+		m.bound = m.store
+		if b, ok := m.store.(NameBinder); ok {
+			m.bound = b.BindName(m.Cookie.Name)
+		}
+	})
+	return m.bound
+}
+
+func (m *Manager) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+func (m *Manager) codec() Codec {
+	if m.Codec != nil {
+		return m.Codec
+	}
+	return CBOR
+}
+
+func (m *Manager) logger() *slog.Logger {
+	if m.Logger != nil {
+		return m.Logger
+	}
+	return slog.Default()
+}
+
+func (m *Manager) lifetime() time.Duration {
+	if m.Lifetime > 0 {
+		return m.Lifetime
+	}
+	return DefaultLifetime
+}
+
+func (m *Manager) touchInterval() time.Duration {
+	if m.TouchInterval > 0 {
+		return m.TouchInterval
+	}
+	return m.IdleTimeout / 10
+}
+
+// deadline is when a session created and last touched at these times
+// expires under the Manager's current limits.
+func (m *Manager) deadline(created, touched time.Time) time.Time {
+	d := created.Add(m.lifetime())
+	if m.IdleTimeout > 0 {
+		if idle := touched.Add(m.IdleTimeout); idle.Before(d) {
+			d = idle
+		}
+	}
+	return d
+}
+
+// valid reports whether a loaded record is still alive, by the record's
+// own deadline and by the Manager's current limits, which may have been
+// shortened since the record was saved.
+func (m *Manager) valid(rec *Record, now time.Time) bool {
+	return now.Before(rec.Expires) && now.Before(m.deadline(rec.Created, rec.Touched))
+}
+
+// Handler returns middleware that makes the request's session available to
+// next through Get and FromContext. The session is loaded only if next
+// uses it, and saved, if it changed, before the response's first byte is
+// written, whether next calls WriteHeader, Write or Flush, or just returns.
+func (m *Manager) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := &Session{m: m, ctx: r.Context(), req: r, parent: FromContext(r.Context())}
+		r = r.WithContext(context.WithValue(r.Context(), contextKey{}, s))
+		sw := &writer{ResponseWriter: w, m: m, s: s, r: r}
+		next.ServeHTTP(sw, r)
+		sw.commit()
+	})
+}
+
+// Get returns the request's session. It panics if r did not pass through
+// m.Handler: that is a wiring mistake, not a runtime condition.
+func (m *Manager) Get(r *http.Request) *Session {
+	for s := FromContext(r.Context()); s != nil; s = s.parent {
+		if s.m == m {
+			return s
+		}
+	}
+	panic("session: Manager.Get called on a request that did not pass through this Manager's Handler")
+}
+
+func (m *Manager) serveError(w http.ResponseWriter, r *http.Request, err error) {
+	if m.ErrorFunc != nil {
+		m.ErrorFunc(w, r, err)
+		return
+	}
+	m.logger().ErrorContext(r.Context(), "session: store failure", "method", r.Method, "path", r.URL.Path, "err", err)
+	// Drop what the handler had set (its Content-Encoding, its cookies):
+	// none of it belongs to this reply.
+	clear(w.Header())
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}
+
+// save writes what the request did to its session: to the store, and as
+// cookies into h. It runs once per request, before the response's header
+// is sent.
+func (m *Manager) save(s *Session, h http.Header) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.loaded {
+		return nil // never touched: no decoding, no store work, no cookie
+	}
+	if s.loadErr != nil {
+		return fmt.Errorf("session: load: %w", s.loadErr)
+	}
+	// A save finishes work the handler already did, so it is not cut short
+	// by a client that hangs up; stores bound it with their own timeouts.
+	ctx := context.WithoutCancel(s.ctx)
+
+	store := m.boundStore()
+	oldToken := s.token
+	if oldToken != "" && (s.destroyed || s.discard) {
+		if err := store.Delete(ctx, oldToken); err != nil {
+			return fmt.Errorf("session: delete: %w", err)
+		}
+	}
+	if s.isNew {
+		oldToken = "" // a new session (also after Destroy) gets a new token
+	}
+
+	now := m.now()
+	empty := len(s.values) == 0
+	dirty := len(s.changed) > 0 || s.cleared || s.metaDirty || s.renewed
+	touch := m.IdleTimeout > 0 && now.Sub(s.rec.Touched) >= m.touchInterval()
+	switch {
+	case s.isNew && empty:
+		// Nothing worth a cookie: a new session that stayed empty sets
+		// none, and a dead token the client sent is expired.
+		if s.token != "" {
+			m.Cookie.expire(h, s.chunks)
+		}
+		return nil
+	case !dirty && !touch && !s.rec.Reissue:
+		return nil // read only: no write
+	}
+
+	rec := s.rec
+	rec.Touched = now
+	rec.Expires = m.deadline(rec.Created, now)
+	data, err := m.codec().Encode(s.values)
+	if err != nil {
+		return fmt.Errorf("session: encode: %w", err)
+	}
+	rec.Data = data
+
+	var token, obsolete string
+	updater, canMerge := store.(Updater)
+	switch {
+	case oldToken == "":
+		token, err = store.Save(ctx, "", &rec)
+	case s.renewed:
+		token, obsolete, err = renew(ctx, store, oldToken, &rec)
+	case canMerge && !s.cleared:
+		token, err = updater.Update(ctx, oldToken, s.merge(&rec))
+	default:
+		token, err = store.Save(ctx, oldToken, &rec)
+	}
+	if err != nil {
+		return fmt.Errorf("session: save: %w", err)
+	}
+	if token == "" {
+		// The record was destroyed by another request while this one ran
+		// ("log out everywhere", say): the revocation wins.
+		m.Cookie.expire(h, s.chunks)
+		return nil
+	}
+	if err := m.Cookie.write(h, token, &rec, now, s.chunks); err != nil {
+		return err
+	}
+	if obsolete != "" {
+		if err := store.Delete(ctx, obsolete); err != nil {
+			return fmt.Errorf("session: delete renewed token: %w", err)
+		}
+	}
+	return nil
+}
+
+// renew moves rec to a new token. A Renewer does it in one step; otherwise
+// the new record is saved here and the old token is returned for deletion
+// once the new cookie is known to fit, so a failed save never loses the
+// session.
+func renew(ctx context.Context, store Store, oldToken string, rec *Record) (token, obsolete string, err error) {
+	if r, ok := store.(Renewer); ok {
+		token, err = r.Renew(ctx, oldToken, rec)
+		return token, "", err
+	}
+	token, err = store.Save(ctx, "", rec)
+	return token, oldToken, err
+}
+
+// merge returns the Updater callback that applies this request's changes,
+// key by key, to the record as it is stored now, so that a concurrent
+// request's changes to other keys survive. Of two requests that change the
+// same key, the one that saves last wins.
+func (s *Session) merge(ours *Record) func(*Record) (*Record, error) {
+	return func(cur *Record) (*Record, error) {
+		if cur == nil {
+			return nil, nil // destroyed meanwhile: do not resurrect it
+		}
+		codec := s.m.codec()
+		values, err := codec.Decode(cur.Data)
+		if err != nil {
+			return nil, fmt.Errorf("decode stored record: %w", err)
+		}
+		for k := range s.changed {
+			if v, ok := s.values[k]; ok {
+				values[k] = v
+			} else {
+				delete(values, k)
+			}
+		}
+		out := *ours
+		if out.Data, err = codec.Encode(values); err != nil {
+			return nil, err
+		}
+		if !s.metaDirty {
+			out.UserID, out.Persistent = cur.UserID, cur.Persistent
+		}
+		return &out, nil
+	}
+}
+
+// ErrAborted is returned by Write on a response that the Manager replaced
+// with its ErrorFunc because the session could not be saved: the
+// handler's own response is discarded.
+var ErrAborted = errors.New("session: response replaced by ErrorFunc after a store failure")

@@ -1,0 +1,660 @@
+package session_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-sealed/session"
+)
+
+// recordStore is a Store kept in a map, counting its calls. It stands in
+// for the real stores, which have their own tests, so that these tests see
+// exactly what the Manager asks of a store.
+type recordStore struct {
+	mu                  sync.Mutex
+	records             map[string]*session.Record
+	loads, saves, dels  int
+	failLoad, failSave  error
+	tokenPadding        int // makes tokens this much longer, to force chunking
+	lastSavedPersistent bool
+}
+
+func newRecordStore() *recordStore {
+	return &recordStore{records: map[string]*session.Record{}}
+}
+
+func (s *recordStore) Load(_ context.Context, token string) (*session.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loads++
+	if s.failLoad != nil {
+		return nil, s.failLoad
+	}
+	return s.records[token].Clone(), nil
+}
+
+func (s *recordStore) Save(_ context.Context, token string, rec *session.Record) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.saves++
+	if s.failSave != nil {
+		return "", s.failSave
+	}
+	if token == "" {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		token = base64.RawURLEncoding.EncodeToString(b) + strings.Repeat("p", s.tokenPadding)
+	}
+	s.records[token] = rec.Clone()
+	s.lastSavedPersistent = rec.Persistent
+	return token, nil
+}
+
+func (s *recordStore) Delete(_ context.Context, token string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dels++
+	delete(s.records, token)
+	return nil
+}
+
+func (s *recordStore) counts() (loads, saves, dels int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loads, s.saves, s.dels
+}
+
+func (s *recordStore) resetCounts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loads, s.saves, s.dels = 0, 0, 0
+}
+
+// clock is a settable Manager.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// client sends requests through a handler, keeping cookies like a browser
+// would: it honours Set-Cookie, including deletion by Max-Age=0.
+type client struct {
+	t       *testing.T
+	h       http.Handler
+	cookies map[string]string
+}
+
+func newClient(t *testing.T, h http.Handler) *client {
+	return &client{t: t, h: h, cookies: map[string]string{}}
+}
+
+func (c *client) do(method, path string) *http.Response {
+	req := httptest.NewRequest(method, path, nil)
+	for name, value := range c.cookies {
+		req.AddCookie(&http.Cookie{Name: name, Value: value})
+	}
+	rec := httptest.NewRecorder()
+	c.h.ServeHTTP(rec, req)
+	res := rec.Result()
+	for _, ck := range res.Cookies() {
+		if ck.MaxAge < 0 {
+			delete(c.cookies, ck.Name)
+		} else {
+			c.cookies[ck.Name] = ck.Value
+		}
+	}
+	return res
+}
+
+func (c *client) get(path string) *http.Response { return c.do(http.MethodGet, path) }
+
+func body(t *testing.T, res *http.Response) string {
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// testApp wires a Manager to a few routes that exercise the session.
+func testApp(m *session.Manager) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/none", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "no session used")
+	})
+	mux.HandleFunc("/put", func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		for k, v := range r.URL.Query() {
+			s.Put(k, v[0])
+		}
+		fmt.Fprint(w, "ok")
+	})
+	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, m.Get(r).GetString(r.URL.Query().Get("k")))
+	})
+	mux.HandleFunc("/id", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, m.Get(r).ID())
+	})
+	mux.HandleFunc("/renew", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.Get(r).Renew(); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	})
+	mux.HandleFunc("/destroy", func(w http.ResponseWriter, r *http.Request) {
+		m.Get(r).Destroy()
+	})
+	mux.HandleFunc("/forget", func(w http.ResponseWriter, r *http.Request) {
+		m.Get(r).RememberMe(false)
+	})
+	return m.Handler(mux)
+}
+
+func newManager(store session.Store) (*session.Manager, *clock) {
+	m := session.New(store)
+	c := newClock()
+	m.Now = c.Now
+	return m, c
+}
+
+func TestNewDefaultsAreSecure(t *testing.T) {
+	m := session.New(newRecordStore())
+	assert.Equal(t, "session", m.Cookie.Name)
+	assert.Equal(t, "/", m.Cookie.Path)
+	assert.True(t, m.Cookie.HttpOnly)
+	assert.True(t, m.Cookie.Secure)
+	assert.Equal(t, http.SameSiteLaxMode, m.Cookie.SameSite)
+	assert.Equal(t, 24*time.Hour, m.Lifetime)
+	assert.Panics(t, func() { session.New(nil) })
+}
+
+func TestUntouchedSessionCostsNothing(t *testing.T) {
+	store := newRecordStore()
+	m, _ := newManager(store)
+	c := newClient(t, testApp(m))
+	c.cookies["session"] = "whatever-the-client-sends"
+
+	res := c.get("/none")
+	assert.Equal(t, "no session used", body(t, res))
+	assert.Empty(t, res.Header.Values("Set-Cookie"))
+	loads, saves, dels := store.counts()
+	assert.Zero(t, loads+saves+dels, "no store call for a request that never touches its session")
+}
+
+func TestNewEmptySessionSetsNoCookie(t *testing.T) {
+	store := newRecordStore()
+	m, _ := newManager(store)
+	c := newClient(t, testApp(m))
+
+	res := c.get("/get?k=x")
+	assert.Empty(t, res.Header.Values("Set-Cookie"))
+	_, saves, _ := store.counts()
+	assert.Zero(t, saves)
+}
+
+func TestPutSetsSecureCookieAndReadsBack(t *testing.T) {
+	store := newRecordStore()
+	m, _ := newManager(store)
+	c := newClient(t, testApp(m))
+
+	res := c.get("/put?user=ada")
+	cookies := res.Cookies()
+	require.Len(t, cookies, 1)
+	ck := cookies[0]
+	assert.Equal(t, "session", ck.Name)
+	assert.True(t, ck.HttpOnly)
+	assert.True(t, ck.Secure)
+	assert.Equal(t, http.SameSiteLaxMode, ck.SameSite)
+	assert.Equal(t, "/", ck.Path)
+	assert.Equal(t, int((24 * time.Hour).Seconds()), ck.MaxAge, "persistent until the Lifetime ends")
+
+	store.resetCounts()
+	res = c.get("/get?k=user")
+	assert.Equal(t, "ada", body(t, res))
+	assert.Empty(t, res.Header.Values("Set-Cookie"), "a read-only request sets no cookie")
+	loads, saves, dels := store.counts()
+	assert.Equal(t, []int{1, 0, 0}, []int{loads, saves, dels}, "a read-only request is one load and no write")
+}
+
+func TestRememberMeFalseGivesBrowserSessionCookie(t *testing.T) {
+	m, _ := newManager(newRecordStore())
+	c := newClient(t, testApp(m))
+	c.get("/put?a=1")
+	res := c.get("/forget")
+	require.Len(t, res.Cookies(), 1)
+	assert.Zero(t, res.Cookies()[0].MaxAge)
+	assert.NotContains(t, res.Header.Get("Set-Cookie"), "Max-Age")
+}
+
+func TestSaveHappensBeforeTheFirstByte(t *testing.T) {
+	m, _ := newManager(newRecordStore())
+	cases := map[string]http.HandlerFunc{
+		"WriteHeader": func(w http.ResponseWriter, r *http.Request) {
+			m.Get(r).Put("k", "v")
+			w.WriteHeader(http.StatusCreated)
+		},
+		"Write": func(w http.ResponseWriter, r *http.Request) {
+			m.Get(r).Put("k", "v")
+			_, _ = w.Write([]byte("x"))
+		},
+		"Flush": func(w http.ResponseWriter, r *http.Request) {
+			m.Get(r).Put("k", "v")
+			w.(http.Flusher).Flush()
+		},
+		"ResponseController.Flush": func(w http.ResponseWriter, r *http.Request) {
+			m.Get(r).Put("k", "v")
+			require.NoError(t, http.NewResponseController(w).Flush())
+		},
+		"ReadFrom": func(w http.ResponseWriter, r *http.Request) {
+			m.Get(r).Put("k", "v")
+			_, _ = io.Copy(w, strings.NewReader("body"))
+		},
+		"return": func(w http.ResponseWriter, r *http.Request) {
+			m.Get(r).Put("k", "v")
+		},
+	}
+	for name, h := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(m.Handler(h))
+			defer srv.Close()
+			res, err := srv.Client().Get(srv.URL)
+			require.NoError(t, err)
+			defer res.Body.Close()
+			require.Len(t, res.Cookies(), 1, "the cookie made it into the header")
+			assert.Equal(t, "session", res.Cookies()[0].Name)
+		})
+	}
+}
+
+func TestInformationalHeaderDoesNotCommit(t *testing.T) {
+	m, _ := newManager(newRecordStore())
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		m.Get(r).Put("k", "after early hints")
+		w.WriteHeader(http.StatusOK)
+	})))
+	defer srv.Close()
+	res, err := srv.Client().Get(srv.URL)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	assert.Equal(t, 200, res.StatusCode)
+	assert.Len(t, res.Cookies(), 1, "the cookie goes with the final header")
+}
+
+func TestResponseControllerAndHijackPassThrough(t *testing.T) {
+	m, _ := newManager(newRecordStore())
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		require.NoError(t, rc.SetWriteDeadline(time.Now().Add(time.Minute)), "Unwrap reaches the server's writer")
+		m.Get(r).Put("k", "v")
+		conn, buf, err := rc.Hijack()
+		require.NoError(t, err)
+		defer conn.Close()
+		// The session was saved before the connection was handed over.
+		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
+		_ = buf.Flush()
+	})))
+	defer srv.Close()
+	res, err := srv.Client().Get(srv.URL)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	assert.Equal(t, "hi", body(t, res))
+}
+
+func TestStoreFailureGoesToErrorFunc(t *testing.T) {
+	store := newRecordStore()
+	m, _ := newManager(store)
+	var logged strings.Builder
+	m.Logger = slogTo(&logged)
+	c := newClient(t, testApp(m))
+	c.get("/put?user=ada")
+
+	t.Run("save", func(t *testing.T) {
+		store.failSave = errors.New("backend down, token=SECRET")
+		defer func() { store.failSave = nil }()
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Encoding", "gzip")
+			m.Get(r).Put("k", "v")
+			_, err := w.Write([]byte("handler body"))
+			assert.ErrorIs(t, err, session.ErrAborted)
+		}))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		assert.Equal(t, 500, rec.Code)
+		assert.NotContains(t, rec.Body.String(), "handler body")
+		assert.NotContains(t, rec.Body.String(), "SECRET", "no store details in the response")
+		assert.Empty(t, rec.Header().Get("Content-Encoding"), "the handler's headers are dropped")
+		assert.Empty(t, rec.Result().Cookies())
+		assert.Contains(t, logged.String(), "backend down")
+	})
+
+	t.Run("load", func(t *testing.T) {
+		store.failLoad = errors.New("backend down")
+		store.resetCounts()
+		res := c.get("/put?user=mallory")
+		store.failLoad = nil
+		assert.Equal(t, 500, res.StatusCode)
+		_, saves, _ := store.counts()
+		assert.Zero(t, saves, "an empty session never overwrites one that failed to load")
+		assert.Equal(t, "ada", body(t, c.get("/get?k=user")), "the real session is intact")
+	})
+
+	t.Run("custom ErrorFunc", func(t *testing.T) {
+		store.failLoad = errors.New("backend down")
+		defer func() { store.failLoad = nil }()
+		m.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+		}
+		defer func() { m.ErrorFunc = nil }()
+		res := c.get("/get?k=user")
+		assert.Equal(t, 503, res.StatusCode)
+	})
+}
+
+func TestRollingIdleTimeout(t *testing.T) {
+	store := newRecordStore()
+	m, clk := newManager(store)
+	m.IdleTimeout = 10 * time.Minute // touched at most every minute
+	c := newClient(t, testApp(m))
+	c.get("/put?user=ada")
+
+	clk.Add(30 * time.Second)
+	store.resetCounts()
+	res := c.get("/get?k=user")
+	assert.Equal(t, "ada", body(t, res))
+	_, saves, _ := store.counts()
+	assert.Zero(t, saves, "no re-save within the touch interval")
+
+	clk.Add(time.Minute)
+	res = c.get("/get?k=user")
+	assert.Equal(t, "ada", body(t, res))
+	_, saves, _ = store.counts()
+	assert.Equal(t, 1, saves, "the idle deadline is extended after the touch interval")
+	require.Len(t, res.Cookies(), 1)
+	assert.Equal(t, int((10 * time.Minute).Seconds()), res.Cookies()[0].MaxAge)
+
+	// Kept alive by use well past one IdleTimeout...
+	for range 5 {
+		clk.Add(5 * time.Minute)
+		assert.Equal(t, "ada", body(t, c.get("/get?k=user")))
+	}
+	// ...and gone after a whole IdleTimeout unused, even with the cookie kept.
+	clk.Add(10*time.Minute + time.Second)
+	assert.Empty(t, body(t, c.get("/get?k=user")))
+}
+
+func TestLifetimeIsAbsolute(t *testing.T) {
+	m, clk := newManager(newRecordStore())
+	m.Lifetime = time.Hour
+	m.IdleTimeout = 30 * time.Minute
+	c := newClient(t, testApp(m))
+	c.get("/put?user=ada")
+	for range 5 {
+		clk.Add(11 * time.Minute)
+		assert.Equal(t, "ada", body(t, c.get("/get?k=user")))
+	}
+	clk.Add(6 * time.Minute) // 61 minutes after creation
+	assert.Empty(t, body(t, c.get("/get?k=user")))
+}
+
+func TestShortenedLimitsApplyToExistingSessions(t *testing.T) {
+	store := newRecordStore()
+	m, clk := newManager(store)
+	c := newClient(t, testApp(m))
+	c.get("/put?user=ada")
+	clk.Add(2 * time.Hour)
+	m.Lifetime = time.Hour
+	store.resetCounts()
+	res := c.get("/get?k=user")
+	assert.Empty(t, body(t, res))
+	_, _, dels := store.counts()
+	assert.Equal(t, 1, dels, "a record rejected under the new limits is deleted")
+	assert.Empty(t, c.cookies, "and its cookie expired")
+}
+
+func TestRenewChangesIDAndRevokesOldToken(t *testing.T) {
+	store := newRecordStore()
+	m, _ := newManager(store)
+	c := newClient(t, testApp(m))
+	c.get("/put?user=ada")
+	oldCookie := c.cookies["session"]
+	oldID := body(t, c.get("/id"))
+
+	c.get("/renew")
+	newID := body(t, c.get("/id"))
+	assert.NotEqual(t, oldID, newID)
+	assert.NotEqual(t, oldCookie, c.cookies["session"])
+	assert.Equal(t, "ada", body(t, c.get("/get?k=user")), "data survives Renew")
+
+	thief := newClient(t, testApp(m))
+	thief.cookies["session"] = oldCookie
+	assert.Empty(t, body(t, thief.get("/get?k=user")), "the old token loads nothing")
+}
+
+func TestDestroy(t *testing.T) {
+	store := newRecordStore()
+	m, _ := newManager(store)
+	c := newClient(t, testApp(m))
+	c.get("/put?user=ada")
+	old := c.cookies["session"]
+
+	res := c.get("/destroy")
+	require.Len(t, res.Cookies(), 1)
+	assert.Equal(t, -1, res.Cookies()[0].MaxAge, "cookie expired")
+	assert.Empty(t, c.cookies)
+	store.mu.Lock()
+	assert.Empty(t, store.records, "record deleted")
+	store.mu.Unlock()
+
+	thief := newClient(t, testApp(m))
+	thief.cookies["session"] = old
+	assert.Empty(t, body(t, thief.get("/get?k=user")))
+}
+
+func TestDestroyThenPutStartsNewSession(t *testing.T) {
+	m, _ := newManager(newRecordStore())
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		before := s.ID()
+		s.Destroy()
+		s.Put("fresh", true)
+		assert.NotEqual(t, before, s.ID())
+		assert.True(t, s.IsNew())
+	}))
+	c := newClient(t, testApp(m))
+	c.get("/put?user=ada")
+	c.h = h
+	c.get("/")
+	c.h = testApp(m)
+	assert.Empty(t, body(t, c.get("/get?k=user")))
+}
+
+func TestTamperedOrUnknownTokenIsNewSession(t *testing.T) {
+	m, _ := newManager(newRecordStore())
+	c := newClient(t, testApp(m))
+	c.cookies["session"] = "not-a-token-this-store-knows"
+	res := c.get("/id")
+	assert.NotEmpty(t, body(t, res), "a new session has an ID")
+	assert.Equal(t, 200, res.StatusCode)
+	require.Len(t, res.Cookies(), 1)
+	assert.Equal(t, -1, res.Cookies()[0].MaxAge, "the dead cookie is expired")
+}
+
+func TestChunking(t *testing.T) {
+	store := newRecordStore()
+	m, _ := newManager(store)
+	c := newClient(t, testApp(m))
+
+	store.tokenPadding = 10000 // ~10 KB tokens: three cookies
+	res := c.get("/put?user=ada")
+	setCookies := res.Header.Values("Set-Cookie")
+	require.Len(t, setCookies, 3)
+	for _, sc := range setCookies {
+		assert.LessOrEqual(t, len(sc), session.MaxCookieSize)
+	}
+	assert.Contains(t, c.cookies, "session.1")
+	assert.Contains(t, c.cookies, "session.2")
+	assert.Equal(t, "ada", body(t, c.get("/get?k=user")), "chunks reassemble")
+
+	store.tokenPadding = 0
+	c.get("/renew") // a short token now: the stale chunks are expired
+	assert.Equal(t, []string{"session"}, keysOf(c.cookies))
+	assert.Equal(t, "ada", body(t, c.get("/get?k=user")))
+
+	store.tokenPadding = 9 * session.MaxCookieSize
+	res = c.get("/renew") // a new token, too long for 8 cookies
+	assert.Equal(t, 500, res.StatusCode, "more than MaxChunks cookies fails the save")
+	assert.Empty(t, res.Cookies(), "and writes no cookie")
+	assert.Equal(t, "ada", body(t, c.get("/get?k=user")), "the session is as it was")
+}
+
+func keysOf(m map[string]string) []string {
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+func TestSessionAPI(t *testing.T) {
+	m, _ := newManager(newRecordStore())
+	type profile struct {
+		Name  string
+		Langs []string
+	}
+	when := time.Date(2025, 7, 1, 12, 0, 0, 0, time.UTC)
+	put := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		s.Put("str", "x")
+		s.Put("int", 42)
+		s.Put("bool", true)
+		s.Put("time", when)
+		s.Put("profile", profile{Name: "ada", Langs: []string{"go"}})
+		s.Put("gone", 1)
+		s.Delete("gone")
+		s.Delete("never-there")
+		s.AddFlash("saved")
+		s.AddFlash("twice")
+	}))
+	check := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		assert.Equal(t, []string{"bool", "int", "profile", "str", "time"}, s.Keys(), "flashes are not keys")
+		assert.Equal(t, "x", s.GetString("str"))
+		assert.Equal(t, 42, s.GetInt("int"))
+		assert.True(t, s.GetBool("bool"))
+		assert.True(t, when.Equal(s.GetTime("time")))
+		assert.Equal(t, "", s.GetString("int"), "wrong type gives the zero value")
+		assert.Zero(t, s.GetInt("missing"))
+		p, ok := session.GetAs[profile](s, "profile")
+		assert.True(t, ok)
+		assert.Equal(t, profile{Name: "ada", Langs: []string{"go"}}, p)
+		_, ok = session.GetAs[int](s, "str")
+		assert.False(t, ok)
+		assert.False(t, s.Has("gone"))
+		assert.Equal(t, []any{"saved", "twice"}, s.Flashes())
+		assert.Nil(t, s.Flashes(), "flashes are consumed on read")
+		assert.Equal(t, "x", s.Pop("str"))
+		assert.False(t, s.Has("str"))
+		n, ok := session.PopAs[int](s, "int")
+		assert.Equal(t, 42, n)
+		assert.True(t, ok)
+		assert.False(t, s.IsNew())
+		assert.Same(t, s, session.FromContext(r.Context()))
+	}))
+	after := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		assert.Nil(t, s.Flashes(), "consumed flashes stay consumed")
+		assert.False(t, s.Has("str"), "a Pop is saved")
+		s.Clear()
+		assert.Empty(t, s.Keys())
+		assert.NotEmpty(t, s.ID(), "Clear keeps the session")
+	}))
+	c := newClient(t, put)
+	c.get("/")
+	c.h = check
+	c.get("/")
+	c.h = after
+	c.get("/")
+}
+
+func TestConcurrentUseOfOneSession(t *testing.T) {
+	m, _ := newManager(newRecordStore())
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				key := fmt.Sprint("k", i)
+				s.Put(key, i)
+				_ = s.GetInt(key)
+				_ = s.Keys()
+				s.AddFlash(i)
+			}()
+		}
+		wg.Wait()
+		assert.Len(t, s.Keys(), 20)
+		assert.Len(t, s.Flashes(), 20)
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	assert.Equal(t, 200, rec.Code)
+}
+
+func TestNestedManagers(t *testing.T) {
+	outer, _ := newManager(newRecordStore())
+	inner, _ := newManager(newRecordStore())
+	inner.Cookie.Name = "prefs"
+	h := outer.Handler(inner.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		outer.Get(r).Put("who", "outer")
+		inner.Get(r).Put("who", "inner")
+		assert.Same(t, inner.Get(r), session.FromContext(r.Context()))
+	})))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	names := map[string]bool{}
+	for _, c := range rec.Result().Cookies() {
+		names[c.Name] = true
+	}
+	assert.Equal(t, map[string]bool{"session": true, "prefs": true}, names)
+}
+
+func TestGetOutsideHandler(t *testing.T) {
+	m := session.New(newRecordStore())
+	assert.Nil(t, session.FromContext(context.Background()))
+	assert.PanicsWithValue(t,
+		"session: Manager.Get called on a request that did not pass through this Manager's Handler",
+		func() { m.Get(httptest.NewRequest("GET", "/", nil)) })
+}
+
+// slogTo returns a logger that writes text records to w.
+func slogTo(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, nil))
+}

@@ -1,0 +1,121 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store keeps session records and hands out the tokens that name them.
+//
+// A token is what travels to the client: the cookie value, or the header
+// value in header mode. What a token is depends on the store: the sealed
+// cookie store puts the whole record, encrypted, into it; a server-side store
+// puts a random ID into it and keeps the record itself.
+//
+// The Manager calls a Store only when a request touches its session, and
+// passes the request's context. Implementations must be safe for concurrent
+// use.
+type Store interface {
+	// Load returns the record named by token. A token that is unknown,
+	// malformed, forged or expired is not an error: Load returns (nil, nil)
+	// and the request gets a new, empty session. An error means the store
+	// could not answer (a backend that is down, a cancelled context); the
+	// Manager then answers with its ErrorFunc instead of running on an empty
+	// session that might overwrite the real one.
+	Load(ctx context.Context, token string) (*Record, error)
+
+	// Save stores rec and returns the token that names it from now on.
+	// token is the one the record was loaded with, or "" for a new session,
+	// in which case the store mints a new token. The returned token may
+	// differ from token: a sealed store returns a new seal on every save.
+	Save(ctx context.Context, token string, rec *Record) (string, error)
+
+	// Delete removes the record named by token, so that token no longer
+	// loads anything. Deleting a record that does not exist is not an error.
+	Delete(ctx context.Context, token string) error
+}
+
+// Renewer is implemented by stores that can move a record to a new token
+// atomically: after Renew returns, oldToken loads nothing and the returned
+// token loads rec. Without it, the Manager renews with Save(ctx, "", rec)
+// followed by Delete(ctx, oldToken).
+type Renewer interface {
+	Renew(ctx context.Context, oldToken string, rec *Record) (string, error)
+}
+
+// Updater is implemented by stores that keep records on the server, where
+// two concurrent requests of one session can both change it. Update reads the
+// record currently stored under token, passes it to fn (nil if it is gone),
+// and stores what fn returns, as one step as far as the backend allows. If fn
+// returns a nil record, nothing is stored and Update returns "" and no error.
+//
+// The Manager uses Update to merge a request's changes, key by key, into the
+// stored record, so that requests that change different keys do not lose
+// each other's writes.
+type Updater interface {
+	Update(ctx context.Context, token string, fn func(current *Record) (*Record, error)) (string, error)
+}
+
+// Record is one session as a Store keeps it. The Manager fills every field
+// before Save; a Store stores them and gives them back from Load.
+type Record struct {
+	// ID is the session's random identifier (Session.ID). It is not the
+	// token: it is safe to log, and changes on Renew.
+	ID string
+
+	// Created is when the session began; Lifetime counts from here.
+	Created time.Time
+
+	// Touched is when the session was last saved or its idle deadline last
+	// extended; IdleTimeout counts from here.
+	Touched time.Time
+
+	// Expires is the hard deadline: the earlier of Created+Lifetime and
+	// Touched+IdleTimeout. A Store never returns a record past it.
+	Expires time.Time
+
+	// Persistent selects a cookie that outlives the browser session
+	// (Max-Age set) rather than one the browser drops when it closes.
+	Persistent bool
+
+	// UserID tags the session with its owner, so that server-side stores
+	// can list and destroy all of one user's sessions. Empty when unset.
+	UserID string
+
+	// Data holds the session's values, encoded by the Manager's Codec. It
+	// is opaque to stores.
+	Data []byte
+
+	// Reissue is set by Load when the token is valid but should be issued
+	// again even if the session did not change: a cookie sealed under a
+	// retired key, for example. The Manager then saves the session on this
+	// response.
+	Reissue bool
+}
+
+// Clone returns a deep copy of r.
+func (r *Record) Clone() *Record {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Data = append([]byte(nil), r.Data...)
+	return &c
+}
+
+// ErrTooLarge is returned (wrapped) when a session cannot be saved because
+// it is larger than its transport allows: more cookies than
+// CookieOptions.MaxChunks, for example. Nothing is written and the previous
+// session stays as it was.
+var ErrTooLarge = errors.New("session: too large")
+
+// NameBinder is implemented by stores whose tokens are bound to the name
+// they travel under, so that a token issued for one cookie cannot be
+// replayed under another (the sealed cookie store puts the name in its
+// additional authenticated data). Before its first request, a Manager
+// calls BindName with its Cookie.Name and uses the Store it returns, which
+// leaves the original free to serve other Managers under other names.
+type NameBinder interface {
+	BindName(name string) Store
+}

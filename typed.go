@@ -1,0 +1,53 @@
+package session
+
+import "context"
+
+// GetAs returns the value stored under key as a T. It returns the zero T and
+// false when the key is missing or holds a value of another type; it never
+// panics. A struct the codec could not restore by itself (see Register) is
+// decoded into T here.
+func GetAs[T any](s *Session, key string) (T, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return as[T](s.values[key])
+}
+
+// PopAs is GetAs that also removes the key, whatever its value's type.
+func PopAs[T any](s *Session, key string) (T, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	v, ok := s.values[key]
+	if ok {
+		delete(s.values, key)
+		s.mark(key)
+	}
+	return as[T](v)
+}
+
+func as[T any](v any) (T, bool) {
+	var t T
+	if r, ok := v.(Raw); ok {
+		if err := r.DecodeInto(&t); err != nil {
+			var zero T // DecodeInto may have filled t in part
+			return zero, false
+		}
+		return t, true
+	}
+	t, ok := v.(T)
+	return t, ok
+}
+
+// contextKey is the context key under which Handler stores the request's
+// innermost *Session.
+type contextKey struct{}
+
+// FromContext returns the session of the request that ctx belongs to, for
+// code that has only the context. Outside Manager.Handler it returns nil.
+// With several Managers nested on one request it returns the innermost
+// one's session; use Manager.Get to pick one.
+func FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(contextKey{}).(*Session)
+	return s
+}
