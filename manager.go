@@ -211,9 +211,10 @@ func (m *Manager) save(s *Session, h http.Header) error {
 	dirty := len(s.changed) > 0 || s.cleared || s.metaDirty || s.renewed
 	touch := m.IdleTimeout > 0 && now.Sub(s.rec.Touched) >= m.touchInterval()
 	switch {
-	case s.isNew && empty:
-		// Nothing worth a cookie: a new session that stayed empty sets
-		// none, and a dead token the client sent is expired.
+	case s.isNew && empty && !s.metaDirty:
+		// Nothing worth a cookie: a new session that stayed empty (no
+		// values, no owner) sets none, and a dead token the client sent
+		// is expired.
 		if s.token != "" {
 			m.Cookie.expire(h, s.chunks)
 		}

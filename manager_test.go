@@ -217,6 +217,25 @@ func TestNewEmptySessionSetsNoCookie(t *testing.T) {
 	assert.Zero(t, saves)
 }
 
+func TestSetUserAloneStartsASession(t *testing.T) {
+	store := newRecordStore()
+	m, _ := newManager(store)
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		require.NoError(t, s.Renew())
+		s.SetUser("ada")
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/login", nil))
+	require.Len(t, rec.Result().Cookies(), 1, "a session with an owner and no values is still a session")
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	for _, r := range store.records {
+		assert.Equal(t, "ada", r.UserID)
+	}
+	assert.Len(t, store.records, 1)
+}
+
 func TestPutSetsSecureCookieAndReadsBack(t *testing.T) {
 	store := newRecordStore()
 	m, _ := newManager(store)

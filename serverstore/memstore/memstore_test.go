@@ -1,0 +1,372 @@
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	session "github.com/go-sealed/session"
+	"github.com/go-sealed/session/serverstore"
+	"github.com/go-sealed/session/serverstore/storetest"
+)
+
+func newStore(t testing.TB, opts ...Option) *Store {
+	s := New(opts...)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) serverstore.Backend {
+		return newStore(t)
+	})
+}
+
+// TestConformanceCapped runs the suite again with a cap that the
+// suite's own entries do not reach, so the bookkeeping behind the cap is
+// exercised by every operation without changing any outcome.
+func TestConformanceCapped(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) serverstore.Backend {
+		s := newStore(t, WithMaxEntries(10_000))
+		t.Cleanup(func() { checkConsistent(t, s) })
+		return s
+	})
+}
+
+func newEntry(data string, ttl time.Duration, user string) serverstore.Entry {
+	return serverstore.Entry{Data: []byte(data), Expires: time.Now().Add(ttl), UserID: user}
+}
+
+// checkConsistent fails t unless s's shards, user index and count agree:
+// every tagged entry is indexed under its user and no other, every index
+// entry names an entry of that user, and count is the number of entries.
+func checkConsistent(t testing.TB, s *Store) {
+	t.Helper()
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		for key, e := range sh.m {
+			n++
+			if e.user != "" {
+				us := s.userShard(e.user)
+				us.mu.Lock()
+				_, ok := us.m[e.user][key]
+				us.mu.Unlock()
+				require.True(t, ok, "an entry of user %q is not indexed", e.user)
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	require.EqualValues(t, n, s.count.Load(), "count disagrees with the entries")
+	for i := range s.users {
+		us := &s.users[i]
+		us.mu.Lock()
+		for user, keys := range us.m {
+			require.NotEmpty(t, keys, "an empty key set is kept for user %q", user)
+			for key := range keys {
+				sh := s.shard(key)
+				sh.mu.RLock()
+				e, ok := sh.m[key]
+				sh.mu.RUnlock()
+				require.True(t, ok && e.user == user, "user %q lists a key that is not theirs", user)
+			}
+		}
+		us.mu.Unlock()
+	}
+}
+
+func TestIndexConsistentUnderConcurrency(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	keys := make([]string, 20)
+	for i := range keys {
+		keys[i] = storetest.NewKey()
+	}
+	users := []string{"", "alice", "bob", "carol"}
+	var wg sync.WaitGroup
+	wg.Add(16)
+	for g := range 16 {
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				key := keys[(g*7+i)%len(keys)]
+				user := users[(g+i)%len(users)]
+				var err error
+				switch i % 6 {
+				case 0, 1:
+					err = s.Commit(ctx, key, newEntry("x", time.Hour, user))
+				case 2:
+					err = s.Delete(ctx, key)
+				case 3:
+					err = s.Rename(ctx, key, keys[(g+i)%len(keys)], newEntry("y", time.Hour, user))
+				case 4:
+					err = s.Update(ctx, key, func(_ []byte, found bool) (serverstore.Entry, bool, error) {
+						return newEntry("z", time.Hour, user), !found, nil
+					})
+				case 5:
+					if user != "" {
+						_, err = s.DeleteUser(ctx, user)
+					}
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	checkConsistent(t, s)
+}
+
+func TestSweeperRemovesExpired(t *testing.T) {
+	s := newStore(t, WithSweepInterval(10*time.Millisecond))
+	ctx := t.Context()
+	for i := range 10 {
+		require.NoError(t, s.Commit(ctx, storetest.NewKey(), newEntry("short", 50*time.Millisecond, fmt.Sprint("u", i%2))))
+	}
+	keep := storetest.NewKey()
+	require.NoError(t, s.Commit(ctx, keep, newEntry("long", time.Hour, "u0")))
+	require.Equal(t, 11, s.Len())
+	require.Eventually(t, func() bool { return s.Len() == 1 }, 2*time.Second, 10*time.Millisecond)
+	checkConsistent(t, s)
+	data, found, err := s.Find(ctx, keep)
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, "long", string(data))
+}
+
+// TestSweepSkipsWhenNothingExpired checks the bound on the earliest
+// expiry: a sweep of a store with nothing expired must not scan it.
+func TestSweepSkipsWhenNothingExpired(t *testing.T) {
+	s := newStore(t)
+	require.NoError(t, s.Commit(t.Context(), storetest.NewKey(), newEntry("x", time.Hour, "")))
+	sh := &s.shards[0]
+	sh.mu.Lock() // a scan would block here
+	done := make(chan struct{})
+	go func() { s.sweep(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		t.Error("sweep scanned a store where nothing has expired")
+	}
+	sh.mu.Unlock()
+	<-done
+}
+
+// sweepers counts the running sweeper goroutines.
+func sweepers() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return bytes.Count(buf, []byte("memstore.(*core).sweeper("))
+}
+
+func TestCloseStopsSweeper(t *testing.T) {
+	before := sweepers()
+	s := New()
+	require.Eventually(t, func() bool { return sweepers() == before+1 }, time.Second, time.Millisecond)
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(), "a second Close")
+	// Close waits for the sweeper to finish; it may take a moment more
+	// to leave the goroutine list.
+	require.Eventually(t, func() bool { return sweepers() == before }, time.Second, time.Millisecond, "the sweeper outlived Close")
+
+	// The store still works, without its sweeper.
+	key := storetest.NewKey()
+	require.NoError(t, s.Commit(t.Context(), key, newEntry("x", time.Hour, "")))
+	_, found, err := s.Find(t.Context(), key)
+	require.NoError(t, err)
+	require.True(t, found)
+}
+
+func TestDroppedStoreStopsSweeper(t *testing.T) {
+	c := New().core // the Store itself is unreachable from here on
+	require.Eventually(t, func() bool {
+		runtime.GC()
+		select {
+		case <-c.stop:
+			return true
+		default:
+			return false
+		}
+	}, 5*time.Second, 10*time.Millisecond, "the sweeper of a dropped Store was not stopped")
+	c.sweeperWG.Wait()
+}
+
+func TestMaxEntries(t *testing.T) {
+	s := newStore(t, WithMaxEntries(3))
+	ctx := t.Context()
+	a, b, c, d := storetest.NewKey(), storetest.NewKey(), storetest.NewKey(), storetest.NewKey()
+	for _, k := range []string{a, b, c} {
+		require.NoError(t, s.Commit(ctx, k, newEntry("v", time.Hour, "alice")))
+	}
+	require.ErrorIs(t, s.Commit(ctx, d, newEntry("v", time.Hour, "")), ErrFull)
+	err := s.Update(ctx, d, func([]byte, bool) (serverstore.Entry, bool, error) {
+		return newEntry("v", time.Hour, ""), true, nil
+	})
+	require.ErrorIs(t, err, ErrFull)
+
+	// Existing sessions keep working in a full store: overwritten,
+	// updated and renewed.
+	require.NoError(t, s.Commit(ctx, a, newEntry("v2", time.Hour, "alice")))
+	require.NoError(t, s.Update(ctx, b, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+		return newEntry("v2", time.Hour, "alice"), true, nil
+	}))
+	require.NoError(t, s.Rename(ctx, c, d, newEntry("v2", time.Hour, "alice")))
+	require.Equal(t, 3, s.Len())
+
+	// A rename from a missing key needs a place of its own.
+	require.ErrorIs(t, s.Rename(ctx, storetest.NewKey(), storetest.NewKey(), newEntry("v", time.Hour, "")), ErrFull)
+
+	// A delete makes room.
+	require.NoError(t, s.Delete(ctx, a))
+	require.NoError(t, s.Commit(ctx, c, newEntry("v", time.Hour, "")))
+	require.Equal(t, 3, s.Len())
+	checkConsistent(t, s)
+}
+
+func TestMaxEntriesSweepsExpiredFirst(t *testing.T) {
+	// The periodic sweeper would make room by itself: keep it out of
+	// the way, so that the write has to.
+	s := newStore(t, WithMaxEntries(2), WithSweepInterval(time.Hour))
+	ctx := t.Context()
+	short := newEntry("v", 30*time.Millisecond, "alice")
+	require.NoError(t, s.Commit(ctx, storetest.NewKey(), short))
+	require.NoError(t, s.Commit(ctx, storetest.NewKey(), newEntry("v", time.Hour, "bob")))
+	time.Sleep(time.Until(short.Expires) + 10*time.Millisecond)
+	require.Equal(t, 2, s.Len(), "the expired entry is still held")
+	require.NoError(t, s.Commit(ctx, storetest.NewKey(), newEntry("v", time.Hour, "")))
+	require.Equal(t, 2, s.Len())
+	checkConsistent(t, s)
+}
+
+func TestMaxEntriesExactUnderConcurrency(t *testing.T) {
+	const limit, writers = 50, 200
+	s := newStore(t, WithMaxEntries(limit))
+	var ok, full atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(writers)
+	for range writers {
+		go func() {
+			defer wg.Done()
+			err := s.Commit(t.Context(), storetest.NewKey(), newEntry("v", time.Hour, "u"))
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, ErrFull):
+				full.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	require.EqualValues(t, limit, ok.Load())
+	require.EqualValues(t, writers-limit, full.Load())
+	require.Equal(t, limit, s.Len())
+	checkConsistent(t, s)
+}
+
+func TestFullThroughStore(t *testing.T) {
+	st := serverstore.New(newStore(t, WithMaxEntries(1)))
+	rec := &session.Record{ID: "id", Expires: time.Now().Add(time.Hour), Data: []byte("x")}
+	_, err := st.Save(t.Context(), "", rec)
+	require.NoError(t, err)
+	_, err = st.Save(t.Context(), "", rec)
+	require.ErrorIs(t, err, ErrFull)
+	require.True(t, strings.HasPrefix(err.Error(), "serverstore: save: "), err.Error())
+}
+
+func TestCancelledContext(t *testing.T) {
+	s := newStore(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	called := false
+	err := s.Update(ctx, storetest.NewKey(), func([]byte, bool) (serverstore.Entry, bool, error) {
+		called = true
+		return serverstore.Entry{}, false, nil
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	require.False(t, called, "Update ran fn under a cancelled context")
+	require.ErrorIs(t, s.Commit(ctx, storetest.NewKey(), newEntry("v", time.Hour, "")), context.Canceled)
+	require.Zero(t, s.Len(), "Commit wrote under a cancelled context")
+}
+
+// benchKeys returns n keys, each committed to s with 200 bytes of data.
+func benchKeys(b *testing.B, s *Store, n int) []string {
+	keys := make([]string, n)
+	e := serverstore.Entry{Data: bytes.Repeat([]byte("x"), 200), Expires: time.Now().Add(time.Hour)}
+	for i := range keys {
+		keys[i] = storetest.NewKey()
+		if err := s.Commit(context.Background(), keys[i], e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return keys
+}
+
+func BenchmarkMemstoreFind(b *testing.B) {
+	s := newStore(b)
+	keys := benchKeys(b, s, 10_000)
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, _, err := s.Find(ctx, keys[i%len(keys)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func BenchmarkMemstoreCommit(b *testing.B) {
+	s := newStore(b)
+	keys := benchKeys(b, s, 10_000)
+	ctx := context.Background()
+	e := serverstore.Entry{Data: bytes.Repeat([]byte("y"), 200), Expires: time.Now().Add(time.Hour), UserID: "alice"}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := s.Commit(ctx, keys[i%len(keys)], e); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkMemstoreParallel is a session workload on every core: nine
+// reads to one write, over 10,000 sessions.
+func BenchmarkMemstoreParallel(b *testing.B) {
+	s := newStore(b)
+	keys := benchKeys(b, s, 10_000)
+	e := serverstore.Entry{Data: bytes.Repeat([]byte("y"), 200), Expires: time.Now().Add(time.Hour)}
+	var seq atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		i := int(seq.Add(1)) * 7919
+		for pb.Next() {
+			key := keys[i%len(keys)]
+			var err error
+			if i%10 == 0 {
+				err = s.Commit(ctx, key, e)
+			} else {
+				_, _, err = s.Find(ctx, key)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}

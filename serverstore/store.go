@@ -1,0 +1,422 @@
+package serverstore
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	session "github.com/go-sealed/session"
+)
+
+// Store is a session.Store that keeps records in a Backend and gives the
+// client only a random token naming them. It also implements
+// session.Renewer (Renew moves a record to a new token) and
+// session.Updater (the Manager merges concurrent changes through Update).
+//
+// A Store is safe for concurrent use; it holds no state of its own besides
+// the backend, so any number of Stores, in any number of processes, may
+// share one backend.
+type Store struct {
+	b  Backend
+	tx Transactor // b as a Transactor, or nil
+	rn Renamer    // b as a Renamer, or nil
+	ui UserIndex  // b as a UserIndex, or nil
+}
+
+var (
+	_ session.Store   = (*Store)(nil)
+	_ session.Renewer = (*Store)(nil)
+	_ session.Updater = (*Store)(nil)
+)
+
+// New returns a Store that keeps its records in b. The optional interfaces
+// b implements (Transactor, Renamer, UserIndex) are detected here, once:
+// wrap a backend before passing it to New, not after.
+func New(b Backend) *Store {
+	if b == nil {
+		panic("serverstore: New called with a nil Backend")
+	}
+	s := &Store{b: b}
+	s.tx, _ = b.(Transactor)
+	s.rn, _ = b.(Renamer)
+	s.ui, _ = b.(UserIndex)
+	return s
+}
+
+// ErrNoUserIndex is returned by ListUser, DestroyUser and DestroyHandle when
+// the Store's backend does not implement UserIndex.
+var ErrNoUserIndex = errors.New("serverstore: the backend keeps no user index")
+
+// errNoExpiry rejects a record that would never load: the Manager always
+// sets Expires, so a zero one is a caller's mistake worth reporting rather
+// than a write that silently disappears.
+var errNoExpiry = errors.New("serverstore: record has no Expires")
+
+// errBadToken is returned where a token must name a record to write under.
+// Like every error of this package, it never quotes the token.
+var errBadToken = errors.New("serverstore: malformed session token")
+
+// Load returns the record named by token, or (nil, nil) if token is
+// malformed, unknown, expired or names a record that does not parse. A
+// malformed token is rejected before the backend is asked, so garbage
+// cookies cost nothing. A well-formed token costs exactly one Backend.Find
+// and no write.
+func (s *Store) Load(ctx context.Context, token string) (*session.Record, error) {
+	key, ok := tokenKey(token)
+	if !ok {
+		return nil, nil
+	}
+	data, found, err := s.b.Find(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("serverstore: load: %w", err)
+	}
+	if !found {
+		return nil, nil
+	}
+	return liveRecord(data, time.Now()), nil
+}
+
+// liveRecord parses data and returns the record if it parses and has not
+// expired at now, else nil. The expiry is checked here as well as by the
+// backend, because a backend's clock (a database server's) is not ours,
+// and a record must never be served past its Expires by this process.
+func liveRecord(data []byte, now time.Time) *session.Record {
+	rec, err := decodeRecord(data)
+	if err != nil || !now.Before(rec.Expires) {
+		return nil
+	}
+	return rec
+}
+
+// Save stores rec under token, replacing what was there, and returns
+// token. With token "" it mints a new token for a new session. Saving
+// under a malformed token is an error: the Manager only saves under
+// tokens that loaded.
+func (s *Store) Save(ctx context.Context, token string, rec *session.Record) (string, error) {
+	e, err := entryOf(rec)
+	if err != nil {
+		return "", err
+	}
+	key, ok := tokenKey(token)
+	if token == "" {
+		token, key = mintToken()
+	} else if !ok {
+		return "", errBadToken
+	}
+	if err := s.b.Commit(ctx, key, e); err != nil {
+		return "", fmt.Errorf("serverstore: save: %w", err)
+	}
+	return token, nil
+}
+
+// Renew moves rec to a new token and returns it; afterwards oldToken loads
+// nothing. With a Renamer backend this is one atomic step. Otherwise the
+// new record is committed first and the old one deleted second, so a
+// failure in between leaves the old session working rather than none; the
+// orphaned new record is then deleted on a best-effort basis (no client
+// holds its token, but it would show in ListUser until it expires).
+func (s *Store) Renew(ctx context.Context, oldToken string, rec *session.Record) (string, error) {
+	e, err := entryOf(rec)
+	if err != nil {
+		return "", err
+	}
+	token, key := mintToken()
+	oldKey, ok := tokenKey(oldToken)
+	switch {
+	case !ok:
+		// Nothing can be stored under a malformed token: there is
+		// nothing to move, only the new record to write.
+		err = s.b.Commit(ctx, key, e)
+	case s.rn != nil:
+		err = s.rn.Rename(ctx, oldKey, key, e)
+	default:
+		if err = s.b.Commit(ctx, key, e); err == nil {
+			if err = s.b.Delete(ctx, oldKey); err != nil {
+				_ = s.b.Delete(ctx, key)
+			}
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("serverstore: renew: %w", err)
+	}
+	return token, nil
+}
+
+// Update applies fn to the record stored under token and stores the
+// result under the same token, which it returns. fn receives nil if the
+// record is gone (deleted, expired or unparsable); if fn returns a nil
+// record nothing is written and Update returns "", so a session destroyed
+// by another request is not brought back by this one.
+//
+// With a Transactor backend the read, fn and the write are one atomic
+// step, and fn may run more than once. Otherwise Update reads, calls fn
+// once and writes, and a change committed by another request in between
+// is overwritten.
+func (s *Store) Update(ctx context.Context, token string, fn func(current *session.Record) (*session.Record, error)) (string, error) {
+	key, ok := tokenKey(token)
+	if !ok {
+		// No record can be stored under a malformed token: fn sees none,
+		// and whatever it makes is a new session with a new token.
+		rec, err := fn(nil)
+		if err != nil || rec == nil {
+			return "", err
+		}
+		return s.Save(ctx, "", rec)
+	}
+	var written bool
+	var err error
+	if s.tx != nil {
+		err = s.tx.Update(ctx, key, func(data []byte, found bool) (Entry, bool, error) {
+			e, write, err := applyUpdate(data, found, fn)
+			written = write // the last attempt is the one that counts
+			return e, write, err
+		})
+	} else {
+		written, err = s.updateInSteps(ctx, key, fn)
+	}
+	if err != nil {
+		return "", fmt.Errorf("serverstore: update: %w", err)
+	}
+	if !written {
+		return "", nil
+	}
+	return token, nil
+}
+
+// updateInSteps is Update for a backend that cannot do it atomically.
+func (s *Store) updateInSteps(ctx context.Context, key string, fn func(*session.Record) (*session.Record, error)) (bool, error) {
+	data, found, err := s.b.Find(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	e, write, err := applyUpdate(data, found, fn)
+	if err != nil || !write {
+		return false, err
+	}
+	return true, s.b.Commit(ctx, key, e)
+}
+
+// applyUpdate turns the Store's record-level update callback into the
+// backend's byte-level one.
+func applyUpdate(data []byte, found bool, fn func(*session.Record) (*session.Record, error)) (Entry, bool, error) {
+	var cur *session.Record
+	if found {
+		cur = liveRecord(data, time.Now())
+	}
+	rec, err := fn(cur)
+	if err != nil || rec == nil {
+		return Entry{}, false, err
+	}
+	e, err := entryOf(rec)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	return e, true, nil
+}
+
+// Delete removes the record named by token. A malformed or unknown token
+// is not an error, and a malformed one costs no backend call.
+func (s *Store) Delete(ctx context.Context, token string) error {
+	key, ok := tokenKey(token)
+	if !ok {
+		return nil
+	}
+	if err := s.b.Delete(ctx, key); err != nil {
+		return fmt.Errorf("serverstore: delete: %w", err)
+	}
+	return nil
+}
+
+// Info describes one live session of a user, as listed by ListUser.
+type Info struct {
+	// ID is the session's identifier (session.Session.ID): safe to show
+	// and log, and what to compare with the current request's Session.ID
+	// to mark "this device" in a list.
+	ID string
+
+	// Handle names the session for DestroyHandle. It is the backend key,
+	// a hash of the token: it cannot be used as a token, so it is safe to
+	// put in a page or a form.
+	Handle string
+
+	// Created, Touched and Expires are the record's times: when the
+	// session began, when it was last saved, and when it ends.
+	Created, Touched, Expires time.Time
+
+	// Persistent reports whether the session's cookie outlives the
+	// browser session ("remember me").
+	Persistent bool
+}
+
+// ListUser returns the live sessions tagged with userID (by
+// session.Session.SetUser), most recently used first. It returns
+// ErrNoUserIndex if the backend keeps no user index.
+func (s *Store) ListUser(ctx context.Context, userID string) ([]Info, error) {
+	if err := s.checkUser(userID); err != nil {
+		return nil, err
+	}
+	entries, err := s.ui.FindUser(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("serverstore: list user sessions: %w", err)
+	}
+	now := time.Now()
+	infos := make([]Info, 0, len(entries))
+	for key, data := range entries {
+		rec := liveRecord(data, now)
+		if rec == nil || rec.UserID != userID {
+			continue
+		}
+		infos = append(infos, Info{
+			ID:         rec.ID,
+			Handle:     key,
+			Created:    rec.Created,
+			Touched:    rec.Touched,
+			Expires:    rec.Expires,
+			Persistent: rec.Persistent,
+		})
+	}
+	slices.SortFunc(infos, func(a, b Info) int {
+		return cmp.Or(b.Touched.Compare(a.Touched), cmp.Compare(a.Handle, b.Handle))
+	})
+	return infos, nil
+}
+
+// DestroyUser deletes every session tagged with userID ("log out
+// everywhere") and returns how many live sessions it ended. A request of
+// one of them that is in flight cannot bring it back: its save finds the
+// record gone and expires its cookie. A session tagged with userID while
+// DestroyUser runs (a login on another device at that very moment) may
+// survive it. It returns ErrNoUserIndex if the backend keeps no user index.
+func (s *Store) DestroyUser(ctx context.Context, userID string) (int, error) {
+	if err := s.checkUser(userID); err != nil {
+		return 0, err
+	}
+	n, err := s.ui.DeleteUser(ctx, userID)
+	if err != nil {
+		return n, fmt.Errorf("serverstore: destroy user sessions: %w", err)
+	}
+	return n, nil
+}
+
+// DestroyHandle ends the session named by handle (an Info.Handle from
+// ListUser) if it belongs to userID, and reports whether it did. Requiring
+// the owner means a handle posted back by a browser ("sign out that
+// device") cannot end another user's session, whatever the caller forgot
+// to check. A malformed handle is an error; an unknown, expired or foreign
+// one is (false, nil). It returns ErrNoUserIndex if the backend keeps no
+// user index.
+func (s *Store) DestroyHandle(ctx context.Context, userID, handle string) (bool, error) {
+	if err := s.checkUser(userID); err != nil {
+		return false, err
+	}
+	if !validKey(handle) {
+		return false, errors.New("serverstore: malformed session handle")
+	}
+	data, found, err := s.b.Find(ctx, handle)
+	if err != nil {
+		return false, fmt.Errorf("serverstore: destroy session: %w", err)
+	}
+	if !found {
+		return false, nil
+	}
+	if rec := liveRecord(data, time.Now()); rec == nil || rec.UserID != userID {
+		return false, nil
+	}
+	if err := s.b.Delete(ctx, handle); err != nil {
+		return false, fmt.Errorf("serverstore: destroy session: %w", err)
+	}
+	return true, nil
+}
+
+// checkUser guards the user-index methods. An empty user ID is refused
+// because it is the tag of every anonymous session: "end all sessions
+// of the user with no ID" is never what a caller means.
+func (s *Store) checkUser(userID string) error {
+	if s.ui == nil {
+		return ErrNoUserIndex
+	}
+	if userID == "" {
+		return errors.New("serverstore: empty user ID")
+	}
+	return nil
+}
+
+// entryOf serializes rec into the Entry the backend stores.
+func entryOf(rec *session.Record) (Entry, error) {
+	if rec == nil {
+		return Entry{}, errors.New("serverstore: nil record")
+	}
+	if rec.Expires.IsZero() {
+		return Entry{}, errNoExpiry
+	}
+	return Entry{Data: encodeRecord(rec), Expires: rec.Expires, UserID: rec.UserID}, nil
+}
+
+// Tokens and keys.
+//
+// A token is 32 bytes from crypto/rand, encoded base64url without padding:
+// 43 characters. Its backend key is the SHA-256 of those 32 raw bytes (not
+// of the 43 characters), in lowercase hex: 64 characters. The key reveals
+// nothing that would rebuild the token, so a backend's contents (a dump,
+// a replica, KEYS *) name sessions without letting anyone resume them. A
+// plain hash suffices, with no salt or stretching, because the token has
+// 256 bits of entropy: there is nothing to brute-force.
+
+const (
+	tokenBytes = 32
+	tokenLen   = 43 // base64.RawURLEncoding.EncodedLen(tokenBytes)
+	keyLen     = 2 * sha256.Size
+)
+
+// tokenEncoding is strict so that each 32 bytes have exactly one token:
+// non-zero padding bits in the last character are rejected rather than
+// giving a second spelling of the same session.
+var tokenEncoding = base64.RawURLEncoding.Strict()
+
+// mintToken returns a new random token and its key.
+func mintToken() (token, key string) {
+	var raw [tokenBytes]byte
+	_, _ = rand.Read(raw[:]) // never fails since Go 1.24; it crashes the program instead
+	return tokenEncoding.EncodeToString(raw[:]), rawKey(raw[:])
+}
+
+// tokenKey returns token's backend key, and false if token is not well
+// formed: not 43 characters of the base64url alphabet decoding to 32
+// bytes.
+func tokenKey(token string) (string, bool) {
+	if len(token) != tokenLen {
+		return "", false
+	}
+	var raw [tokenBytes]byte
+	n, err := tokenEncoding.Decode(raw[:], []byte(token))
+	if err != nil || n != tokenBytes {
+		return "", false
+	}
+	return rawKey(raw[:]), true
+}
+
+func rawKey(raw []byte) string {
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// validKey reports whether key has the form of a backend key: 64
+// lowercase hex digits.
+func validKey(key string) bool {
+	if len(key) != keyLen {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,433 @@
+package serverstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	session "github.com/go-sealed/session"
+	"github.com/go-sealed/session/serverstore"
+	"github.com/go-sealed/session/serverstore/memstore"
+	"github.com/go-sealed/session/serverstore/storetest"
+)
+
+func newMem(t testing.TB) *memstore.Store {
+	b := memstore.New()
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+// plain hides every optional interface of the backend it wraps, to run the
+// Store's fallbacks: Update in two steps, Renew as Commit then Delete, and
+// ErrNoUserIndex.
+type plain struct{ serverstore.Backend }
+
+func TestConformancePlainBackend(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) serverstore.Backend {
+		return plain{newMem(t)}
+	})
+}
+
+// keyOf derives a token's backend key as the package documents it.
+func keyOf(t testing.TB, token string) string {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	require.NoError(t, err)
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
+}
+
+func newRecord(ttl time.Duration) *session.Record {
+	now := time.Now()
+	return &session.Record{
+		ID: "id", Created: now, Touched: now, Expires: now.Add(ttl),
+		UserID: "alice", Data: []byte("data"),
+	}
+}
+
+func TestTokenForm(t *testing.T) {
+	s := serverstore.New(newMem(t))
+	seen := map[string]bool{}
+	for range 100 {
+		token, err := s.Save(t.Context(), "", newRecord(time.Hour))
+		require.NoError(t, err)
+		require.Regexp(t, `^[A-Za-z0-9_-]{43}$`, token)
+		require.False(t, seen[token], "a token was minted twice")
+		seen[token] = true
+	}
+}
+
+func TestMalformedTokensNeverReachTheBackend(t *testing.T) {
+	b, counts := storetest.Count(newMem(t))
+	s := serverstore.New(b)
+	valid, err := s.Save(t.Context(), "", newRecord(time.Hour))
+	require.NoError(t, err)
+	counts.Reset()
+	for _, token := range []string{
+		"",
+		"x",
+		valid[:42],
+		valid + "A",
+		valid[:41] + "=A",
+		valid[:42] + "+", // standard base64, not base64url
+		valid[:42] + "/",
+		valid[:42] + "B",              // non-zero trailing bits: another spelling of a token
+		strings.Repeat("ÿ", 21) + "A", // 43 bytes, not the alphabet
+		keyOf(t, valid),
+	} {
+		rec, err := s.Load(t.Context(), token)
+		require.NoError(t, err)
+		require.Nil(t, rec, "%q loaded", token)
+		require.NoError(t, s.Delete(t.Context(), token))
+	}
+	require.Zero(t, counts.Reads.Load()+counts.Writes.Load())
+}
+
+func TestReadOnlyLoadIsOneRead(t *testing.T) {
+	b, counts := storetest.Count(newMem(t))
+	s := serverstore.New(b)
+	token, err := s.Save(t.Context(), "", newRecord(time.Hour))
+	require.NoError(t, err)
+	counts.Reset()
+	rec, err := s.Load(t.Context(), token)
+	require.NoError(t, err)
+	require.NotNil(t, rec)
+	require.EqualValues(t, 1, counts.Reads.Load())
+	require.Zero(t, counts.Writes.Load())
+}
+
+func TestRecordRoundTrip(t *testing.T) {
+	s := serverstore.New(newMem(t))
+	now := time.Now()
+	tokyo := time.FixedZone("JST", 9*3600)
+	for name, rec := range map[string]*session.Record{
+		"full": {ID: "id", Created: now.Add(-time.Hour), Touched: now, Expires: now.Add(time.Hour),
+			Persistent: true, UserID: "alice", Data: []byte("data")},
+		"minimal":     {Expires: now.Add(time.Minute)},
+		"nanoseconds": {ID: "n", Created: time.Unix(1, 999_999_999), Touched: time.Unix(2, 1), Expires: time.Unix(1<<40, 123)},
+		"zone":        {ID: "z", Created: now.In(tokyo), Touched: now.In(tokyo), Expires: now.Add(time.Hour).In(tokyo)},
+		"unicode":     {ID: "sessión\x00", UserID: "ユーザー", Expires: now.Add(time.Hour), Data: []byte{0, 0xff, 0}},
+		"large":       {ID: "l", Expires: now.Add(time.Hour), Data: bytes.Repeat([]byte{0xAB}, 1<<20)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			token, err := s.Save(t.Context(), "", rec)
+			require.NoError(t, err)
+			got, err := s.Load(t.Context(), token)
+			require.NoError(t, err)
+			require.NotNil(t, got)
+			require.Equal(t, rec.ID, got.ID)
+			require.True(t, rec.Created.Equal(got.Created), "Created %v, want %v", got.Created, rec.Created)
+			require.True(t, rec.Touched.Equal(got.Touched), "Touched %v, want %v", got.Touched, rec.Touched)
+			require.True(t, rec.Expires.Equal(got.Expires), "Expires %v, want %v", got.Expires, rec.Expires)
+			require.Equal(t, rec.Persistent, got.Persistent)
+			require.Equal(t, rec.UserID, got.UserID)
+			require.True(t, bytes.Equal(rec.Data, got.Data))
+			require.False(t, got.Reissue)
+		})
+	}
+}
+
+// stored saves rec and returns its token, its key and the bytes the backend
+// holds for it.
+func stored(t *testing.T, s *serverstore.Store, b serverstore.Backend, rec *session.Record) (token, key string, data []byte) {
+	t.Helper()
+	token, err := s.Save(t.Context(), "", rec)
+	require.NoError(t, err)
+	key = keyOf(t, token)
+	data, found, err := b.Find(t.Context(), key)
+	require.NoError(t, err)
+	require.True(t, found)
+	return token, key, data
+}
+
+func TestCorruptRecordsAreAbsent(t *testing.T) {
+	b := newMem(t)
+	s := serverstore.New(b)
+	rec := newRecord(time.Hour)
+	rec.Persistent = true
+	token, key, good := stored(t, s, b, rec)
+	loads := func(data []byte) bool {
+		t.Helper()
+		require.NoError(t, b.Commit(t.Context(), key, serverstore.Entry{Data: data, Expires: rec.Expires}))
+		got, err := s.Load(t.Context(), token)
+		require.NoError(t, err)
+		return got != nil
+	}
+	require.True(t, loads(good))
+	for n := range len(good) {
+		require.False(t, loads(good[:n]), "a record truncated to %d of %d bytes loaded", n, len(good))
+	}
+	with := func(i int, c byte) []byte {
+		d := bytes.Clone(good)
+		d[i] = c
+		return d
+	}
+	require.False(t, loads(append(bytes.Clone(good), 0)), "trailing byte")
+	require.False(t, loads(with(0, 0)), "version 0")
+	require.False(t, loads(with(0, 2)), "a future version")
+	require.False(t, loads(with(1, 0x03)), "an unknown flag")
+	require.False(t, loads(bytes.Repeat([]byte{0xff}, 40)), "garbage")
+	require.True(t, loads(good), "the good record after the bad ones")
+}
+
+func TestCorruptTimeIsAbsent(t *testing.T) {
+	b := newMem(t)
+	s := serverstore.New(b)
+	rec := newRecord(time.Hour)
+	rec.Created = time.Unix(0, 0) // encoded as the bytes 0 (seconds) and 0 (nanoseconds) at offsets 2 and 3
+	token, key, good := stored(t, s, b, rec)
+	require.Equal(t, []byte{1, 0, 0, 0}, good[:4])
+	bad := append(binary.AppendUvarint(bytes.Clone(good[:3]), uint64(time.Second)), good[4:]...)
+	require.NoError(t, b.Commit(t.Context(), key, serverstore.Entry{Data: bad, Expires: rec.Expires}))
+	got, err := s.Load(t.Context(), token)
+	require.NoError(t, err)
+	require.Nil(t, got, "a time with 1e9 nanoseconds loaded")
+}
+
+func FuzzLoad(f *testing.F) {
+	b := newMem(f)
+	s := serverstore.New(b)
+	rec := newRecord(time.Hour)
+	token, err := s.Save(context.Background(), "", rec)
+	require.NoError(f, err)
+	key := keyOf(f, token)
+	good, _, err := b.Find(context.Background(), key)
+	require.NoError(f, err)
+	f.Add(good)
+	f.Add([]byte{1, 0})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		require.NoError(t, b.Commit(t.Context(), key, serverstore.Entry{Data: data, Expires: time.Now().Add(time.Hour)}))
+		got, err := s.Load(t.Context(), token)
+		require.NoError(t, err)
+		if got == nil {
+			return
+		}
+		// Whatever parses survives a save and load unchanged.
+		again, err := s.Save(t.Context(), token, got)
+		require.NoError(t, err)
+		got2, err := s.Load(t.Context(), again)
+		require.NoError(t, err)
+		require.NotNil(t, got2)
+		require.Equal(t, got.ID, got2.ID)
+		require.True(t, got.Expires.Equal(got2.Expires))
+		require.Equal(t, string(got.Data), string(got2.Data))
+	})
+}
+
+// lying serves entries past their Expires: it stores every entry for an
+// hour, whatever its expiry, as a backend with a skewed clock might.
+type lying struct{ serverstore.Backend }
+
+func (l lying) Commit(ctx context.Context, key string, e serverstore.Entry) error {
+	e.Expires = time.Now().Add(time.Hour)
+	return l.Backend.Commit(ctx, key, e)
+}
+
+func TestExpiredRecordNeverServed(t *testing.T) {
+	b := lying{newMem(t)}
+	s := serverstore.New(b)
+	token, err := s.Save(t.Context(), "", newRecord(-time.Second))
+	require.NoError(t, err)
+	_, found, err := b.Find(t.Context(), keyOf(t, token))
+	require.NoError(t, err)
+	require.True(t, found, "the backend should hold the record")
+
+	rec, err := s.Load(t.Context(), token)
+	require.NoError(t, err)
+	require.Nil(t, rec, "a record past its Expires was served")
+	_, err = s.Update(t.Context(), token, func(cur *session.Record) (*session.Record, error) {
+		require.Nil(t, cur, "Update passed a record past its Expires")
+		return nil, nil
+	})
+	require.NoError(t, err)
+}
+
+// blackhole is a backend whose server never answers: every call waits for
+// its context to be done.
+type blackhole struct{}
+
+func (blackhole) Find(ctx context.Context, _ string) ([]byte, bool, error) {
+	<-ctx.Done()
+	return nil, false, ctx.Err()
+}
+
+func (blackhole) Commit(ctx context.Context, _ string, _ serverstore.Entry) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (blackhole) Delete(ctx context.Context, _ string) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (blackhole) FindUser(ctx context.Context, _ string) (map[string][]byte, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (blackhole) DeleteUser(ctx context.Context, _ string) (int, error) {
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+func TestUnreachable(t *testing.T) {
+	storetest.RunUnreachable(t, blackhole{})
+}
+
+// failDelete is a backend whose Delete fails.
+type failDelete struct{ serverstore.Backend }
+
+var errDown = errors.New("backend down")
+
+func (failDelete) Delete(context.Context, string) error { return errDown }
+
+func TestRenewFallbackFailureKeepsOldSession(t *testing.T) {
+	mem := newMem(t)
+	s := serverstore.New(failDelete{mem})
+	old, err := s.Save(t.Context(), "", newRecord(time.Hour))
+	require.NoError(t, err)
+	_, err = s.Renew(t.Context(), old, newRecord(time.Hour))
+	require.ErrorIs(t, err, errDown)
+	rec, err := s.Load(t.Context(), old)
+	require.NoError(t, err)
+	require.NotNil(t, rec, "a failed Renew lost the session")
+	require.Equal(t, 2, mem.Len(), "the orphan could not be deleted by this backend either")
+}
+
+func TestUpdateMalformedTokenMakesNewSession(t *testing.T) {
+	s := serverstore.New(newMem(t))
+	token, err := s.Update(t.Context(), "malformed", func(cur *session.Record) (*session.Record, error) {
+		require.Nil(t, cur)
+		return newRecord(time.Hour), nil
+	})
+	require.NoError(t, err)
+	require.Len(t, token, 43)
+	rec, err := s.Load(t.Context(), token)
+	require.NoError(t, err)
+	require.NotNil(t, rec)
+
+	token, err = s.Update(t.Context(), "malformed", func(*session.Record) (*session.Record, error) { return nil, nil })
+	require.NoError(t, err)
+	require.Empty(t, token)
+}
+
+func TestErrNoUserIndex(t *testing.T) {
+	s := serverstore.New(plain{newMem(t)})
+	_, err := s.ListUser(t.Context(), "alice")
+	require.ErrorIs(t, err, serverstore.ErrNoUserIndex)
+	_, err = s.DestroyUser(t.Context(), "alice")
+	require.ErrorIs(t, err, serverstore.ErrNoUserIndex)
+	_, err = s.DestroyHandle(t.Context(), "alice", storetest.NewKey())
+	require.ErrorIs(t, err, serverstore.ErrNoUserIndex)
+}
+
+func BenchmarkLoad(b *testing.B) {
+	s := serverstore.New(newMem(b))
+	token, err := s.Save(context.Background(), "", newRecord(time.Hour))
+	require.NoError(b, err)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Load(context.Background(), token); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSave(b *testing.B) {
+	s := serverstore.New(newMem(b))
+	token, err := s.Save(context.Background(), "", newRecord(time.Hour))
+	require.NoError(b, err)
+	rec := newRecord(time.Hour)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Save(context.Background(), token, rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Example wires an in-memory server-side store into a Manager, and logs a
+// user in and out everywhere.
+func Example() {
+	store := serverstore.New(memstore.New())
+	m := session.New(store)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		if err := s.Renew(); err != nil { // a new token at login, against fixation
+			http.Error(w, "session unavailable", http.StatusInternalServerError)
+			return
+		}
+		s.SetUser("alice") // index the session under its user
+		s.Put("name", "Alice")
+	})
+	mux.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
+		name := m.Get(r).GetString("name")
+		if name == "" {
+			name = "stranger"
+		}
+		fmt.Fprintf(w, "hello %s", name)
+	})
+	mux.HandleFunc("POST /logout-everywhere", func(w http.ResponseWriter, r *http.Request) {
+		n, err := store.DestroyUser(r.Context(), m.Get(r).UserID())
+		if err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "ended %d sessions", n)
+	})
+	h := m.Handler(mux)
+
+	// Two browsers log in as alice.
+	laptop, phone := &browser{h: h}, &browser{h: h}
+	laptop.do("POST", "/login")
+	phone.do("POST", "/login")
+	fmt.Println(laptop.do("GET", "/hello"))
+
+	infos, _ := store.ListUser(context.Background(), "alice")
+	fmt.Println(len(infos), "sessions")
+
+	fmt.Println(phone.do("POST", "/logout-everywhere"))
+	fmt.Println(laptop.do("GET", "/hello"))
+	// Output:
+	// hello Alice
+	// 2 sessions
+	// ended 2 sessions
+	// hello stranger
+}
+
+// browser keeps the session cookie between requests, as a browser would.
+type browser struct {
+	h      http.Handler
+	cookie *http.Cookie
+}
+
+func (b *browser) do(method, path string) string {
+	req := httptest.NewRequest(method, path, nil)
+	if b.cookie != nil {
+		req.AddCookie(b.cookie)
+	}
+	w := httptest.NewRecorder()
+	b.h.ServeHTTP(w, req)
+	for _, c := range w.Result().Cookies() {
+		b.cookie = c
+	}
+	body, _ := io.ReadAll(w.Body)
+	return string(body)
+}

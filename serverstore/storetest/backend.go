@@ -1,0 +1,358 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-sealed/session/serverstore"
+)
+
+// runBackend checks the Backend contract and its optional interfaces.
+func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend) {
+	t.Run("CommitFindDelete", func(t *testing.T) {
+		b := newBackend(t)
+		key := NewKey()
+		require.NoError(t, b.Commit(t.Context(), key, entry("one", live, "")))
+		requireData(t, b, key, "one")
+		require.NoError(t, b.Delete(t.Context(), key))
+		requireMissing(t, b, key)
+		require.NoError(t, b.Delete(t.Context(), key), "deleting a missing key")
+	})
+
+	t.Run("CommitReplaces", func(t *testing.T) {
+		b := newBackend(t)
+		key, other := NewKey(), NewKey()
+		require.NoError(t, b.Commit(t.Context(), key, entry("one", live, "")))
+		require.NoError(t, b.Commit(t.Context(), other, entry("other", live, "")))
+		require.NoError(t, b.Commit(t.Context(), key, entry("two", live, "")))
+		requireData(t, b, key, "two")
+		requireData(t, b, other, "other")
+	})
+
+	t.Run("FindMissing", func(t *testing.T) {
+		b := newBackend(t)
+		requireMissing(t, b, NewKey())
+	})
+
+	t.Run("EmptyData", func(t *testing.T) {
+		// Found with no bytes is not the same as not found.
+		b := newBackend(t)
+		key := NewKey()
+		require.NoError(t, b.Commit(t.Context(), key, entry("", live, "")))
+		requireData(t, b, key, "")
+	})
+
+	t.Run("LargeData", func(t *testing.T) {
+		b := newBackend(t)
+		key := NewKey()
+		big := make([]byte, 1<<20)
+		_, _ = rand.Read(big)
+		require.NoError(t, b.Commit(t.Context(), key, serverstore.Entry{Data: big, Expires: time.Now().Add(live)}))
+		data, found := find(t, b, key)
+		require.True(t, found)
+		require.True(t, bytes.Equal(big, data), "1 MiB of data did not round-trip")
+	})
+
+	t.Run("NoAliasing", func(t *testing.T) {
+		// Callers may reuse their buffers, and the bytes Find returns
+		// are theirs.
+		b := newBackend(t)
+		key := NewKey()
+		in := []byte("original")
+		require.NoError(t, b.Commit(t.Context(), key, serverstore.Entry{Data: in, Expires: time.Now().Add(live)}))
+		copy(in, "XXXXXXXX")
+		out, _ := find(t, b, key)
+		copy(out, "YYYYYYYY")
+		requireData(t, b, key, "original")
+	})
+
+	t.Run("CommittedExpiredNeverServed", func(t *testing.T) {
+		b := newBackend(t)
+		key := NewKey()
+		require.NoError(t, b.Commit(t.Context(), key, entry("gone", -time.Hour, "alice")))
+		requireMissing(t, b, key)
+		// Overwriting a live entry with an expired one ends it too.
+		require.NoError(t, b.Commit(t.Context(), key, entry("live", live, "alice")))
+		require.NoError(t, b.Commit(t.Context(), key, entry("gone", -time.Second, "alice")))
+		requireMissing(t, b, key)
+		if ui, ok := b.(serverstore.UserIndex); ok {
+			require.Empty(t, userKeys(t, ui, "alice"), "FindUser listed an expired entry")
+		}
+		if tx, ok := b.(serverstore.Transactor); ok {
+			require.NoError(t, tx.Update(t.Context(), key, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+				assert.False(t, found, "Update passed an expired entry to fn")
+				return serverstore.Entry{}, false, nil
+			}))
+		}
+	})
+
+	t.Run("Expiry", func(t *testing.T) {
+		b := newBackend(t)
+		key, keep := NewKey(), NewKey()
+		e := entry("soon", 1200*time.Millisecond, "alice")
+		require.NoError(t, b.Commit(t.Context(), key, e))
+		require.NoError(t, b.Commit(t.Context(), keep, entry("keep", live, "alice")))
+		requireData(t, b, key, "soon")
+		time.Sleep(time.Until(e.Expires) + 300*time.Millisecond)
+		requireMissing(t, b, key)
+		requireData(t, b, keep, "keep")
+		if ui, ok := b.(serverstore.UserIndex); ok {
+			require.Equal(t, map[string]string{keep: "keep"}, userKeys(t, ui, "alice"),
+				"FindUser must list live entries only")
+			n, err := ui.DeleteUser(t.Context(), "alice")
+			require.NoError(t, err)
+			require.Equal(t, 1, n, "DeleteUser must count live entries only")
+		}
+	})
+
+	t.Run("UserIndex", func(t *testing.T) {
+		b := newBackend(t)
+		ui, ok := b.(serverstore.UserIndex)
+		if !ok {
+			t.Skip("backend does not implement serverstore.UserIndex")
+		}
+		ctx := t.Context()
+		a1, a2, b1, anon := NewKey(), NewKey(), NewKey(), NewKey()
+		require.NoError(t, b.Commit(ctx, a1, entry("a1", live, "alice")))
+		require.NoError(t, b.Commit(ctx, a2, entry("a2", live, "alice")))
+		require.NoError(t, b.Commit(ctx, b1, entry("b1", live, "bob")))
+		require.NoError(t, b.Commit(ctx, anon, entry("anon", live, "")))
+		require.Equal(t, map[string]string{a1: "a1", a2: "a2"}, userKeys(t, ui, "alice"))
+		require.Equal(t, map[string]string{b1: "b1"}, userKeys(t, ui, "bob"))
+		require.Empty(t, userKeys(t, ui, "nobody"))
+
+		// A commit under another user moves the entry, and one with no
+		// user takes it out of the index.
+		require.NoError(t, b.Commit(ctx, a2, entry("a2 now bob's", live, "bob")))
+		require.Equal(t, map[string]string{a1: "a1"}, userKeys(t, ui, "alice"))
+		require.Equal(t, map[string]string{b1: "b1", a2: "a2 now bob's"}, userKeys(t, ui, "bob"))
+		require.NoError(t, b.Commit(ctx, a1, entry("a1 anonymous", live, "")))
+		require.Empty(t, userKeys(t, ui, "alice"))
+		require.NoError(t, b.Commit(ctx, a1, entry("a1", live, "alice")))
+
+		require.NoError(t, b.Delete(ctx, b1))
+		require.Equal(t, map[string]string{a2: "a2 now bob's"}, userKeys(t, ui, "bob"))
+
+		require.NoError(t, b.Commit(ctx, b1, entry("b1", live, "bob")))
+		n, err := ui.DeleteUser(ctx, "bob")
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
+		requireMissing(t, b, a2)
+		requireMissing(t, b, b1)
+		require.Empty(t, userKeys(t, ui, "bob"))
+		requireData(t, b, a1, "a1")
+		requireData(t, b, anon, "anon")
+		require.Equal(t, map[string]string{a1: "a1"}, userKeys(t, ui, "alice"), "other users untouched")
+
+		n, err = ui.DeleteUser(ctx, "bob")
+		require.NoError(t, err)
+		require.Zero(t, n, "DeleteUser of a user with no entries")
+	})
+
+	t.Run("Transactor", func(t *testing.T) {
+		b := newBackend(t)
+		tx, ok := b.(serverstore.Transactor)
+		if !ok {
+			t.Skip("backend does not implement serverstore.Transactor")
+		}
+		testTransactor(t, b, tx)
+	})
+
+	t.Run("TransactorCounter", func(t *testing.T) {
+		b := newBackend(t)
+		tx, ok := b.(serverstore.Transactor)
+		if !ok {
+			t.Skip("backend does not implement serverstore.Transactor")
+		}
+		key := NewKey()
+		const n = 50
+		var wg sync.WaitGroup
+		wg.Add(n)
+		start := make(chan struct{})
+		for range n {
+			go func() {
+				defer wg.Done()
+				<-start
+				err := tx.Update(t.Context(), key, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+					var count uint64
+					if found {
+						count = binary.BigEndian.Uint64(data)
+					}
+					// Widen the window between read and write, where a
+					// non-atomic Update loses increments.
+					runtime.Gosched()
+					e := serverstore.Entry{Data: binary.BigEndian.AppendUint64(nil, count+1), Expires: time.Now().Add(live)}
+					return e, true, nil
+				})
+				// An optimistic backend must retry, not give up, at
+				// this modest level of contention.
+				assert.NoError(t, err)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		data, found := find(t, b, key)
+		require.True(t, found)
+		require.Equal(t, uint64(n), binary.BigEndian.Uint64(data), "concurrent Updates lost increments")
+	})
+
+	t.Run("Renamer", func(t *testing.T) {
+		b := newBackend(t)
+		rn, ok := b.(serverstore.Renamer)
+		if !ok {
+			t.Skip("backend does not implement serverstore.Renamer")
+		}
+		ctx := t.Context()
+		oldKey, newKey, other := NewKey(), NewKey(), NewKey()
+		require.NoError(t, b.Commit(ctx, oldKey, entry("old", live, "alice")))
+		require.NoError(t, b.Commit(ctx, other, entry("other", live, "alice")))
+		require.NoError(t, rn.Rename(ctx, oldKey, newKey, entry("new", live, "bob")))
+		requireMissing(t, b, oldKey)
+		requireData(t, b, newKey, "new")
+		requireData(t, b, other, "other")
+		if ui, ok := b.(serverstore.UserIndex); ok {
+			require.Equal(t, map[string]string{other: "other"}, userKeys(t, ui, "alice"))
+			require.Equal(t, map[string]string{newKey: "new"}, userKeys(t, ui, "bob"))
+		}
+
+		// Renaming a key that is gone still stores the entry.
+		gone, fresh := NewKey(), NewKey()
+		require.NoError(t, rn.Rename(ctx, gone, fresh, entry("fresh", live, "")))
+		requireMissing(t, b, gone)
+		requireData(t, b, fresh, "fresh")
+	})
+
+	t.Run("Concurrency", func(t *testing.T) {
+		b := newBackend(t)
+		testHammer(t, b)
+	})
+
+	t.Run("CancelledContext", func(t *testing.T) {
+		b := newBackend(t)
+		key := NewKey()
+		require.NoError(t, b.Commit(t.Context(), key, entry("kept", live, "alice")))
+		for _, c := range backendCalls(b, key, entry("x", live, "alice")) {
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel()
+			start := time.Now()
+			err := callBounded(t, ctx, c)
+			assert.Error(t, err, "%s ignored a cancelled context", c.name)
+			assert.Less(t, time.Since(start), time.Second, "%s took long to notice a cancelled context", c.name)
+		}
+		ctx, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+		defer cancel()
+		_, _, err := b.Find(ctx, key)
+		assert.Error(t, err, "Find ignored a context past its deadline")
+	})
+}
+
+// testTransactor checks Transactor.Update on one key.
+func testTransactor(t *testing.T, b serverstore.Backend, tx serverstore.Transactor) {
+	ctx := t.Context()
+	key := NewKey()
+	update := func(fn func(data []byte, found bool) (serverstore.Entry, bool, error)) error {
+		return tx.Update(ctx, key, fn)
+	}
+
+	// A missing key: fn sees nothing, and not writing leaves nothing.
+	require.NoError(t, update(func(data []byte, found bool) (serverstore.Entry, bool, error) {
+		assert.False(t, found)
+		return entry("ignored", live, ""), false, nil
+	}))
+	requireMissing(t, b, key)
+
+	// Writing to a missing key creates it.
+	require.NoError(t, update(func([]byte, bool) (serverstore.Entry, bool, error) {
+		return entry("v1", live, "alice"), true, nil
+	}))
+	requireData(t, b, key, "v1")
+
+	// fn sees the current data, owns it, and its entry replaces it.
+	require.NoError(t, update(func(data []byte, found bool) (serverstore.Entry, bool, error) {
+		assert.True(t, found)
+		assert.Equal(t, "v1", string(data))
+		e := entry(string(data)+"+v2", live, "bob")
+		copy(data, "XX")
+		return e, true, nil
+	}))
+	requireData(t, b, key, "v1+v2")
+	if ui, ok := b.(serverstore.UserIndex); ok {
+		require.Empty(t, userKeys(t, ui, "alice"), "Update left the entry under its old user")
+		require.Equal(t, map[string]string{key: "v1+v2"}, userKeys(t, ui, "bob"))
+	}
+
+	// write false, or an error, leaves the entry as it was.
+	require.NoError(t, update(func([]byte, bool) (serverstore.Entry, bool, error) {
+		return entry("not written", live, ""), false, nil
+	}))
+	requireData(t, b, key, "v1+v2")
+	errFn := errors.New("fn failed")
+	err := update(func([]byte, bool) (serverstore.Entry, bool, error) {
+		return entry("not written", live, ""), true, errFn
+	})
+	require.ErrorIs(t, err, errFn)
+	requireData(t, b, key, "v1+v2")
+}
+
+// testHammer runs 100 goroutines against b at once: each writes, reads and
+// deletes a key of its own, and all of them write and read one shared key.
+// Run with -race, it finds unsynchronized state; without, it finds lost or
+// torn writes.
+func testHammer(t *testing.T, b serverstore.Backend) {
+	const goroutines, rounds = 100, 10
+	shared := NewKey()
+	tx, _ := b.(serverstore.Transactor)
+	var wg sync.WaitGroup
+	wg.Add(goroutines)
+	for g := range goroutines {
+		go func() {
+			defer wg.Done()
+			ctx := t.Context()
+			own := NewKey()
+			for r := range rounds {
+				mine := fmt.Sprintf("own %d %d", g, r)
+				if !assert.NoError(t, b.Commit(ctx, own, entry(mine, live, fmt.Sprint("user", g%3)))) {
+					return
+				}
+				data, found, err := b.Find(ctx, own)
+				if !assert.NoError(t, err) || !assert.True(t, found) || !assert.Equal(t, mine, string(data)) {
+					return
+				}
+				theirs := fmt.Sprintf("shared %03d %03d", g, r)
+				if !assert.NoError(t, b.Commit(ctx, shared, entry(theirs, live, ""))) {
+					return
+				}
+				data, found, err = b.Find(ctx, shared)
+				// Another goroutine's write may have won, but whatever
+				// is there is one whole write.
+				if !assert.NoError(t, err) || !assert.True(t, found) || !assert.Regexp(t, `^shared \d{3} \d{3}$`, string(data)) {
+					return
+				}
+				if tx != nil {
+					err := tx.Update(ctx, shared, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+						return entry(string(data), live, ""), found, nil
+					})
+					if !assert.NoError(t, err) {
+						return
+					}
+				}
+			}
+			assert.NoError(t, b.Delete(ctx, own))
+			_, found, err := b.Find(ctx, own)
+			assert.NoError(t, err)
+			assert.False(t, found)
+		}()
+	}
+	wg.Wait()
+}

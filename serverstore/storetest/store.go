@@ -1,0 +1,318 @@
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	session "github.com/go-sealed/session"
+	"github.com/go-sealed/session/serverstore"
+)
+
+// newStore returns a Store on a fresh backend, the backend itself (to look
+// under the Store) and the counts of the Store's calls to it.
+func newStore(t *testing.T, newBackend func(t *testing.T) serverstore.Backend) (*serverstore.Store, serverstore.Backend, *Counts) {
+	b := newBackend(t)
+	counted, counts := Count(b)
+	return serverstore.New(counted), b, counts
+}
+
+// record returns a record with every stored field set, expiring in ttl.
+func record(id, user, data string, ttl time.Duration) *session.Record {
+	now := time.Now()
+	return &session.Record{
+		ID:         id,
+		Created:    now.Add(-time.Minute),
+		Touched:    now,
+		Expires:    now.Add(ttl),
+		Persistent: true,
+		UserID:     user,
+		Data:       []byte(data),
+	}
+}
+
+// requireRecord fails t unless got holds what want does. Times are
+// compared as instants: a store need not keep their location.
+func requireRecord(t *testing.T, want, got *session.Record) {
+	t.Helper()
+	require.NotNil(t, got, "record not found")
+	require.Equal(t, want.ID, got.ID)
+	require.True(t, want.Created.Equal(got.Created), "Created %v, want %v", got.Created, want.Created)
+	require.True(t, want.Touched.Equal(got.Touched), "Touched %v, want %v", got.Touched, want.Touched)
+	require.True(t, want.Expires.Equal(got.Expires), "Expires %v, want %v", got.Expires, want.Expires)
+	require.Equal(t, want.Persistent, got.Persistent)
+	require.Equal(t, want.UserID, got.UserID)
+	require.Equal(t, string(want.Data), string(got.Data))
+}
+
+func load(t *testing.T, s *serverstore.Store, token string) *session.Record {
+	t.Helper()
+	rec, err := s.Load(t.Context(), token)
+	require.NoError(t, err)
+	return rec
+}
+
+func save(t *testing.T, s *serverstore.Store, token string, rec *session.Record) string {
+	t.Helper()
+	token, err := s.Save(t.Context(), token, rec)
+	require.NoError(t, err)
+	return token
+}
+
+// keyOf is the documented derivation of a backend key from a token.
+func keyOf(t *testing.T, token string) string {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	require.NoError(t, err)
+	require.Len(t, raw, 32)
+	return rawKey(raw)
+}
+
+func rawKey(raw []byte) string {
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// runStore checks serverstore.Store on the backend.
+func runStore(t *testing.T, newBackend func(t *testing.T) serverstore.Backend) {
+	t.Run("SaveLoad", func(t *testing.T) {
+		s, b, counts := newStore(t, newBackend)
+		want := record("id1", "alice", "data", live)
+		token := save(t, s, "", want)
+		require.Len(t, token, 43)
+		key := keyOf(t, token)
+		stored, found := find(t, b, key)
+		require.True(t, found, "the backend key is not the hex SHA-256 of the token's bytes")
+		require.NotContains(t, string(stored), token, "the backend holds the token")
+
+		counts.Reset()
+		requireRecord(t, want, load(t, s, token))
+		require.EqualValues(t, 1, counts.Reads.Load(), "Load must read once")
+		require.Zero(t, counts.Writes.Load(), "Load must not write")
+		require.NotEqual(t, token, save(t, s, "", want), "two saves of new sessions got one token")
+	})
+
+	t.Run("SaveOverwrites", func(t *testing.T) {
+		s, _, _ := newStore(t, newBackend)
+		token := save(t, s, "", record("id1", "alice", "one", live))
+		want := record("id1", "", "two", 2*live)
+		want.Persistent = false
+		require.Equal(t, token, save(t, s, token, want))
+		requireRecord(t, want, load(t, s, token))
+	})
+
+	t.Run("LoadUnknownOrMalformed", func(t *testing.T) {
+		s, _, counts := newStore(t, newBackend)
+		token := save(t, s, "", record("id1", "", "data", live))
+		require.Nil(t, load(t, s, strings.Repeat("A", 43)), "unknown token")
+		counts.Reset()
+		malformed := []string{
+			"", "short", token[:42], token + "A",
+			token[:42] + "!",        // outside the alphabet
+			token[:42] + "B",        // non-zero padding bits: a second spelling of some token
+			strings.Repeat("A", 44), // decodes to 33 bytes
+			keyOf(t, token),         // a key is not a token
+		}
+		for _, m := range malformed {
+			require.Nil(t, load(t, s, m), "malformed token %q", m)
+			require.NoError(t, s.Delete(t.Context(), m))
+		}
+		require.Zero(t, counts.Reads.Load()+counts.Writes.Load(), "a malformed token reached the backend")
+		require.NotNil(t, load(t, s, token))
+	})
+
+	t.Run("ExpiredNotLoaded", func(t *testing.T) {
+		s, _, _ := newStore(t, newBackend)
+		token := save(t, s, "", record("id1", "", "data", -time.Second))
+		require.Nil(t, load(t, s, token))
+		_, err := s.Save(t.Context(), "", &session.Record{ID: "no expiry"})
+		require.Error(t, err, "a record without Expires would never load")
+	})
+
+	t.Run("Renew", func(t *testing.T) {
+		s, _, _ := newStore(t, newBackend)
+		old := save(t, s, "", record("id1", "alice", "data", live))
+		want := record("id2", "alice", "data", live)
+		token, err := s.Renew(t.Context(), old, want)
+		require.NoError(t, err)
+		require.NotEqual(t, old, token)
+		require.Nil(t, load(t, s, old), "the old token still loads after Renew")
+		requireRecord(t, want, load(t, s, token))
+
+		// Renewing from a malformed token just stores the record.
+		token, err = s.Renew(t.Context(), "malformed", want)
+		require.NoError(t, err)
+		requireRecord(t, want, load(t, s, token))
+	})
+
+	t.Run("Update", func(t *testing.T) {
+		s, b, _ := newStore(t, newBackend)
+		ctx := t.Context()
+		cur := record("id1", "alice", "v1", live)
+		token := save(t, s, "", cur)
+
+		next := record("id1", "alice", "v2", live)
+		got, err := s.Update(ctx, token, func(rec *session.Record) (*session.Record, error) {
+			requireRecord(t, cur, rec)
+			return next, nil
+		})
+		require.NoError(t, err)
+		require.Equal(t, token, got)
+		requireRecord(t, next, load(t, s, token))
+
+		// fn returning nil writes nothing.
+		got, err = s.Update(ctx, token, func(*session.Record) (*session.Record, error) { return nil, nil })
+		require.NoError(t, err)
+		require.Empty(t, got)
+		requireRecord(t, next, load(t, s, token))
+
+		// fn's error is returned and nothing is written.
+		errFn := errors.New("fn failed")
+		_, err = s.Update(ctx, token, func(*session.Record) (*session.Record, error) { return cur, errFn })
+		require.ErrorIs(t, err, errFn)
+		requireRecord(t, next, load(t, s, token))
+
+		// A destroyed session is passed as nil, and stays destroyed.
+		require.NoError(t, s.Delete(ctx, token))
+		got, err = s.Update(ctx, token, func(rec *session.Record) (*session.Record, error) {
+			require.Nil(t, rec)
+			return nil, nil
+		})
+		require.NoError(t, err)
+		require.Empty(t, got)
+		requireMissing(t, b, keyOf(t, token))
+	})
+
+	t.Run("ConcurrentUpdates", func(t *testing.T) {
+		s, b, _ := newStore(t, newBackend)
+		if _, ok := b.(serverstore.Transactor); !ok {
+			t.Skip("without a Transactor, Update is not atomic")
+		}
+		token := save(t, s, "", record("id1", "", "\x00\x00\x00\x00\x00\x00\x00\x00", live))
+		const n = 50
+		var wg sync.WaitGroup
+		wg.Add(n)
+		start := make(chan struct{})
+		for range n {
+			go func() {
+				defer wg.Done()
+				<-start
+				_, err := s.Update(t.Context(), token, func(rec *session.Record) (*session.Record, error) {
+					runtime.Gosched() // see TransactorCounter
+					out := rec.Clone()
+					out.Data = binary.BigEndian.AppendUint64(nil, binary.BigEndian.Uint64(rec.Data)+1)
+					return out, nil
+				})
+				assert.NoError(t, err)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		require.Equal(t, uint64(n), binary.BigEndian.Uint64(load(t, s, token).Data))
+	})
+
+	t.Run("Delete", func(t *testing.T) {
+		s, _, _ := newStore(t, newBackend)
+		token := save(t, s, "", record("id1", "", "data", live))
+		require.NoError(t, s.Delete(t.Context(), token))
+		require.Nil(t, load(t, s, token))
+		require.NoError(t, s.Delete(t.Context(), token), "deleting twice")
+	})
+
+	t.Run("Users", func(t *testing.T) {
+		s, b, _ := newStore(t, newBackend)
+		if _, ok := b.(serverstore.UserIndex); !ok {
+			_, err := s.ListUser(t.Context(), "alice")
+			require.ErrorIs(t, err, serverstore.ErrNoUserIndex)
+			_, err = s.DestroyUser(t.Context(), "alice")
+			require.ErrorIs(t, err, serverstore.ErrNoUserIndex)
+			return
+		}
+		testUsers(t, s)
+	})
+}
+
+// testUsers checks ListUser, DestroyHandle and DestroyUser.
+func testUsers(t *testing.T, s *serverstore.Store) {
+	ctx := t.Context()
+	older := record("alice-laptop", "alice", "1", live)
+	older.Touched = older.Touched.Add(-time.Second)
+	newer := record("alice-phone", "alice", "2", live)
+	tOlder, tNewer := save(t, s, "", older), save(t, s, "", newer)
+	tBob := save(t, s, "", record("bob-laptop", "bob", "3", live))
+	save(t, s, "", record("anonymous", "", "4", live))
+
+	infos, err := s.ListUser(ctx, "alice")
+	require.NoError(t, err)
+	require.Len(t, infos, 2)
+	require.Equal(t, "alice-phone", infos[0].ID, "most recently used first")
+	require.Equal(t, "alice-laptop", infos[1].ID)
+	require.True(t, older.Created.Equal(infos[1].Created))
+	require.True(t, older.Touched.Equal(infos[1].Touched))
+	require.True(t, older.Expires.Equal(infos[1].Expires))
+	require.Equal(t, keyOf(t, tOlder), infos[1].Handle)
+	require.Nil(t, load(t, s, infos[0].Handle), "a handle works as a token")
+
+	_, err = s.ListUser(ctx, "")
+	require.Error(t, err, "listing the sessions of no user")
+	_, err = s.DestroyUser(ctx, "")
+	require.Error(t, err, "destroying the sessions of no user")
+	_, err = s.DestroyHandle(ctx, "alice", "not a handle")
+	require.Error(t, err)
+
+	// Another user's handle does nothing.
+	done, err := s.DestroyHandle(ctx, "bob", infos[1].Handle)
+	require.NoError(t, err)
+	require.False(t, done)
+	require.NotNil(t, load(t, s, tOlder))
+
+	done, err = s.DestroyHandle(ctx, "alice", infos[1].Handle)
+	require.NoError(t, err)
+	require.True(t, done)
+	require.Nil(t, load(t, s, tOlder))
+
+	n, err := s.DestroyUser(ctx, "alice")
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Nil(t, load(t, s, tNewer))
+	infos, err = s.ListUser(ctx, "alice")
+	require.NoError(t, err)
+	require.Empty(t, infos)
+	require.NotNil(t, load(t, s, tBob), "another user's session was destroyed")
+}
+
+// storeCalls returns a call of each of the methods of a serverstore.Store
+// on b, with the token and key they use.
+func storeCalls(b serverstore.Backend) (calls []namedCall, token, key string) {
+	s := serverstore.New(b)
+	raw := []byte(strings.Repeat("k", 32))
+	token, key = base64.RawURLEncoding.EncodeToString(raw), rawKey(raw)
+	rec := record("id1", "alice", "data", live)
+	update := func(*session.Record) (*session.Record, error) { return rec, nil }
+	calls = []namedCall{
+		{"Store.Load", func(ctx context.Context) error { _, err := s.Load(ctx, token); return err }},
+		{"Store.SaveNew", func(ctx context.Context) error { _, err := s.Save(ctx, "", rec); return err }},
+		{"Store.Save", func(ctx context.Context) error { _, err := s.Save(ctx, token, rec); return err }},
+		{"Store.Renew", func(ctx context.Context) error { _, err := s.Renew(ctx, token, rec); return err }},
+		{"Store.Update", func(ctx context.Context) error { _, err := s.Update(ctx, token, update); return err }},
+		{"Store.Delete", func(ctx context.Context) error { return s.Delete(ctx, token) }},
+	}
+	if _, ok := b.(serverstore.UserIndex); ok {
+		calls = append(calls,
+			namedCall{"Store.ListUser", func(ctx context.Context) error { _, err := s.ListUser(ctx, "alice"); return err }},
+			namedCall{"Store.DestroyUser", func(ctx context.Context) error { _, err := s.DestroyUser(ctx, "alice"); return err }},
+			namedCall{"Store.DestroyHandle", func(ctx context.Context) error { _, err := s.DestroyHandle(ctx, "alice", key); return err }})
+	}
+	return calls, token, key
+}
