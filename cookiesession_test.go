@@ -52,9 +52,16 @@ type browser struct {
 	jar *cookiejar.Jar
 }
 
-func newBrowser(t *testing.T, d *demo) *browser {
+func newJar() *cookiejar.Jar {
 	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
+	if err != nil {
+		panic(err) // only for invalid options
+	}
+	return jar
+}
+
+func newBrowser(t *testing.T, d *demo) *browser {
+	jar := newJar()
 	c := d.srv.Client()
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -1,0 +1,69 @@
+package mysqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+
+	_ "github.com/go-sql-driver/mysql"
+
+	session "github.com/go-sealed/session"
+	"github.com/go-sealed/session/serverstore"
+	"github.com/go-sealed/session/serverstore/mysqlstore"
+)
+
+func Example() {
+	ctx := context.Background()
+	// interpolateParams saves a round trip per query; timeout bounds
+	// dialling a dead server.
+	db, err := sql.Open("mysql", os.Getenv("MYSQL_DSN")) // e.g. app:secret@tcp(db:3306)/app?interpolateParams=true&timeout=5s
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	// Creates the "sessions" table if it is missing, and sweeps expired
+	// rows every 5 minutes until Close.
+	backend, err := mysqlstore.New(ctx, db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer backend.Close()
+
+	m := session.New(serverstore.New(backend))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s := m.Get(r)
+		s.Put("visits", s.GetInt("visits")+1)
+		fmt.Fprintf(w, "visit %d\n", s.GetInt("visits"))
+	})
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", m.Handler(mux)))
+}
+
+// Apply the schema with your own migration tool, and let the application
+// run without the right to create tables.
+func Example_ownMigrations() {
+	schema, err := mysqlstore.SchemaFor("auth.web_sessions")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(schema) // into a migration file
+
+	ctx := context.Background()
+	db, err := sql.Open("mysql", os.Getenv("MYSQL_DSN"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	backend, err := mysqlstore.New(ctx, db,
+		mysqlstore.WithTable("auth.web_sessions"),
+		mysqlstore.WithoutMigration(),
+		mysqlstore.WithSweepInterval(0), // a cron job calls Sweep instead
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = backend
+}
