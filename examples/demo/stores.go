@@ -2,16 +2,30 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql" // the "mysql" database/sql driver
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/serverstore"
+	"github.com/go-sealed/session/serverstore/boltstore"
+	"github.com/go-sealed/session/serverstore/memstore"
+	"github.com/go-sealed/session/serverstore/mysqlstore"
+	"github.com/go-sealed/session/serverstore/pgstore"
+	"github.com/go-sealed/session/serverstore/redisstore"
 )
 
 // openStore opens the store cfg names, and returns how to close it.
-func openStore(_ context.Context, cfg config) (session.Store, func(), error) {
+func openStore(ctx context.Context, cfg config) (session.Store, func(), error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second) // connecting and migrating
+	defer cancel()
 	switch cfg.store {
 	case "cookie":
 		keys, err := demoKeys()
@@ -23,8 +37,54 @@ func openStore(_ context.Context, cfg config) (session.Store, func(), error) {
 			return nil, nil, err
 		}
 		return store, func() {}, nil
-	case "memory", "redis", "postgres", "mysql", "bolt":
-		return nil, nil, fmt.Errorf("-store %s: server-side stores are not available yet; use -store cookie", cfg.store)
+
+	case "memory":
+		backend := memstore.New()
+		return serverstore.New(backend), func() { _ = backend.Close() }, nil
+
+	case "redis":
+		opts, err := redis.ParseURL(cfg.redisURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-redis-url: %w", err)
+		}
+		client := redis.NewClient(opts)
+		if err := client.Ping(ctx).Err(); err != nil {
+			client.Close()
+			return nil, nil, fmt.Errorf("redis at %s: %w", opts.Addr, err)
+		}
+		return serverstore.New(redisstore.New(client)), func() { _ = client.Close() }, nil
+
+	case "postgres":
+		pool, err := pgxpool.New(ctx, cfg.postgresURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-postgres-url: %w", err)
+		}
+		backend, err := pgstore.New(ctx, pool)
+		if err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		return serverstore.New(backend), func() { _ = backend.Close(); pool.Close() }, nil
+
+	case "mysql":
+		db, err := sql.Open("mysql", cfg.mysqlDSN)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-mysql-dsn: %w", err)
+		}
+		backend, err := mysqlstore.New(ctx, db)
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		return serverstore.New(backend), func() { _ = backend.Close(); _ = db.Close() }, nil
+
+	case "bolt":
+		backend, err := boltstore.Open(cfg.boltPath)
+		if err != nil {
+			return nil, nil, err
+		}
+		return serverstore.New(backend), func() { _ = backend.Close() }, nil
+
 	default:
 		return nil, nil, fmt.Errorf("-store %q: want cookie, memory, redis, postgres, mysql or bolt", cfg.store)
 	}
