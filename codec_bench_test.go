@@ -7,21 +7,19 @@ import (
 	"time"
 )
 
-// typicalSession is what a logged-in user's session of a shop holds.
+// typicalSession is what a logged-in user's session of a shop holds: the
+// same keys and values as the typical session of the bench module, so that
+// docs/codec.md and docs/performance.md report the same sizes.
 func typicalSession() map[string]any {
-	token := make([]byte, 32)
-	_, _ = rand.Read(token)
-	cart := make([]any, 5)
-	for i := range cart {
-		cart[i] = map[string]any{"sku": "SKU-" + string(rune('A'+i)) + "1042", "qty": i + 1}
-	}
+	csrf := make([]byte, 32)
+	_, _ = rand.Read(csrf)
 	return map[string]any{
-		"user_id":    48213,
+		"user_id":    4217,
 		"name":       "Ada Lovelace",
 		"role":       "admin",
-		"csrf":       base64.StdEncoding.EncodeToString(token),
-		"last_login": time.Date(2025, 3, 14, 9, 26, 53, 589793238, time.FixedZone("", 3600)),
-		"cart":       cart,
+		"csrf_token": base64.StdEncoding.EncodeToString(csrf),
+		"last_login": time.Date(2025, time.November, 24, 18, 30, 15, 123456789, time.UTC),
+		"cart":       []string{"SKU-000123", "SKU-004217", "SKU-010001", "SKU-000042", "SKU-123456"},
 		"theme":      "dark",
 	}
 }

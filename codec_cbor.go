@@ -32,13 +32,13 @@ import (
 // Encode is written out unchanged, so a value survives a request that did
 // not read it even in a program that does not know its type.
 //
-// Decode refuses, with an error, anything Encode would not have written,
-// and limits nesting (32 levels) and the length of arrays and maps
+// Decode refuses, with an error, anything outside the format Encode
+// writes, and limits nesting (32 levels) and the length of arrays and maps
 // (131072 items), so it is safe on untrusted input. Encode refuses values
 // that Decode would refuse, values it cannot encode (a func, a channel)
 // and cycles through []any and map[string]any, naming the key at fault.
-// A cycle through pointers inside a struct is not detected and overflows
-// the stack, as it does in most Go encoders.
+// A cycle through pointers inside a struct is not detected: the cbor
+// package recurses until the stack overflows, which crashes the program.
 //
 // The format is described in docs/codec.md.
 var CBOR Codec = cborCodec{}
@@ -179,8 +179,8 @@ type cborSkip struct{}
 
 func (*cborSkip) UnmarshalCBOR([]byte) error { return nil }
 
-// Encode buffers are reused: their growth is most of the cost of an
-// encode otherwise.
+// Encode buffers are reused, so that an encode allocates only its result
+// rather than every size the buffer grows through.
 var cborEncoders = sync.Pool{New: func() any { return &cborEncoder{buf: make([]byte, 0, 512)} }}
 
 // cborMaxPooled keeps one huge session from pinning its buffer forever.

@@ -300,6 +300,7 @@ func TestCBORWireFormat(t *testing.T) {
 		{time.Unix(1700000000, 0).UTC(), "a16176" + "c8811a6553f100"},
 		{time.Unix(1700000000, 5).UTC(), "a16176" + "c8821a6553f10005"},
 		{time.Unix(1700000000, 0).In(time.FixedZone("", 3600)), "a16176" + "c8831a6553f10000190e10"},
+		{time.Time{}, "a16176" + "c8813b0000000e7791f6ff"},
 		{int8(-1), "a16176" + "cc82" + "64696e7438" + "20"},
 		{testRole("x"), "a16176" + "cc82" + "60" + "6178"},
 	}
@@ -699,9 +700,10 @@ func TestGobNeedsRegister(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "session: gob: type github.com/go-sealed/session.gobGhostB not registered; call session.Register")
 
-	for _, data := range [][]byte{nil, {0x01}, []byte("garbage!"), append(append([]byte{}, data[:len(data)-1]...), 0xff)} {
+	truncated := data[:len(data)-1]
+	for _, bad := range [][]byte{nil, {0x01}, []byte("garbage!"), truncated, append(data, 0)} {
 		var err error
-		require.NotPanics(t, func() { _, err = Gob.Decode(data) })
+		require.NotPanics(t, func() { _, err = Gob.Decode(bad) })
 		require.Error(t, err)
 		assert.True(t, strings.HasPrefix(err.Error(), "session: gob: "), err.Error())
 	}

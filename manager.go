@@ -13,6 +13,9 @@ import (
 // DefaultLifetime is the absolute session lifetime New sets.
 const DefaultLifetime = 24 * time.Hour
 
+// DefaultStoreTimeout is the bound on each store call that New sets.
+const DefaultStoreTimeout = 5 * time.Second
+
 // Manager is net/http middleware that gives each request its session. Make
 // one with New, adjust its fields before serving, and wrap your handlers
 // with Handler. A Manager must not be changed once it serves requests.
@@ -33,6 +36,12 @@ type Manager struct {
 	// read is saved again, to extend its idle deadline, only once it was
 	// last saved at least this long ago. 0 means IdleTimeout/10.
 	TouchInterval time.Duration
+
+	// StoreTimeout bounds each call to the store, so that a backend that
+	// stalls costs a request an ErrorFunc reply after this long rather than
+	// a hang. New sets DefaultStoreTimeout; 0 or less means no bound of the
+	// Manager's own (the request's context and the store's timeouts only).
+	StoreTimeout time.Duration
 
 	// Codec encodes session values. nil means CBOR, which keeps Go types.
 	Codec Codec
@@ -57,7 +66,8 @@ type Manager struct {
 
 // New returns a Manager that keeps sessions in store, with secure defaults:
 // a cookie named "session" with Path "/", HttpOnly, Secure and SameSite
-// Lax, persistent until the session expires, and a Lifetime of 24 hours.
+// Lax, persistent until the session expires, a Lifetime of 24 hours, and
+// store calls bounded by DefaultStoreTimeout.
 func New(store Store) *Manager {
 	if store == nil {
 		panic("session: New called with a nil Store")
@@ -71,8 +81,9 @@ func New(store Store) *Manager {
 			SameSite: http.SameSiteLaxMode,
 			Persist:  true,
 		},
-		Lifetime: DefaultLifetime,
-		store:    store,
+		Lifetime:     DefaultLifetime,
+		StoreTimeout: DefaultStoreTimeout,
+		store:        store,
 	}
 }
 
@@ -86,6 +97,14 @@ func (m *Manager) boundStore() Store {
 		}
 	})
 	return m.bound
+}
+
+// storeContext bounds a store call by StoreTimeout.
+func (m *Manager) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if m.StoreTimeout > 0 {
+		return context.WithTimeout(ctx, m.StoreTimeout)
+	}
+	return ctx, func() {}
 }
 
 func (m *Manager) now() time.Time {
@@ -192,8 +211,9 @@ func (m *Manager) save(s *Session, h http.Header) error {
 		return fmt.Errorf("session: load: %w", s.loadErr)
 	}
 	// A save finishes work the handler already did, so it is not cut short
-	// by a client that hangs up; stores bound it with their own timeouts.
-	ctx := context.WithoutCancel(s.ctx)
+	// by a client that hangs up; StoreTimeout still bounds it.
+	ctx, cancel := m.storeContext(context.WithoutCancel(s.ctx))
+	defer cancel()
 
 	store := m.boundStore()
 	oldToken := s.token

@@ -50,15 +50,18 @@ type typeRegistry struct {
 
 var (
 	registryMu sync.Mutex // serializes Register calls
-	registry   atomic.Pointer[typeRegistry]
+	// registry is set up by its initializer, not by an init function, so
+	// that it is ready for package-level variables and init functions of
+	// any file that call Register.
+	registry = newRegistry()
 )
 
-func init() {
-	registry.Store(&typeRegistry{
+func newRegistry() *atomic.Pointer[typeRegistry] {
+	r := &typeRegistry{
 		names:    map[reflect.Type]string{},
 		types:    map[string]reflect.Type{},
 		gobBases: map[reflect.Type]bool{},
-	})
+	}
 	// The basic types that the CBOR envelope has no tag of its own for:
 	// they are rare enough in sessions to take the typed form, named.
 	// Gob knows them already.
@@ -67,8 +70,13 @@ func init() {
 		uint(0), uint8(0), uint16(0), uint32(0),
 		float32(0), time.Duration(0),
 	} {
-		registerType(reflect.TypeOf(v))
+		t := reflect.TypeOf(v)
+		r.names[t] = typeName(t)
+		r.types[typeName(t)] = t
 	}
+	p := new(atomic.Pointer[typeRegistry])
+	p.Store(r)
+	return p
 }
 
 // registerType records t and reports whether it must also be registered

@@ -66,7 +66,9 @@ func (s *Session) load() {
 		s.startNew()
 		return
 	}
-	rec, err := s.m.boundStore().Load(s.ctx, s.token)
+	ctx, cancel := s.m.storeContext(s.ctx)
+	rec, err := s.m.boundStore().Load(ctx, s.token)
+	cancel()
 	if err != nil {
 		s.loadErr = err
 		s.startNew()
