@@ -1,0 +1,30 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func newTextLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func TestFlags(t *testing.T) {
+	cfg, err := parseFlags([]string{"-store", "memory", "-idle", "15m", "-secure"})
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:8080", cfg.addr)
+	assert.Equal(t, "memory", cfg.store)
+	assert.Equal(t, "15m0s", cfg.idle.String())
+	assert.True(t, cfg.secure)
+
+	_, _, err = openStore(t.Context(), config{store: "floppy"})
+	assert.ErrorContains(t, err, "want cookie, memory, redis, postgres, mysql or bolt")
+
+	t.Setenv("SESSION_KEYS", "not base64!")
+	_, _, err = openStore(t.Context(), config{store: "cookie"})
+	assert.ErrorContains(t, err, "SESSION_KEYS")
+}
