@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -100,7 +101,7 @@ func (o *CookieOptions) read(r *http.Request) (token string, chunks int) {
 // write adds the Set-Cookie headers that carry token, split into as many
 // cookies as it needs, and expires chunks left over from a longer token
 // (had is how many the request carried).
-func (o *CookieOptions) write(h http.Header, token string, rec *Record, now time.Time, had int) error {
+func (o *CookieOptions) write(h http.Header, token string, rec *Record, now time.Time, had int) (int, error) {
 	maxAge := 0 // a browser-session cookie
 	if rec.Persistent {
 		maxAge = int(math.Ceil(rec.Expires.Sub(now).Seconds()))
@@ -113,28 +114,52 @@ func (o *CookieOptions) write(h http.Header, token string, rec *Record, now time
 	overhead := len(o.cookie(o.chunkName(o.maxChunks()), "", maxAge).String())
 	room := MaxCookieSize - overhead
 	if room < minChunk {
-		return fmt.Errorf("session: cookie attributes leave only %d bytes for the value", room)
+		return 0, fmt.Errorf("session: cookie attributes leave only %d bytes for the value", room)
 	}
 	n := (len(token) + room - 1) / room
 	if n > o.maxChunks() {
-		return fmt.Errorf("%w: the session needs %d bytes of cookies, more than the %d cookies of %d bytes CookieOptions.MaxChunks allows; keep less in it, or use a server-side store",
+		return 0, fmt.Errorf("%w: the session needs %d bytes of cookies, more than the %d cookies of %d bytes CookieOptions.MaxChunks allows; keep less in it, or use a server-side store",
 			ErrTooLarge, len(token), o.maxChunks(), room)
 	}
+	cookies := make([]string, 0, n)
 	for i := 0; i < n; i++ {
 		part := token[i*room : min(len(token), (i+1)*room)]
 		c := o.cookie(o.chunkName(i), part, maxAge)
 		v := c.String()
 		if v == "" {
-			return fmt.Errorf("session: invalid cookie name %q or value", c.Name)
+			return 0, fmt.Errorf("session: invalid cookie name %q or value", c.Name)
 		}
+		cookies = append(cookies, v)
+	}
+	// A session saved twice in one response (an explicit Manager.Save,
+	// then the middleware's) must not leave two versions of its cookies.
+	o.drop(h)
+	for _, v := range cookies {
 		h.Add("Set-Cookie", v)
 	}
 	o.expireFrom(h, n, had)
-	return nil
+	return n, nil
+}
+
+// drop removes the Set-Cookie headers of this session's cookies from h.
+func (o *CookieOptions) drop(h http.Header) {
+	kept := h["Set-Cookie"][:0]
+	for _, v := range h["Set-Cookie"] {
+		name, _, _ := strings.Cut(v, "=")
+		if name != o.Name && !strings.HasPrefix(name, o.Name+".") {
+			kept = append(kept, v)
+		}
+	}
+	if len(kept) == 0 {
+		delete(h, "Set-Cookie")
+	} else {
+		h["Set-Cookie"] = kept
+	}
 }
 
 // expire removes the session cookies the request carried.
 func (o *CookieOptions) expire(h http.Header, had int) {
+	o.drop(h)
 	o.expireFrom(h, 0, max(had, 1))
 }
 

@@ -23,6 +23,14 @@ type Manager struct {
 	// Cookie sets the session cookie's name and attributes.
 	Cookie CookieOptions
 
+	// Transport says where the token travels: in the cookie (the
+	// default), in request and response headers (for APIs and mobile
+	// clients), or both.
+	Transport Transport
+
+	// Header names the headers of the header transport.
+	Header HeaderOptions
+
 	// IdleTimeout ends a session that has not been used for this long. It
 	// is enforced by the store on load, not only by the cookie's Max-Age,
 	// so a copied cookie stops working too. 0 means no idle limit.
@@ -167,7 +175,7 @@ func (m *Manager) valid(rec *Record, now time.Time) bool {
 // written, whether next calls WriteHeader, Write or Flush, or just returns.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := &Session{m: m, ctx: r.Context(), req: r, parent: FromContext(r.Context())}
+		s := m.newSession(r)
 		r = r.WithContext(context.WithValue(r.Context(), contextKey{}, s))
 		sw := &writer{ResponseWriter: w, m: m, s: s, r: r}
 		next.ServeHTTP(sw, r)
@@ -184,6 +192,41 @@ func (m *Manager) Get(r *http.Request) *Session {
 		}
 	}
 	panic("session: Manager.Get called on a request that did not pass through this Manager's Handler")
+}
+
+func (m *Manager) newSession(r *http.Request) *Session {
+	return &Session{m: m, ctx: r.Context(), req: r, parent: FromContext(r.Context())}
+}
+
+// Load returns r's session for code that cannot wrap its handlers with
+// Handler, such as adapters to other session APIs. Inside Handler it
+// returns the same session as Get. The session loads lazily, like any
+// other; outside Handler nothing saves it unless you call Save.
+func (m *Manager) Load(r *http.Request) *Session {
+	for s := FromContext(r.Context()); s != nil; s = s.parent {
+		if s.m == m {
+			return s
+		}
+	}
+	return m.newSession(r)
+}
+
+// Save saves s now, to the store, and puts its cookie (or token header)
+// into w's header; call it before the response's header is written. Inside
+// Handler there is no need to: the middleware saves before the first byte.
+// Calling Save there anyway lets a handler see a failure (ErrTooLarge, a
+// store error) and answer it itself; after a failed Save the middleware
+// does not try again, so the handler's answer stands. A session may be
+// saved any number of times; a save with nothing new writes nothing.
+func (m *Manager) Save(w http.ResponseWriter, s *Session) error {
+	if s.m != m {
+		return errors.New("session: Manager.Save called with another Manager's session")
+	}
+	err := m.save(s, w.Header())
+	s.mu.Lock()
+	s.saveErr = err
+	s.mu.Unlock()
+	return err
 }
 
 func (m *Manager) serveError(w http.ResponseWriter, r *http.Request, err error) {
@@ -207,6 +250,9 @@ func (m *Manager) save(s *Session, h http.Header) error {
 	if !s.loaded {
 		return nil // never touched: no decoding, no store work, no cookie
 	}
+	if s.saveErr != nil {
+		return nil // an explicit Save failed and the handler was told
+	}
 	if s.loadErr != nil {
 		return fmt.Errorf("session: load: %w", s.loadErr)
 	}
@@ -222,7 +268,7 @@ func (m *Manager) save(s *Session, h http.Header) error {
 			return fmt.Errorf("session: delete: %w", err)
 		}
 	}
-	if s.isNew {
+	if s.fresh {
 		oldToken = "" // a new session (also after Destroy) gets a new token
 	}
 
@@ -231,13 +277,14 @@ func (m *Manager) save(s *Session, h http.Header) error {
 	dirty := len(s.changed) > 0 || s.cleared || s.metaDirty || s.renewed
 	touch := m.IdleTimeout > 0 && now.Sub(s.rec.Touched) >= m.touchInterval()
 	switch {
-	case s.isNew && empty && !s.metaDirty:
+	case s.fresh && empty && !s.metaDirty:
 		// Nothing worth a cookie: a new session that stayed empty (no
 		// values, no owner) sets none, and a dead token the client sent
 		// is expired.
 		if s.token != "" {
-			m.Cookie.expire(h, s.chunks)
+			m.expireToken(h, s)
 		}
+		s.saved("", &s.rec, 0)
 		return nil
 	case !dirty && !touch && !s.rec.Reissue:
 		return nil // read only: no write
@@ -270,10 +317,14 @@ func (m *Manager) save(s *Session, h http.Header) error {
 	if token == "" {
 		// The record was destroyed by another request while this one ran
 		// ("log out everywhere", say): the revocation wins.
-		m.Cookie.expire(h, s.chunks)
+		m.expireToken(h, s)
+		s.values = map[string]any{}
+		s.startNew()
+		s.saved("", &s.rec, 0)
 		return nil
 	}
-	if err := m.Cookie.write(h, token, &rec, now, s.chunks); err != nil {
+	chunks, err := m.writeToken(h, token, &rec, now, s)
+	if err != nil {
 		return err
 	}
 	if obsolete != "" {
@@ -281,6 +332,7 @@ func (m *Manager) save(s *Session, h http.Header) error {
 			return fmt.Errorf("session: delete renewed token: %w", err)
 		}
 	}
+	s.saved(token, &rec, chunks)
 	return nil
 }
 

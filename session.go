@@ -33,8 +33,9 @@ type Session struct {
 	// that several Managers can be nested on one request.
 	parent *Session
 
-	token  string // the token the request carried, "" if none; read on load
-	chunks int    // how many cookies carried it
+	token     string // the token the request carried, "" if none; read on load
+	chunks    int    // how many cookies carried it
+	viaHeader bool   // the token came in a request header, not a cookie
 
 	loaded  bool
 	loadErr error
@@ -42,7 +43,8 @@ type Session struct {
 	rec     Record         // metadata; rec.Data is not kept after decoding
 	values  map[string]any // decoded values
 	changed map[string]struct{}
-	isNew   bool
+	isNew   bool // created by this request (IsNew)
+	fresh   bool // not stored yet: the next save mints a token
 
 	cleared   bool // values replaced wholesale: save them, do not merge
 	metaDirty bool // UserID or Persistent changed
@@ -50,6 +52,7 @@ type Session struct {
 	destroyed bool // Destroy was called: delete the loaded record
 	stale     bool // the request's token named nothing usable: expire it
 	discard   bool // the store holds a record this Manager rejects: delete it
+	saveErr   error // an explicit Manager.Save failed: the middleware leaves it be
 }
 
 // load fetches and decodes the session the first time it is needed. The
@@ -61,7 +64,7 @@ func (s *Session) load() {
 	s.loaded = true
 	s.values = map[string]any{}
 	s.changed = map[string]struct{}{}
-	s.token, s.chunks = s.m.Cookie.read(s.req)
+	s.token, s.chunks, s.viaHeader = s.m.readToken(s.req)
 	if s.token == "" {
 		s.startNew()
 		return
@@ -102,13 +105,24 @@ func (s *Session) load() {
 // startNew makes s a new, empty session with a fresh ID.
 func (s *Session) startNew() {
 	now := s.m.now()
-	s.isNew = true
+	s.isNew, s.fresh = true, true
 	s.rec = Record{
 		ID:         newID(),
 		Created:    now,
 		Touched:    now,
 		Persistent: s.m.Cookie.Persist,
 	}
+}
+
+// saved records a successful save: the session now stands as stored under
+// token, with nothing pending. The caller holds s.mu.
+func (s *Session) saved(token string, rec *Record, chunks int) {
+	s.token, s.chunks = token, chunks
+	s.rec = *rec
+	s.rec.Data, s.rec.Reissue = nil, false
+	s.fresh = token == ""
+	s.changed = map[string]struct{}{}
+	s.cleared, s.metaDirty, s.renewed, s.destroyed, s.stale, s.discard = false, false, false, false, false, false
 }
 
 // newID returns 128 random bits, base64url encoded.

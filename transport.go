@@ -1,0 +1,152 @@
+package session
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Transport says where a Manager looks for the session token in requests
+// and puts it in responses.
+type Transport int
+
+const (
+	// TransportCookie carries the token in the session cookie, split into
+	// chunks when it is long. The default, and the right choice for
+	// browsers: the cookie is HttpOnly, out of reach of page scripts.
+	TransportCookie Transport = iota
+
+	// TransportHeader carries the token in headers only, for API and
+	// mobile clients that keep it themselves: requests send it in
+	// HeaderOptions.Request ("Authorization: Bearer <token>" by default),
+	// and a response whose token changed carries the new one in
+	// HeaderOptions.Response ("Session-Token" by default). No cookie is
+	// read or set.
+	TransportHeader
+
+	// TransportBoth accepts either. A request's header token takes
+	// precedence over its cookie; the response answers on the channel the
+	// token came in, and a response that starts a session sets both the
+	// cookie and the header. Prefer two Managers over one store, one for
+	// the browser routes and one for the API routes, when you can: this
+	// mode shows new tokens to page scripts that read response headers.
+	TransportBoth
+)
+
+// DefaultRequestHeader and DefaultResponseHeader are the header names the
+// header transport uses unless HeaderOptions says otherwise.
+const (
+	DefaultRequestHeader  = "Authorization"
+	DefaultResponseHeader = "Session-Token"
+)
+
+// HeaderOptions names the headers of the header transport.
+type HeaderOptions struct {
+	// Request is the request header that carries the token. With
+	// "Authorization", the default, the token goes in the Bearer scheme
+	// ("Authorization: Bearer <token>"); any other header carries the bare
+	// token. A header that is malformed (another scheme, an empty token)
+	// counts as no token: the request gets a new, empty session (or its
+	// cookie's, with TransportBoth), never an error.
+	Request string
+
+	// Response is the response header that carries a token whenever it
+	// changes: a new session, Renew, a re-seal after a key rotation, an
+	// extended idle deadline. After Destroy, or when the request's token
+	// is dead, it is sent empty: the client must drop its token. Default
+	// "Session-Token". A response that sets it also gets
+	// "Cache-Control: no-store" unless the handler set Cache-Control.
+	Response string
+}
+
+func (o *HeaderOptions) request() string {
+	if o.Request != "" {
+		return o.Request
+	}
+	return DefaultRequestHeader
+}
+
+func (o *HeaderOptions) response() string {
+	if o.Response != "" {
+		return o.Response
+	}
+	return DefaultResponseHeader
+}
+
+// read returns the token in r's header, or "".
+func (o *HeaderOptions) read(r *http.Request) string {
+	v := strings.TrimSpace(r.Header.Get(o.request()))
+	if !strings.EqualFold(o.request(), "Authorization") {
+		return v
+	}
+	scheme, token, ok := strings.Cut(v, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+func (o *HeaderOptions) write(h http.Header, token string) {
+	h.Set(o.response(), token)
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+	}
+}
+
+func (m *Manager) useCookie() bool { return m.Transport != TransportHeader }
+func (m *Manager) useHeader() bool { return m.Transport != TransportCookie }
+
+// readToken returns the token r carries, how many cookies carried it, and
+// whether it came in a header.
+func (m *Manager) readToken(r *http.Request) (token string, chunks int, viaHeader bool) {
+	if m.useHeader() {
+		if token := m.Header.read(r); token != "" {
+			return token, 0, true
+		}
+	}
+	if m.useCookie() {
+		token, chunks = m.Cookie.read(r)
+	}
+	return token, chunks, false
+}
+
+// replyChannels says where a response about s's token goes: where the
+// token came from, or, for a session that had none, every channel in use.
+func (m *Manager) replyChannels(s *Session) (cookie, header bool) {
+	switch {
+	case m.Transport != TransportBoth:
+		return m.useCookie(), m.useHeader()
+	case s.viaHeader:
+		return false, true
+	case s.chunks > 0:
+		return true, false
+	}
+	return true, true
+}
+
+// writeToken hands token to the client and returns how many cookies it
+// took.
+func (m *Manager) writeToken(h http.Header, token string, rec *Record, now time.Time, s *Session) (int, error) {
+	cookie, header := m.replyChannels(s)
+	chunks := 0
+	if cookie {
+		n, err := m.Cookie.write(h, token, rec, now, s.chunks)
+		if err != nil {
+			return 0, err
+		}
+		chunks = n
+	}
+	if header {
+		m.Header.write(h, token)
+	}
+	return chunks, nil
+}
+
+// expireToken tells the client to drop the token it sent.
+func (m *Manager) expireToken(h http.Header, s *Session) {
+	if s.viaHeader {
+		m.Header.write(h, "")
+		return
+	}
+	m.Cookie.expire(h, s.chunks)
+}
