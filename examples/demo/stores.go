@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	_ "github.com/go-sql-driver/mysql" // the "mysql" database/sql driver
@@ -43,14 +44,13 @@ func openStore(ctx context.Context, cfg config) (session.Store, func(), error) {
 		return serverstore.New(backend), func() { _ = backend.Close() }, nil
 
 	case "redis":
-		opts, err := redis.ParseURL(cfg.redisURL)
+		client, err := redisClient(cfg.redisURL)
 		if err != nil {
 			return nil, nil, fmt.Errorf("-redis-url: %w", err)
 		}
-		client := redis.NewClient(opts)
 		if err := client.Ping(ctx).Err(); err != nil {
 			client.Close()
-			return nil, nil, fmt.Errorf("redis at %s: %w", opts.Addr, err)
+			return nil, nil, fmt.Errorf("redis: %w", err)
 		}
 		return serverstore.New(redisstore.New(client)), func() { _ = client.Close() }, nil
 
@@ -88,6 +88,24 @@ func openStore(ctx context.Context, cfg config) (session.Store, func(), error) {
 	default:
 		return nil, nil, fmt.Errorf("-store %q: want cookie, memory, redis, postgres, mysql or bolt", cfg.store)
 	}
+}
+
+// redisClient connects to a single Redis server, or to a Redis Cluster when
+// the URL names more nodes with addr parameters, as go-redis's
+// ParseClusterURL reads them: redis://127.0.0.1:7001?addr=127.0.0.1:7002.
+func redisClient(rawURL string) (redis.UniversalClient, error) {
+	if strings.Contains(rawURL, "addr=") {
+		opts, err := redis.ParseClusterURL(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		return redis.NewClusterClient(opts), nil
+	}
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return redis.NewClient(opts), nil
 }
 
 // demoKeys reads SESSION_KEYS, or makes a random key and says so.

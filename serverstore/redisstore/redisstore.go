@@ -1,0 +1,757 @@
+package redisstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/go-sealed/session/serverstore"
+)
+
+// DefaultPrefix begins every key a Store writes unless WithPrefix says
+// otherwise.
+const DefaultPrefix = "session:"
+
+// DefaultMaxRetries is how many times Update retries after a concurrent
+// write to its key unless WithMaxRetries says otherwise. It is generous:
+// a hundred goroutines hammering one key need a few dozen at worst, and
+// the context bounds the total wait anyway.
+const DefaultMaxRetries = 100
+
+// Fields of a session hash.
+const (
+	fieldData    = "d" // the record, opaque bytes
+	fieldUser    = "u" // the owner's user ID, "" if none
+	fieldExpires = "e" // Entry.Expires in Unix milliseconds, decimal
+	fieldVersion = "v" // changed by every write, for Update's check
+)
+
+// Store is a serverstore.Backend on Redis: a single node, a Sentinel-managed
+// primary or a Cluster, whichever the redis.UniversalClient it is given
+// talks to. It implements serverstore.UserIndex and serverstore.Transactor
+// (not serverstore.Renamer: see the package documentation). Make one with
+// New; it is safe for concurrent use.
+type Store struct {
+	c          redis.UniversalClient
+	prefix     string
+	maxRetries int
+}
+
+var (
+	_ serverstore.Backend    = (*Store)(nil)
+	_ serverstore.UserIndex  = (*Store)(nil)
+	_ serverstore.Transactor = (*Store)(nil)
+)
+
+// Option configures a Store made by New.
+type Option func(*Store)
+
+// WithPrefix sets the string every key of the Store begins with (default
+// DefaultPrefix), so that several applications, or several stores, can
+// share one Redis. It should not contain '{' or '}': Redis Cluster would
+// take a hash tag from it and put every key of the Store in one slot.
+func WithPrefix(prefix string) Option {
+	return func(s *Store) { s.prefix = prefix }
+}
+
+// WithMaxRetries sets how many times Update retries when another client
+// wrote its key between its read and its write (default
+// DefaultMaxRetries): the first few times at once, then after random
+// pauses of up to 128 ms. After that Update gives up with
+// serverstore.ErrConflict. n < 0 counts as 0: one attempt, no retry.
+func WithMaxRetries(n int) Option {
+	return func(s *Store) { s.maxRetries = max(n, 0) }
+}
+
+// New returns a Store keeping its sessions in the Redis that client talks
+// to: a *redis.Client, a Sentinel *redis.Client from
+// redis.NewFailoverClient, or a *redis.ClusterClient. The client stays the
+// caller's: the Store never closes it. New panics if client is nil.
+func New(client redis.UniversalClient, opts ...Option) *Store {
+	if client == nil {
+		panic("redisstore: New called with a nil client")
+	}
+	s := &Store{c: client, prefix: DefaultPrefix, maxRetries: DefaultMaxRetries}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// sessionKey is the Redis key of the session under key; the hash tag
+// makes its cluster slot depend on key alone.
+func (s *Store) sessionKey(key string) string {
+	return s.prefix + "s:{" + key + "}"
+}
+
+// userKey is the Redis key of userID's index, a sorted set whose members
+// are keys and whose scores are their expiries (Unix milliseconds).
+func (s *Store) userKey(userID string) string {
+	return s.prefix + "u:{" + userID + "}"
+}
+
+// Find implements serverstore.Backend with one command, HMGET.
+func (s *Store) Find(ctx context.Context, key string) ([]byte, bool, error) {
+	type found struct {
+		data []byte
+		ok   bool
+	}
+	r, err := guard(ctx, func(ctx context.Context) (found, error) {
+		v, err := s.c.HMGet(ctx, s.sessionKey(key), fieldData, fieldExpires).Result()
+		if err != nil {
+			return found{}, err
+		}
+		data, ok := v[0].(string)
+		if !ok || !live(v[1], nowMillis()) {
+			return found{}, nil
+		}
+		return found{[]byte(data), true}, nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("redisstore: find: %w", err)
+	}
+	return r.data, r.ok, nil
+}
+
+// Commit implements serverstore.Backend. A live entry is written with its
+// expiry as the key's native PEXPIREAT; one already past is deleted.
+func (s *Store) Commit(ctx context.Context, key string, e serverstore.Entry) error {
+	// The write may outlive this call (see guard), and must not read the
+	// caller's buffer after it returns.
+	e.Data = bytes.Clone(e.Data)
+	_, err := guard(ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, s.commit(ctx, key, e)
+	})
+	if err != nil {
+		return fmt.Errorf("redisstore: commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) commit(ctx context.Context, key string, e serverstore.Entry) error {
+	ms := expiryMillis(e.Expires)
+	if ms <= nowMillis() {
+		return s.remove(ctx, key)
+	}
+	// Index first: the index is to list every live session of its user,
+	// so it must hold the key before the session names the user.
+	if e.UserID != "" {
+		if err := s.index(ctx, e.UserID, map[string]int64{key: ms}); err != nil {
+			return err
+		}
+	}
+	sk := s.sessionKey(key)
+	var prev *redis.SliceCmd
+	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		prev = p.HMGet(ctx, sk, fieldUser)
+		p.HSet(ctx, sk, fieldData, e.Data, fieldUser, e.UserID, fieldExpires, ms, fieldVersion, newVersion())
+		// Not PExpireAt, which goes through UnixNano and so breaks
+		// after the year 2262.
+		p.Do(ctx, "pexpireat", sk, ms)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.reconcile(ctx, key, owner(prev), e.UserID, ms)
+}
+
+// Delete implements serverstore.Backend.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	_, err := guard(ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, s.remove(ctx, key)
+	})
+	if err != nil {
+		return fmt.Errorf("redisstore: delete: %w", err)
+	}
+	return nil
+}
+
+// remove deletes the session under key and takes it out of its owner's
+// index.
+func (s *Store) remove(ctx context.Context, key string) error {
+	sk := s.sessionKey(key)
+	var prev *redis.SliceCmd
+	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		prev = p.HMGet(ctx, sk, fieldUser)
+		p.Del(ctx, sk)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if old := owner(prev); old != "" {
+		return s.unindex(ctx, old, []string{key})
+	}
+	return nil
+}
+
+// reconcile brings the index in step after the session under key, owned
+// by old, was written for user to expire at ms.
+//
+// If the owner changed, key is indexed under user a second time: the
+// first time, before the write, may have been undone by a concurrent
+// unindex that saw the session as not (or not yet) user's and whose
+// re-check ran before the write (see unindex). Then key leaves old's
+// index.
+func (s *Store) reconcile(ctx context.Context, key, old, user string, ms int64) error {
+	if old == user {
+		return nil
+	}
+	if user != "" {
+		if err := s.index(ctx, user, map[string]int64{key: ms}); err != nil {
+			return err
+		}
+	}
+	if old != "" {
+		return s.unindex(ctx, old, []string{key})
+	}
+	return nil
+}
+
+// index adds keys, with their expiries, to userID's index in one
+// transaction on the index's slot: it drops the members whose expiry has
+// passed, adds keys or raises their scores (ZADD GT: a score is never
+// lowered, so it never falls below the expiry of the session it stands
+// for), and extends the set's own expiry to the latest member's, never
+// shortening it. An index thus disappears by itself once all its sessions
+// have expired.
+func (s *Store) index(ctx context.Context, userID string, keys map[string]int64) error {
+	uk := s.userKey(userID)
+	members := make([]redis.Z, 0, len(keys))
+	var latest int64
+	for k, ms := range keys {
+		members = append(members, redis.Z{Score: float64(ms), Member: k})
+		latest = max(latest, ms)
+	}
+	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRemRangeByScore(ctx, uk, "-inf", strconv.FormatInt(nowMillis(), 10))
+		p.ZAddGT(ctx, uk, members...)
+		// NX sets the expiry of a set that has none, which is one the
+		// ZADD just created; GT extends an existing one. (GT alone would
+		// leave a new set without expiry: Redis counts none as infinite.)
+		p.Do(ctx, "pexpireat", uk, latest, "nx")
+		p.Do(ctx, "pexpireat", uk, latest, "gt")
+		return nil
+	})
+	return err
+}
+
+// unindex removes keys from userID's index, then re-reads their sessions
+// and puts back those that are userID's after all.
+//
+// The re-check is what lets the index be repaired without a cross-slot
+// transaction. A session write for userID that the removal raced with is
+// either seen by the re-check, which restores the member, or comes after
+// it, and then finds the session not userID's before the write, so the
+// writer indexes the key again after the write (reconcile). Either way
+// the last change to the member is an addition.
+func (s *Store) unindex(ctx context.Context, userID string, keys []string) error {
+	members := make([]any, len(keys))
+	for i, k := range keys {
+		members[i] = k
+	}
+	if err := s.c.ZRem(ctx, s.userKey(userID), members...).Err(); err != nil {
+		return err
+	}
+	cmds := make([]*redis.SliceCmd, len(keys))
+	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.HMGet(ctx, s.sessionKey(k), fieldUser, fieldExpires)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	back := map[string]int64{}
+	now := nowMillis()
+	for i, cmd := range cmds {
+		v := cmd.Val()
+		if u, _ := v[0].(string); u == userID {
+			if ms, ok := millis(v[1]); ok && ms > now {
+				back[keys[i]] = ms
+			}
+		}
+	}
+	if len(back) == 0 {
+		return nil
+	}
+	return s.index(ctx, userID, back)
+}
+
+// FindUser implements serverstore.UserIndex. It reads userID's index,
+// then every session it names in one pipeline (which a cluster client
+// splits by node and runs in parallel), and serves only those that exist,
+// are live and belong to userID. Members that fail the check are removed
+// from the index on the way, on a best-effort basis.
+func (s *Store) FindUser(ctx context.Context, userID string) (map[string][]byte, error) {
+	out, err := guard(ctx, func(ctx context.Context) (map[string][]byte, error) {
+		return s.findUser(ctx, userID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: find user sessions: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) findUser(ctx context.Context, userID string) (map[string][]byte, error) {
+	keys, err := s.members(ctx, userID, true)
+	if err != nil || len(keys) == 0 {
+		return map[string][]byte{}, err
+	}
+	cmds := make([]*redis.SliceCmd, len(keys))
+	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.HMGet(ctx, s.sessionKey(k), fieldData, fieldUser, fieldExpires)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(keys))
+	var stale []string
+	now := nowMillis()
+	for i, cmd := range cmds {
+		v := cmd.Val()
+		data, ok := v[0].(string)
+		if u, _ := v[1].(string); ok && u == userID && live(v[2], now) {
+			out[keys[i]] = []byte(data)
+		} else {
+			stale = append(stale, keys[i])
+		}
+	}
+	if len(stale) > 0 && ctx.Err() == nil {
+		// A repair, not part of the answer: the answer stands if it fails.
+		_ = s.unindex(ctx, userID, stale)
+	}
+	return out, nil
+}
+
+// members returns the keys in userID's index. With prune, it first drops
+// those whose expiry has passed: they name sessions that are gone.
+func (s *Store) members(ctx context.Context, userID string, prune bool) ([]string, error) {
+	uk := s.userKey(userID)
+	if !prune {
+		return s.c.ZRange(ctx, uk, 0, -1).Result()
+	}
+	var keys *redis.StringSliceCmd
+	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRemRangeByScore(ctx, uk, "-inf", strconv.FormatInt(nowMillis(), 10))
+		keys = p.ZRange(ctx, uk, 0, -1)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return keys.Val(), nil
+}
+
+// deleteIfOwner deletes the session hash KEYS[1] if its owner is ARGV[1],
+// and then returns its expiry field (or "" if it had none); otherwise it
+// deletes nothing and returns nil. It touches one key, so it runs on any
+// topology.
+var deleteIfOwner = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'u', 'e')
+if v[1] ~= ARGV[1] then
+	return false
+end
+redis.call('DEL', KEYS[1])
+return v[2] or ''
+`)
+
+// DeleteUser implements serverstore.UserIndex. It deletes each session in
+// userID's index that still belongs to userID (a check and a delete in
+// one script per session, all in one pipeline), counts those that were
+// live, then removes the members from the index. Entries tagged with
+// userID while it runs may survive it, and stay indexed.
+func (s *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
+	n, err := guard(ctx, func(ctx context.Context) (int, error) {
+		return s.deleteUser(ctx, userID)
+	})
+	if err != nil {
+		return n, fmt.Errorf("redisstore: delete user sessions: %w", err)
+	}
+	return n, nil
+}
+
+func (s *Store) deleteUser(ctx context.Context, userID string) (int, error) {
+	keys, err := s.members(ctx, userID, false)
+	if err != nil || len(keys) == 0 {
+		return 0, err
+	}
+	cmds, err := s.evalEach(ctx, deleteIfOwner, keys, userID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	now := nowMillis()
+	for _, cmd := range cmds {
+		if ms, ok := millis(cmd.Val()); ok && ms > now {
+			n++
+		}
+	}
+	return n, s.unindex(ctx, userID, keys)
+}
+
+// evalEach runs script once for each of keys, with args, in one pipeline
+// of EVALSHA; the few that find the script missing from their node's
+// cache (a new node, a failover, SCRIPT FLUSH) run again with EVAL. The
+// returned commands have no error but redis.Nil.
+func (s *Store) evalEach(ctx context.Context, script *redis.Script, keys []string, args ...any) ([]*redis.Cmd, error) {
+	cmds := make([]*redis.Cmd, len(keys))
+	run := func(idx []int, eval bool) error {
+		_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, i := range idx {
+				k := []string{s.sessionKey(keys[i])}
+				if eval {
+					cmds[i] = script.Eval(ctx, p, k, args...)
+				} else {
+					cmds[i] = script.EvalSha(ctx, p, k, args...)
+				}
+			}
+			return nil
+		})
+		return err
+	}
+	all := make([]int, len(keys))
+	for i := range all {
+		all[i] = i
+	}
+	_ = run(all, false) // errors are per command, checked below
+	var missing []int
+	for i, cmd := range cmds {
+		switch err := cmd.Err(); {
+		case err == nil, err == redis.Nil:
+		case redis.HasErrorPrefix(err, "NOSCRIPT"):
+			missing = append(missing, i)
+		default:
+			return nil, err
+		}
+	}
+	if len(missing) > 0 {
+		_ = run(missing, true)
+		for _, i := range missing {
+			if err := cmds[i].Err(); err != nil && err != redis.Nil {
+				return nil, err
+			}
+		}
+	}
+	return cmds, nil
+}
+
+// Update implements serverstore.Transactor with optimistic concurrency:
+// it reads the session with its version, calls fn, and writes fn's entry
+// with a script that first checks, atomically on the session's node, that
+// the version is still the one read. If another client wrote the session
+// in between, the script returns the session as it is now and fn runs
+// again on that (after a few attempts, after a random pause and a fresh
+// read), up to WithMaxRetries times before Update gives up with
+// serverstore.ErrConflict. fn's error is returned as it is.
+//
+// fn runs on the caller's goroutine and never after Update has returned.
+//
+// (WATCH/MULTI/EXEC would hold a connection from the read to the write,
+// and the user-index write that must come in between goes to another
+// slot, so needs a second connection: under load, Updates holding the
+// whole pool would each wait for a second connection forever. The
+// version check holds no connection between round trips.)
+func (s *Store) Update(ctx context.Context, key string, fn func(data []byte, found bool) (serverstore.Entry, bool, error)) error {
+	err := guardUpdate(ctx, fn, func(fn updateFunc) error { return s.update(ctx, key, fn) })
+	var fe fnError
+	switch {
+	case errors.As(err, &fe):
+		return fe.err
+	case err != nil:
+		return fmt.Errorf("redisstore: update: %w", err)
+	}
+	return nil
+}
+
+type updateFunc = func(data []byte, found bool) (serverstore.Entry, bool, error)
+
+// fnError carries an error of Update's fn through to Update's caller
+// unwrapped.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+// compareAndSet writes the session hash KEYS[1] if its version field is
+// still ARGV[1] ("" for no session), and returns 1; otherwise it changes
+// nothing and returns the session as it is now: its d, u, e and v fields
+// (see snapshot). With ARGV[2] "del" it deletes the session; with "set" it
+// stores data ARGV[3], user ARGV[4], expiry ARGV[5] (Unix ms, also set as
+// the key's PEXPIREAT) and version ARGV[6].
+var compareAndSet = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], 'v')
+if (v or '') ~= ARGV[1] then
+	return redis.call('HMGET', KEYS[1], 'd', 'u', 'e', 'v')
+end
+if ARGV[2] == 'del' then
+	redis.call('DEL', KEYS[1])
+else
+	redis.call('HSET', KEYS[1], 'd', ARGV[3], 'u', ARGV[4], 'e', ARGV[5], 'v', ARGV[6])
+	redis.call('PEXPIREAT', KEYS[1], ARGV[5])
+end
+return 1
+`)
+
+// snapshot is a session as Update reads it: the HMGET of its d, u, e and v
+// fields.
+type snapshot []any
+
+func (v snapshot) owner() string   { u, _ := v[1].(string); return u }
+func (v snapshot) version() string { ver, _ := v[3].(string); return ver }
+
+// data returns a copy of the data, and whether the session is there and
+// live.
+func (v snapshot) data() ([]byte, bool) {
+	str, ok := v[0].(string)
+	if !ok || !live(v[2], nowMillis()) {
+		return nil, false
+	}
+	return []byte(str), true
+}
+
+// indexSlack is added to the scores Update gives index members, so that
+// its retries, which recompute the expiry a few milliseconds later, find
+// the member already covering it and need not index it again.
+const indexSlack = time.Minute
+
+// eagerRetries is how many times Update retries at once, on the state the
+// failed write returned, before it pauses between attempts.
+const eagerRetries = 3
+
+func (s *Store) update(ctx context.Context, key string, fn updateFunc) error {
+	sk := s.sessionKey(key)
+	var (
+		cur          snapshot // the session as last seen; nil: read it
+		indexedUser  string   // the member Update added, if any,
+		indexedScore int64    // and its score
+	)
+	for attempt := 0; ; attempt++ {
+		if cur == nil {
+			v, err := s.c.HMGet(ctx, sk, fieldData, fieldUser, fieldExpires, fieldVersion).Result()
+			if err != nil {
+				return err
+			}
+			cur = v
+		}
+		e, write, err := fn(cur.data())
+		if err != nil {
+			return fnError{err}
+		}
+		if !write {
+			return nil
+		}
+		ms := expiryMillis(e.Expires)
+		expired := ms <= nowMillis()
+		args := []any{cur.version(), "del"}
+		if !expired {
+			args = []any{cur.version(), "set", e.Data, e.UserID, ms, newVersion()}
+			if e.UserID != "" && (e.UserID != indexedUser || ms > indexedScore) {
+				// Index first, as Commit does. Should the write not
+				// happen, the member is harmless: it names a session
+				// that is not the user's.
+				score := min(ms+indexSlack.Milliseconds(), maxMillis)
+				if err := s.index(ctx, e.UserID, map[string]int64{key: score}); err != nil {
+					return err
+				}
+				indexedUser, indexedScore = e.UserID, score
+			}
+		}
+		res, err := compareAndSet.Run(ctx, s.c, []string{sk}, args...).Result()
+		if err != nil {
+			return err
+		}
+		if now, ok := res.([]any); ok && len(now) == 4 {
+			// Another write came first: fn again, on what it wrote.
+			if attempt >= s.maxRetries {
+				return serverstore.ErrConflict
+			}
+			cur = now
+			if attempt >= eagerRetries {
+				// Heavy contention: spread out, and read afresh.
+				if err := pause(ctx, attempt-eagerRetries); err != nil {
+					return err
+				}
+				cur = nil
+			}
+			continue
+		}
+		old := cur.owner()
+		if expired {
+			if old != "" {
+				return s.unindex(ctx, old, []string{key})
+			}
+			return nil
+		}
+		return s.reconcile(ctx, key, old, e.UserID, ms)
+	}
+}
+
+// newVersion returns a fresh session version: random, so that a session
+// deleted and written again never repeats a version an Update may hold.
+func newVersion() string {
+	return strconv.FormatUint(rand.Uint64(), 36)
+}
+
+// pause sleeps between attempts of an optimistic transaction, the
+// attempt-th time: a random time below a bound that doubles every time,
+// from 1 ms up to 128 ms, so that contending writers spread out (waiting
+// longer proved to need fewer attempts, and less time, than retrying hot).
+func pause(ctx context.Context, attempt int) error {
+	d := rand.N(time.Millisecond << min(attempt, 7))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// guard runs op and returns its result, or ctx's error as soon as ctx is
+// done, whichever comes first.
+//
+// go-redis bounds socket reads and writes by its ReadTimeout and
+// WriteTimeout, and by ctx's deadline only when the client has
+// ContextTimeoutEnabled; a server that accepts a connection and then says
+// nothing would hold a call for the whole ReadTimeout. guard keeps every
+// method within its context whatever the client's options: op goes on in
+// the background until go-redis gives up, its result discarded. Every
+// step of an operation leaves the index correct (see unindex), so one cut
+// short does no harm beyond not finishing.
+func guard[T any](ctx context.Context, op func(context.Context) (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	if ctx.Done() == nil { // never cancelled: no need for a goroutine
+		return op(ctx)
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := op(ctx)
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}
+
+// errAbandoned ends an Update whose caller has already returned.
+var errAbandoned = errors.New("redisstore: update abandoned")
+
+// guardUpdate is guard for Update, whose fn must run on the caller's
+// goroutine: the background op sends every call of fn there, and once
+// the caller has returned, fn is no longer called at all.
+func guardUpdate(ctx context.Context, fn updateFunc, op func(updateFunc) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if ctx.Done() == nil {
+		return op(fn)
+	}
+	type result struct {
+		e     serverstore.Entry
+		write bool
+		err   error
+	}
+	type call struct {
+		data  []byte
+		found bool
+		reply chan result
+	}
+	calls := make(chan call)
+	gone := make(chan struct{})
+	defer close(gone)
+	relay := func(data []byte, found bool) (serverstore.Entry, bool, error) {
+		c := call{data, found, make(chan result, 1)}
+		select {
+		case calls <- c:
+		case <-gone:
+			return serverstore.Entry{}, false, errAbandoned
+		}
+		r := <-c.reply // sent as soon as fn returns: the caller took the call
+		return r.e, r.write, r.err
+	}
+	done := make(chan error, 1)
+	go func() { done <- op(relay) }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case c := <-calls:
+			e, write, err := fn(c.data, c.found)
+			e.Data = bytes.Clone(e.Data) // op may outlive this call: see Commit
+			c.reply <- result{e, write, err}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// owner is the user field read by an HMGET of that field alone: "" for
+// a session without one, or none at all.
+func owner(cmd *redis.SliceCmd) string {
+	if v := cmd.Val(); len(v) > 0 {
+		u, _ := v[0].(string)
+		return u
+	}
+	return ""
+}
+
+// live reports whether the expiry field v (as HMGET returns it) is after
+// now. Redis drops a key at its expiry by its own clock; this check holds
+// Entry.Expires by the application's clock too, which Store promises.
+func live(v any, now int64) bool {
+	ms, ok := millis(v)
+	return ok && ms > now
+}
+
+// millis parses an expiry as stored: decimal Unix milliseconds.
+func millis(v any) (int64, bool) {
+	str, ok := v.(string)
+	if !ok {
+		return 0, false
+	}
+	ms, err := strconv.ParseInt(str, 10, 64)
+	return ms, err == nil
+}
+
+// maxMillis bounds stored expiries to where a float64 sorted-set score is
+// still exact (some 140,000 years from now).
+const maxMillis = 1 << 52
+
+// expiryMillis is t in Unix milliseconds, rounded down (an entry may end
+// up to a millisecond early, never late), at most maxMillis.
+func expiryMillis(t time.Time) int64 {
+	if t.After(time.UnixMilli(maxMillis)) {
+		return maxMillis
+	}
+	ms := t.UnixMilli()
+	if t.Before(time.UnixMilli(ms)) { // UnixMilli rounds toward zero
+		ms--
+	}
+	return ms
+}
+
+func nowMillis() int64 {
+	return time.Now().UnixMilli()
+}
