@@ -46,12 +46,12 @@ type Session struct {
 	isNew   bool // created by this request (IsNew)
 	fresh   bool // not stored yet: the next save mints a token
 
-	cleared   bool // values replaced wholesale: save them, do not merge
-	metaDirty bool // UserID or Persistent changed
-	renewed   bool // Renew was called: save under a fresh token
-	destroyed bool // Destroy was called: delete the loaded record
-	stale     bool // the request's token named nothing usable: expire it
-	discard   bool // the store holds a record this Manager rejects: delete it
+	cleared   bool  // values replaced wholesale: save them, do not merge
+	metaDirty bool  // UserID or Persistent changed
+	renewed   bool  // Renew was called: save under a fresh token
+	destroyed bool  // Destroy was called: delete the loaded record
+	stale     bool  // the request's token named nothing usable: expire it
+	discard   bool  // the store holds a record this Manager rejects: delete it
 	saveErr   error // an explicit Manager.Save failed: the middleware leaves it be
 }
 
