@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -84,6 +86,33 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 	return s
 }
 
+// fail wraps err for the caller. When the client is a cluster client and
+// err says a node is unreachable or the cluster is failing over, it also
+// asks the client to reload its map of which node serves which slot.
+// go-redis reloads that map by itself only on MOVED and ASK replies, or
+// every ClusterStateReloadInterval (a minute by default): after a primary
+// dies, its replica takes over within seconds, but the client would keep
+// dialling the dead node until the next periodic reload. The reload is
+// lazy and coalesced by go-redis, so a burst of failures costs one.
+func (s *Store) fail(op string, err error) error {
+	if c, ok := s.c.(*redis.ClusterClient); ok && needsReload(err) {
+		c.ReloadState(context.Background())
+	}
+	return fmt.Errorf("redisstore: %s: %w", op, err)
+}
+
+// needsReload reports whether err may mean the cluster's topology changed:
+// a network failure, or a node saying the cluster is down or reconfiguring.
+func needsReload(err error) bool {
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "CLUSTERDOWN") || strings.Contains(msg, "TRYAGAIN") ||
+		strings.Contains(msg, "connection refused") || strings.Contains(msg, "EOF")
+}
+
 // sessionKey is the Redis key of the session under key; the hash tag
 // makes its cluster slot depend on key alone.
 func (s *Store) sessionKey(key string) string {
@@ -114,7 +143,7 @@ func (s *Store) Find(ctx context.Context, key string) ([]byte, bool, error) {
 		return found{[]byte(data), true}, nil
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("redisstore: find: %w", err)
+		return nil, false, s.fail("find", err)
 	}
 	return r.data, r.ok, nil
 }
@@ -129,7 +158,7 @@ func (s *Store) Commit(ctx context.Context, key string, e serverstore.Entry) err
 		return struct{}{}, s.commit(ctx, key, e)
 	})
 	if err != nil {
-		return fmt.Errorf("redisstore: commit: %w", err)
+		return s.fail("commit", err)
 	}
 	return nil
 }
@@ -168,7 +197,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return struct{}{}, s.remove(ctx, key)
 	})
 	if err != nil {
-		return fmt.Errorf("redisstore: delete: %w", err)
+		return s.fail("delete", err)
 	}
 	return nil
 }
@@ -296,7 +325,7 @@ func (s *Store) FindUser(ctx context.Context, userID string) (map[string][]byte,
 		return s.findUser(ctx, userID)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: find user sessions: %w", err)
+		return nil, s.fail("find user sessions", err)
 	}
 	return out, nil
 }
@@ -377,7 +406,7 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
 		return s.deleteUser(ctx, userID)
 	})
 	if err != nil {
-		return n, fmt.Errorf("redisstore: delete user sessions: %w", err)
+		return n, s.fail("delete user sessions", err)
 	}
 	return n, nil
 }
@@ -470,7 +499,7 @@ func (s *Store) Update(ctx context.Context, key string, fn func(data []byte, fou
 	case errors.As(err, &fe):
 		return fe.err
 	case err != nil:
-		return fmt.Errorf("redisstore: update: %w", err)
+		return s.fail("update", err)
 	}
 	return nil
 }
