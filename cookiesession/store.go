@@ -48,6 +48,8 @@ type Store struct {
 
 	keys []sealKey // keys[0] seals; all open
 
+	gorilla *Gorilla // legacy cookies Load also accepts; see AcceptGorilla
+
 	// rand supplies nonces; nil means crypto/rand. Tests set it to get
 	// a fixed token.
 	rand io.Reader
@@ -138,15 +140,17 @@ func (s *Store) clockSkew() time.Duration {
 // part of a record.
 //
 // A record opened with a key other than the first has Reissue set, so the
-// Manager seals it again with the first key on this response.
+// Manager seals it again with the first key on this response. After
+// AcceptGorilla, a token that does not open as a seal is tried as a legacy
+// gorilla/sessions cookie, with the same rules.
 func (s *Store) Load(ctx context.Context, token string) (*session.Record, error) {
 	b := decodeToken(token)
 	if b == nil {
-		return nil, nil
+		return s.loadGorilla(ctx, token), nil
 	}
 	rec, ki := open(s.keys, s.name(ctx), b)
 	if rec == nil {
-		return nil, nil
+		return s.loadGorilla(ctx, token), nil
 	}
 	now := s.now()
 	limit := now.Add(s.clockSkew())

@@ -1,0 +1,220 @@
+package cookiesession
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sealed/session"
+	"github.com/gorilla/securecookie"
+)
+
+// DefaultGorillaMaxAge is the lifetime Gorilla.MaxAge stands for when it is
+// 0: 30 days, the default of gorilla's CookieStore and of securecookie.
+const DefaultGorillaMaxAge = 86400 * 30
+
+// Gorilla describes the legacy cookies of a github.com/gorilla/sessions
+// CookieStore that a Store should accept while an application moves to this
+// library, so that nobody is logged out by the switch. See AcceptGorilla.
+type Gorilla struct {
+	// Codecs decode the legacy cookies: the CookieStore's own Codecs, or
+	// securecookie.CodecsFromPairs called with the same key pairs as
+	// sessions.NewCookieStore (hash key, then block key or nil, for each
+	// pair). They are tried in order, as gorilla does.
+	Codecs []securecookie.Codec
+
+	// MaxAge is the CookieStore's Options.MaxAge, in seconds: gorilla
+	// re-signs its cookie on every save, so a legacy cookie is honoured
+	// until MaxAge after it was last saved. 0 or less means
+	// DefaultGorillaMaxAge. (securecookie's own MaxAge check, inside the
+	// codecs, applies too.)
+	MaxAge int
+
+	// Codec encodes the converted values into Record.Data. It must be the
+	// Codec of the Manager that uses this Store, since the Manager decodes
+	// Data with its own: the Store never sees the Manager. nil means
+	// session.CBOR, the Manager's default.
+	Codec session.Codec
+
+	// Key maps a non-string key of a legacy cookie's Values to the string
+	// key it should have here, or reports false to drop it. This library
+	// keys values by string only, while gorilla accepts any comparable key
+	// (an application's own `type key int`, say). nil drops every
+	// non-string key. A dropped key is logged, by type only, at warning
+	// level; the rest of the session is kept, so that the user stays
+	// logged in whenever the login itself lives under a string key.
+	Key func(key any) (string, bool)
+
+	// Logger receives warnings about legacy cookies that were authentic but
+	// could not be converted in full (a dropped key, a value type that is
+	// not registered), and, at debug level, why a cookie that is not a
+	// sealed token was not accepted either. nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// AcceptGorilla makes s read, besides its own sealed tokens, the cookies
+// of a gorilla/sessions CookieStore described by g: a securecookie
+// encoding of the session's Values (a gob of map[interface{}]interface{})
+// under the same cookie name. Call it after New and before the Store
+// serves requests; it is off unless called, and a call with no Codecs
+// turns it off again.
+//
+// An authentic, unexpired legacy cookie loads as a session holding its
+// string-keyed values (non-string keys: see Gorilla.Key), with Reissue set,
+// so the Manager replaces it with a sealed token on that very response:
+// from then on the client holds the new format. Its Created and Touched
+// times are the cookie's securecookie timestamp, the time gorilla last
+// saved it, and it expires Gorilla.MaxAge later; the Manager's own
+// Lifetime and IdleTimeout apply on top, counted from that timestamp, so
+// set Lifetime at least as long as the gorilla MaxAge during the migration
+// if every gorilla session should survive it. The record is persistent,
+// as CookieStore cookies are by default.
+//
+// A legacy cookie that is forged, tampered with, expired, encoded for
+// another cookie name, or holding a value whose type is not registered
+// with gob (session.Register registers it with both) loads as a new, empty
+// session, like a bad sealed token: never an error. Only CookieStore
+// cookies can be converted: a FilesystemStore cookie holds just the name
+// of a file, and loads as a new session (see docs/migrating-from-gorilla.md).
+//
+// Once every legacy cookie has expired (MaxAge after the switch), remove
+// the call: the gorilla keys can then be retired.
+func (s *Store) AcceptGorilla(g Gorilla) {
+	if len(g.Codecs) == 0 {
+		s.gorilla = nil
+		return
+	}
+	g.Codecs = append([]securecookie.Codec(nil), g.Codecs...)
+	s.gorilla = &g
+}
+
+func (g *Gorilla) logger() *slog.Logger {
+	if g.Logger != nil {
+		return g.Logger
+	}
+	return slog.Default()
+}
+
+func (g *Gorilla) maxAge() time.Duration {
+	if g.MaxAge > 0 {
+		return time.Duration(g.MaxAge) * time.Second
+	}
+	return DefaultGorillaMaxAge * time.Second
+}
+
+func (g *Gorilla) codec() session.Codec {
+	if g.Codec != nil {
+		return g.Codec
+	}
+	return session.CBOR
+}
+
+// loadGorilla returns the record of a legacy gorilla cookie, or nil when
+// legacy cookies are not accepted or token is not a valid one. Load calls
+// it for every token that did not open as a seal.
+func (s *Store) loadGorilla(ctx context.Context, token string) *session.Record {
+	g := s.gorilla
+	if g == nil || token == "" || len(token) > MaxTokenLen {
+		return nil
+	}
+	name := s.name(ctx)
+	log := g.logger()
+	var values map[any]any
+	var err error
+	for _, c := range g.Codecs {
+		// A fresh map for each attempt: gob merges into a map it is
+		// given, and a failed attempt must leave nothing behind.
+		values = map[any]any{}
+		if err = c.Decode(name, token, &values); err == nil {
+			break
+		}
+		if strings.Contains(err.Error(), "gob: ") {
+			// Only an authentic cookie gets as far as gob (the MAC is
+			// checked first), so this is the application's problem, not
+			// an attacker's noise: say so loudly.
+			log.WarnContext(ctx, "cookiesession: an authentic gorilla cookie does not decode; register the types of its values with session.Register",
+				"cookie", name, "err", err)
+		}
+	}
+	if err != nil {
+		log.DebugContext(ctx, "cookiesession: token is neither a seal nor a gorilla cookie", "cookie", name, "err", err)
+		return nil
+	}
+	ts, ok := gorillaTimestamp(token)
+	if !ok {
+		return nil // cannot happen for a token a codec accepted
+	}
+	now := s.now()
+	saved := time.Unix(ts, 0).UTC()
+	expires := saved.Add(g.maxAge())
+	if saved.After(now.Add(s.clockSkew())) || !now.Before(expires) {
+		return nil
+	}
+
+	data := make(map[string]any, len(values))
+	for k, v := range values {
+		key, ok := k.(string)
+		if !ok && g.Key != nil {
+			key, ok = g.Key(k)
+		}
+		switch {
+		case !ok:
+			log.WarnContext(ctx, "cookiesession: dropping a gorilla session value whose key is not a string (set Gorilla.Key to keep it)",
+				"cookie", name, "keyType", fmt.Sprintf("%T", k))
+			continue
+		case strings.HasPrefix(key, "\x00"):
+			// session.Session reserves keys starting with NUL for itself.
+			log.WarnContext(ctx, "cookiesession: dropping a gorilla session value under a reserved key (one starting with NUL)",
+				"cookie", name)
+			continue
+		}
+		data[key] = v
+	}
+	enc, err := g.codec().Encode(data)
+	if err != nil {
+		log.WarnContext(ctx, "cookiesession: a gorilla session's values do not encode with the session codec; starting a new session",
+			"cookie", name, "err", err)
+		return nil
+	}
+	return &session.Record{
+		ID:         newSessionID(),
+		Created:    saved,
+		Touched:    saved,
+		Expires:    expires,
+		Persistent: true,
+		Data:       enc,
+		Reissue:    true,
+	}
+}
+
+// gorillaTimestamp returns the time, in Unix seconds, at which securecookie
+// encoded value. A securecookie value is base64url (padded) of
+// "timestamp|base64url(payload)|mac"; the codec that accepted the value
+// has already checked the MAC over the timestamp, but does not return it.
+func gorillaTimestamp(value string) (int64, bool) {
+	b, err := base64.URLEncoding.DecodeString(value)
+	if err != nil {
+		return 0, false
+	}
+	ts, _, ok := bytes.Cut(b, []byte("|"))
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(ts), 10, 64)
+	return n, err == nil
+}
+
+// newSessionID returns 128 random bits, base64url encoded: the form of the
+// IDs the Manager gives sessions, which a converted legacy session needs
+// too.
+func newSessionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails since Go 1.24; it crashes the program instead
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,17 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/examples/frameworks/internal/flowtest"
+	"github.com/go-sealed/session/gorillastore"
+)
+
+func TestFlow(t *testing.T) {
+	sealed, err := cookiesession.New(cookiesession.GenerateKey())
+	require.NoError(t, err)
+	flowtest.Run(t, newRouter(gorillastore.New(sealed)))
+}

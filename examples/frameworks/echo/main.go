@@ -1,0 +1,112 @@
+// Command echo serves a login, a dashboard and a logout with Echo
+// (github.com/labstack/echo/v4). Echo runs net/http middleware through
+// echo.WrapMiddleware, so the Manager plugs in as it is, and handlers get
+// the session with m.Get(c.Request()).
+//
+// Run it from examples/frameworks (its own module):
+//
+//	cd examples/frameworks && go run ./echo -addr 127.0.0.1:8083
+//
+// then open http://127.0.0.1:8083/login and log in as admin / 123. Keys
+// come from SESSION_KEYS ("base64,base64,...", newest first); without it a
+// random key is made, so sessions end when the program stops. -secure marks
+// the cookie Secure (off by default here, since this serves plain HTTP).
+package main
+
+import (
+	"flag"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/go-sealed/session"
+	"github.com/go-sealed/session/cookiesession"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8083", "address to listen on")
+	secure := flag.Bool("secure", false, "mark the session cookie Secure (needs HTTPS)")
+	flag.Parse()
+
+	keys, err := cookiesession.ParseKeys(os.Getenv("SESSION_KEYS"))
+	if err != nil {
+		slog.Warn("SESSION_KEYS is not set or not valid: using a random key", "err", err)
+		keys = [][]byte{cookiesession.GenerateKey()}
+	}
+	store, err := cookiesession.New(keys...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	m := session.New(store)
+	m.IdleTimeout = 30 * time.Minute
+	m.Cookie.Secure = *secure
+
+	e := newRouter(m)
+	e.HideBanner = true
+	slog.Info("echo example listening", "url", "http://"+*addr+"/login")
+	srv := &http.Server{Addr: *addr, Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	log.Fatal(srv.ListenAndServe())
+}
+
+// newRouter returns the example's routes, served through m.
+func newRouter(m *session.Manager) *echo.Echo {
+	e := echo.New()
+	e.Use(middleware.Recover())
+	// The Manager's writer wraps Echo's response: the session is saved
+	// just before the header goes out, whichever of c.String, c.JSON,
+	// c.Redirect or c.NoContent writes it. A handler that returns an
+	// error has its session saved too, before Echo's error handler
+	// answers.
+	e.Use(echo.WrapMiddleware(m.Handler))
+
+	e.GET("/login", func(c echo.Context) error {
+		return c.HTML(http.StatusOK, loginPage)
+	})
+	e.POST("/login", func(c echo.Context) error {
+		if c.FormValue("username") != "admin" || c.FormValue("password") != "123" {
+			return c.String(http.StatusUnauthorized, "Invalid credentials")
+		}
+		s := m.Get(c.Request())
+		if err := s.Renew(); err != nil { // a new ID at login: no session fixation
+			return err
+		}
+		s.Put("user", "admin")
+		return c.Redirect(http.StatusSeeOther, "/dashboard")
+	})
+	e.GET("/dashboard", func(c echo.Context) error {
+		return c.String(http.StatusOK, "Welcome "+c.Get("user").(string))
+	}, requireUser(m))
+	e.POST("/logout", func(c echo.Context) error {
+		m.Get(c.Request()).Destroy() // data gone, cookie expired
+		return c.String(http.StatusOK, "Logged out")
+	})
+	return e
+}
+
+// requireUser sends visitors who are not logged in to the login page, and
+// gives the handler the user's name as c.Get("user").
+func requireUser(m *session.Manager) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			user, ok := session.GetAs[string](m.Get(c.Request()), "user")
+			if !ok {
+				return c.Redirect(http.StatusSeeOther, "/login")
+			}
+			c.Set("user", user)
+			return next(c)
+		}
+	}
+}
+
+const loginPage = `<!doctype html>
+<title>Log in</title>
+<form method="post" action="/login">
+<label>Username <input name="username" required></label>
+<label>Password <input name="password" type="password" required></label>
+<button>Log in</button>
+</form>`

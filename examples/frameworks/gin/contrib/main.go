@@ -1,0 +1,118 @@
+// Command contrib serves the login, dashboard and logout of the Gin
+// example through gin-contrib/sessions (github.com/gin-contrib/sessions),
+// the session API Gin users already have, over this library's sealed
+// cookies: the store is gorillastore.New(sealed), and the handlers are
+// gin-contrib code, unchanged.
+//
+// Run it from examples/frameworks (its own module):
+//
+//	cd examples/frameworks && go run ./gin/contrib -addr 127.0.0.1:8086
+//
+// then open http://127.0.0.1:8086/login and log in as admin / 123. Keys
+// come from SESSION_KEYS ("base64,base64,...", newest first); without it a
+// random key is made, so sessions end when the program stops. -secure marks
+// the cookie Secure (off by default here, since this serves plain HTTP).
+package main
+
+import (
+	"flag"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+
+	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/gorillastore"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8086", "address to listen on")
+	secure := flag.Bool("secure", false, "mark the session cookie Secure (needs HTTPS)")
+	flag.Parse()
+
+	keys, err := cookiesession.ParseKeys(os.Getenv("SESSION_KEYS"))
+	if err != nil {
+		slog.Warn("SESSION_KEYS is not set or not valid: using a random key", "err", err)
+		keys = [][]byte{cookiesession.GenerateKey()}
+	}
+	sealed, err := cookiesession.New(keys...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	store := Store{gorillastore.New(sealed)} // in place of cookie.NewStore(...)
+	store.Store.Options.Secure = *secure
+
+	gin.SetMode(gin.ReleaseMode)
+	slog.Info("gin-contrib example listening", "url", "http://"+*addr+"/login")
+	srv := &http.Server{Addr: *addr, Handler: newRouter(store), ReadHeaderTimeout: 10 * time.Second}
+	log.Fatal(srv.ListenAndServe())
+}
+
+// Store is a gorillastore.Store with the Options method that gin-contrib's
+// sessions.Store interface adds to gorilla's.
+type Store struct{ *gorillastore.Store }
+
+// Options sets the defaults of new sessions; call it before serving: the
+// cookie attributes are fixed when a cookie name is first used.
+func (s Store) Options(o sessions.Options) {
+	s.Store.Options = o.ToGorillaOptions()
+}
+
+// newRouter returns the example's routes, with their sessions in store.
+func newRouter(store sessions.Store) *gin.Engine {
+	r := gin.New()
+	r.Use(gin.Recovery())
+	r.Use(sessions.Sessions("session", store))
+
+	r.GET("/login", func(c *gin.Context) {
+		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(loginPage))
+	})
+	r.POST("/login", func(c *gin.Context) {
+		if c.PostForm("username") != "admin" || c.PostForm("password") != "123" {
+			c.String(http.StatusUnauthorized, "Invalid credentials")
+			return
+		}
+		// Each save of a sealed session is a new seal, so a cookie planted
+		// before login is not the logged-in one. (With a server-side
+		// store under gorillastore, renew the ID at login through the
+		// native API: see gorillastore.Store.Manager.)
+		s := sessions.Default(c)
+		s.Set("user", "admin")
+		if err := s.Save(); err != nil { // before the response is written
+			c.String(http.StatusInternalServerError, "session unavailable")
+			return
+		}
+		c.Redirect(http.StatusSeeOther, "/dashboard")
+	})
+	r.GET("/dashboard", func(c *gin.Context) {
+		user, ok := sessions.Default(c).Get("user").(string)
+		if !ok {
+			c.Redirect(http.StatusSeeOther, "/login")
+			return
+		}
+		c.String(http.StatusOK, "Welcome %s", user)
+	})
+	r.POST("/logout", func(c *gin.Context) {
+		s := sessions.Default(c)
+		s.Clear()
+		s.Options(sessions.Options{MaxAge: -1}) // gorilla's way to end a session: the cookie is expired
+		if err := s.Save(); err != nil {
+			c.String(http.StatusInternalServerError, "session unavailable")
+			return
+		}
+		c.String(http.StatusOK, "Logged out")
+	})
+	return r
+}
+
+const loginPage = `<!doctype html>
+<title>Log in</title>
+<form method="post" action="/login">
+<label>Username <input name="username" required></label>
+<label>Password <input name="password" type="password" required></label>
+<button>Log in</button>
+</form>`

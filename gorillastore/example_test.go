@@ -1,0 +1,51 @@
+package gorillastore_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/gorillastore"
+	"github.com/gorilla/sessions"
+)
+
+// An application written for gorilla/sessions, on a sealed cookie store.
+func Example() {
+	sealed, err := cookiesession.New(cookiesession.GenerateKey())
+	if err != nil {
+		panic(err)
+	}
+	var store sessions.Store = gorillastore.New(sealed) // was sessions.NewCookieStore(...)
+
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := store.Get(r, "session-name")
+		if err != nil {
+			http.Error(w, "session unavailable", http.StatusInternalServerError)
+			return
+		}
+		n, _ := s.Values["visits"].(int)
+		s.Values["visits"] = n + 1
+		if err := s.Save(r, w); err != nil {
+			http.Error(w, "session unavailable", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, "visit %d, new session: %v", n+1, s.IsNew)
+	})
+
+	var cookies []*http.Cookie
+	for range 3 {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		for _, c := range cookies {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, r)
+		cookies = w.Result().Cookies()
+		fmt.Println(w.Body.String())
+	}
+	// Output:
+	// visit 1, new session: true
+	// visit 2, new session: false
+	// visit 3, new session: false
+}
