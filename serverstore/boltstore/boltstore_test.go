@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,7 +55,19 @@ func TestConformance(t *testing.T) {
 		// Cleanups run last first: this check runs before Close.
 		t.Cleanup(func() { checkConsistent(t, s) })
 		return s
-	})
+	}, storetest.WithSweeper(storetest.Sweeper{
+		New: func(t *testing.T, interval time.Duration) serverstore.Backend {
+			s, err := Open(tempPath(t), WithSweepInterval(interval))
+			require.NoError(t, err)
+			db := s.db // not s: storetest drops one
+			t.Cleanup(func() { _ = db.Close() })
+			return s
+		},
+		Frame:            sweeperFrame,
+		Held:             func(t *testing.T, b serverstore.Backend) int { return len(readLayout(t, b.(*Store)).entries) },
+		Check:            func(t *testing.T, b serverstore.Backend) { checkConsistent(t, b.(*Store)) },
+		ServesAfterClose: false, // TestClosedStore: every call fails with ErrClosed
+	}))
 }
 
 // TestConformanceShared runs the suite with every backend a Store of its
@@ -380,36 +391,11 @@ func TestSweepCancelled(t *testing.T) {
 	require.Len(t, readLayout(t, s).entries, 1)
 }
 
+// sweeperFrame is in the stack of a sweeper goroutine.
+const sweeperFrame = "boltstore.(*core).sweeper("
+
 // sweepers counts the running sweeper goroutines.
-func sweepers() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			return bytes.Count(buf[:n], []byte("boltstore.(*core).sweeper("))
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-}
-
-func TestSweeper(t *testing.T) {
-	before := sweepers()
-	s := newStore(t, WithSweepInterval(10*time.Millisecond))
-	// A goroutine shows in stacks once it has run.
-	require.Eventually(t, func() bool { return sweepers() == before+1 }, time.Second, time.Millisecond)
-	ctx := t.Context()
-	for i := range 10 {
-		require.NoError(t, s.Commit(ctx, storetest.NewKey(), newEntry("short", 50*time.Millisecond, fmt.Sprint("u", i%2))))
-	}
-	keep := storetest.NewKey()
-	require.NoError(t, s.Commit(ctx, keep, newEntry("long", time.Hour, "u0")))
-	require.Eventually(t, func() bool { return len(readLayout(t, s).entries) == 1 }, 5*time.Second, 10*time.Millisecond)
-	checkConsistent(t, s)
-	requireData(t, s, keep, "long")
-
-	require.NoError(t, s.Close())
-	require.Equal(t, before, sweepers(), "Close returned before the sweeper did")
-}
+func sweepers() int { return storetest.Goroutines(sweeperFrame) }
 
 func TestNoSweeper(t *testing.T) {
 	before := sweepers()
@@ -417,21 +403,6 @@ func TestNoSweeper(t *testing.T) {
 	newStore(t, WithSweepInterval(-time.Second))
 	time.Sleep(20 * time.Millisecond) // for a sweeper, if one started, to show
 	require.Equal(t, before, sweepers())
-}
-
-func TestDroppedStoreStopsSweeper(t *testing.T) {
-	before := sweepers()
-	s, err := Open(tempPath(t), WithSweepInterval(10*time.Millisecond))
-	require.NoError(t, err)
-	db := s.db
-	t.Cleanup(func() { _ = db.Close() })
-	// A goroutine shows in stacks once it has run.
-	require.Eventually(t, func() bool { return sweepers() == before+1 }, time.Second, time.Millisecond)
-	s = nil // the Store is unreachable from here on
-	require.Eventually(t, func() bool {
-		runtime.GC()
-		return sweepers() == before
-	}, 5*time.Second, 10*time.Millisecond, "the sweeper of a dropped Store was not stopped")
 }
 
 func TestSweeperLogsErrors(t *testing.T) {
@@ -880,70 +851,15 @@ func benchKeys(b *testing.B, s *Store, n int) []string {
 	return keys
 }
 
-func BenchmarkFind(b *testing.B) {
+func BenchmarkStore(b *testing.B) {
 	s := newStore(b)
-	keys := benchKeys(b, s, 10_000)
-	ctx := context.Background()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if _, _, err := s.Find(ctx, keys[i%len(keys)]); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
+	storetest.Benchmark(b, s, benchKeys(b, s, 10_000))
 }
 
-// BenchmarkCommit measures a synced write: the disk's fsync latency
-// dominates it.
-func BenchmarkCommit(b *testing.B) {
-	benchCommit(b, newStore(b))
-}
-
-// BenchmarkCommitNoSync is BenchmarkCommit with bolt's NoSync: the cost
-// of the transaction itself.
-func BenchmarkCommitNoSync(b *testing.B) {
-	benchCommit(b, newStore(b, WithBoltOptions(&bolt.Options{NoSync: true})))
-}
-
-func benchCommit(b *testing.B, s *Store) {
-	keys := benchKeys(b, s, 10_000)
-	ctx := context.Background()
-	e := serverstore.Entry{Data: bytes.Repeat([]byte("y"), 200), Expires: time.Now().Add(time.Hour), UserID: "alice"}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		e.Expires = time.Now().Add(time.Hour) // a rolling deadline: the expiry index changes
-		if err := s.Commit(ctx, keys[i%len(keys)], e); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-}
-
-// BenchmarkParallel is a session workload on every core: nine reads to
-// one write, over 10,000 sessions.
-func BenchmarkParallel(b *testing.B) {
-	s := newStore(b)
-	keys := benchKeys(b, s, 10_000)
-	e := serverstore.Entry{Data: bytes.Repeat([]byte("y"), 200), Expires: time.Now().Add(time.Hour)}
-	var seq atomic.Int64
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		ctx := context.Background()
-		i := int(seq.Add(1)) * 7919
-		for pb.Next() {
-			key := keys[i%len(keys)]
-			var err error
-			if i%10 == 0 {
-				err = s.Commit(ctx, key, e)
-			} else {
-				_, _, err = s.Find(ctx, key)
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-	})
+// BenchmarkNoSync is BenchmarkStore with bolt's NoSync: the cost of the
+// transactions themselves, without the disk's fsync latency that
+// dominates synced writes.
+func BenchmarkNoSync(b *testing.B) {
+	s := newStore(b, WithBoltOptions(&bolt.Options{NoSync: true}))
+	storetest.Benchmark(b, s, benchKeys(b, s, 10_000))
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,8 +25,18 @@ func newStore(t testing.TB, opts ...Option) *Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) serverstore.Backend {
-		return newStore(t)
-	})
+		s := newStore(t)
+		t.Cleanup(func() { checkConsistent(t, s) })
+		return s
+	}, storetest.WithSweeper(storetest.Sweeper{
+		New: func(t *testing.T, interval time.Duration) serverstore.Backend {
+			return New(WithSweepInterval(interval))
+		},
+		Frame:            "memstore.(*core).sweeper(",
+		Held:             func(t *testing.T, b serverstore.Backend) int { return b.(*Store).Len() },
+		Check:            func(t *testing.T, b serverstore.Backend) { checkConsistent(t, b.(*Store)) },
+		ServesAfterClose: true,
+	}))
 }
 
 // TestConformanceCapped runs the suite again with a cap that the
@@ -129,23 +137,6 @@ func TestIndexConsistentUnderConcurrency(t *testing.T) {
 	checkConsistent(t, s)
 }
 
-func TestSweeperRemovesExpired(t *testing.T) {
-	s := newStore(t, WithSweepInterval(10*time.Millisecond))
-	ctx := t.Context()
-	for i := range 10 {
-		require.NoError(t, s.Commit(ctx, storetest.NewKey(), newEntry("short", 50*time.Millisecond, fmt.Sprint("u", i%2))))
-	}
-	keep := storetest.NewKey()
-	require.NoError(t, s.Commit(ctx, keep, newEntry("long", time.Hour, "u0")))
-	require.Equal(t, 11, s.Len())
-	require.Eventually(t, func() bool { return s.Len() == 1 }, 2*time.Second, 10*time.Millisecond)
-	checkConsistent(t, s)
-	data, found, err := s.Find(ctx, keep)
-	require.NoError(t, err)
-	require.True(t, found)
-	require.Equal(t, "long", string(data))
-}
-
 // TestSweepSkipsWhenNothingExpired checks the bound on the earliest
 // expiry: a sweep of a store with nothing expired must not scan it.
 func TestSweepSkipsWhenNothingExpired(t *testing.T) {
@@ -162,45 +153,6 @@ func TestSweepSkipsWhenNothingExpired(t *testing.T) {
 	}
 	sh.mu.Unlock()
 	<-done
-}
-
-// sweepers counts the running sweeper goroutines.
-func sweepers() int {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	return bytes.Count(buf, []byte("memstore.(*core).sweeper("))
-}
-
-func TestCloseStopsSweeper(t *testing.T) {
-	before := sweepers()
-	s := New()
-	require.Eventually(t, func() bool { return sweepers() == before+1 }, time.Second, time.Millisecond)
-	require.NoError(t, s.Close())
-	require.NoError(t, s.Close(), "a second Close")
-	// Close waits for the sweeper to finish; it may take a moment more
-	// to leave the goroutine list.
-	require.Eventually(t, func() bool { return sweepers() == before }, time.Second, time.Millisecond, "the sweeper outlived Close")
-
-	// The store still works, without its sweeper.
-	key := storetest.NewKey()
-	require.NoError(t, s.Commit(t.Context(), key, newEntry("x", time.Hour, "")))
-	_, found, err := s.Find(t.Context(), key)
-	require.NoError(t, err)
-	require.True(t, found)
-}
-
-func TestDroppedStoreStopsSweeper(t *testing.T) {
-	c := New().core // the Store itself is unreachable from here on
-	require.Eventually(t, func() bool {
-		runtime.GC()
-		select {
-		case <-c.stop:
-			return true
-		default:
-			return false
-		}
-	}, 5*time.Second, 10*time.Millisecond, "the sweeper of a dropped Store was not stopped")
-	c.sweeperWG.Wait()
 }
 
 func TestMaxEntries(t *testing.T) {
@@ -315,58 +267,7 @@ func benchKeys(b *testing.B, s *Store, n int) []string {
 	return keys
 }
 
-func BenchmarkMemstoreFind(b *testing.B) {
+func BenchmarkMemstore(b *testing.B) {
 	s := newStore(b)
-	keys := benchKeys(b, s, 10_000)
-	ctx := context.Background()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if _, _, err := s.Find(ctx, keys[i%len(keys)]); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-}
-
-func BenchmarkMemstoreCommit(b *testing.B) {
-	s := newStore(b)
-	keys := benchKeys(b, s, 10_000)
-	ctx := context.Background()
-	e := serverstore.Entry{Data: bytes.Repeat([]byte("y"), 200), Expires: time.Now().Add(time.Hour), UserID: "alice"}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if err := s.Commit(ctx, keys[i%len(keys)], e); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-}
-
-// BenchmarkMemstoreParallel is a session workload on every core: nine
-// reads to one write, over 10,000 sessions.
-func BenchmarkMemstoreParallel(b *testing.B) {
-	s := newStore(b)
-	keys := benchKeys(b, s, 10_000)
-	e := serverstore.Entry{Data: bytes.Repeat([]byte("y"), 200), Expires: time.Now().Add(time.Hour)}
-	var seq atomic.Int64
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		ctx := context.Background()
-		i := int(seq.Add(1)) * 7919
-		for pb.Next() {
-			key := keys[i%len(keys)]
-			var err error
-			if i%10 == 0 {
-				err = s.Commit(ctx, key, e)
-			} else {
-				_, _, err = s.Find(ctx, key)
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-	})
+	storetest.Benchmark(b, s, benchKeys(b, s, 10_000))
 }

@@ -2,13 +2,9 @@ package mysqlstore
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	session "github.com/go-sealed/session"
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/internal/sqlstore"
 	"github.com/go-sealed/session/serverstore/internal/sqlstore/sqltest"
@@ -66,29 +61,41 @@ func connect(t testing.TB, interpolate bool) *sql.DB {
 	return db
 }
 
-// newStore returns a Store on a table of its own, which is dropped when t
-// ends, with no sweeper unless opts start one.
-func newStore(t testing.TB, db *sql.DB, opts ...Option) *Store {
-	t.Helper()
-	opts = append([]Option{WithTable(sqltest.RandomName("sessions_test_")), WithSweepInterval(0)}, opts...)
-	s, err := New(t.Context(), db, opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = s.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+quote(s.name))
-		assert.NoError(t, err)
-	})
-	return s
+// harness describes db's database and the Store to sqltest.
+func harness(db *sql.DB) sqltest.Harness {
+	return sqltest.Harness{
+		Name: pkgName,
+		Open: func(ctx context.Context, o sqltest.Options) (sqltest.Store, error) {
+			return New(ctx, db, sqltest.Apply(o, WithTable, WithSweepInterval, WithSweepBatch, WithoutMigration)...)
+		},
+		Table: func(s sqltest.Store) sqlstore.Name { return s.(*Store).name },
+		Quote: func(ident string) string { return "`" + ident + "`" },
+		Exec: func(ctx context.Context, query string, args ...any) error {
+			_, err := db.ExecContext(ctx, query, args...)
+			return err
+		},
+		QueryRow: func(ctx context.Context, query string, args []any, dest ...any) error {
+			return db.QueryRowContext(ctx, query, args...).Scan(dest...)
+		},
+		Insert: func(t testing.TB, s sqltest.Store, key, data string, expires time.Time, user string) {
+			_, err := db.ExecContext(t.Context(), "INSERT INTO "+quote(s.(*Store).name)+" (`key`, `data`, `expires`, `user_id`) VALUES (?, ?, ?, ?)",
+				key, []byte(data), datetime(expires), sqlstore.NullIfEmpty(user))
+			require.NoError(t, err)
+		},
+		InsertExpired: func(t testing.TB, s sqltest.Store, n int, user string) {
+			insertRows(t, s.(*Store), n, time.Now().Add(-time.Hour), func(int) string { return user })
+		},
+		SweepBatch: func(ctx context.Context, s sqltest.Store, before time.Time, limit int) (int, error) {
+			return sweepBatch(ctx, db, s.(*Store).q.sweep, before, limit)
+		},
+		SweeperDone: func(s sqltest.Store) <-chan struct{} { return s.(*Store).sweeper.Done() },
+	}
 }
 
-// count returns how many rows s's table holds, expired ones included.
-func count(t testing.TB, s *Store) int {
-	t.Helper()
-	var n int
-	require.NoError(t, s.db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM "+quote(s.name)).Scan(&n))
-	return n
+// newStore returns a Store with no sweeper on a table of its own, which is
+// dropped when t ends.
+func newStore(t testing.TB, db *sql.DB) *Store {
+	return harness(db).New(t, sqltest.Options{}).(*Store)
 }
 
 // insertRows inserts n rows expiring at expires, tagged with user
@@ -112,8 +119,6 @@ func insertRows(t testing.TB, s *Store, n int, expires time.Time, user func(i in
 	}
 }
 
-func noUser(int) string { return "" }
-
 func entry(data string, ttl time.Duration, user string) serverstore.Entry {
 	return serverstore.Entry{Data: []byte(data), Expires: time.Now().Add(ttl), UserID: user}
 }
@@ -127,42 +132,26 @@ func modes(t *testing.T, f func(t *testing.T, interpolate bool)) {
 
 func TestConformance(t *testing.T) {
 	modes(t, func(t *testing.T, interpolate bool) {
-		db := connect(t, interpolate)
-		storetest.Run(t, func(t *testing.T) serverstore.Backend {
-			return newStore(t, db)
-		})
+		h := harness(connect(t, interpolate))
+		storetest.Run(t, h.NewBackend, storetest.WithSweeper(h.Sweeper()))
+	})
+}
+
+// TestShared runs the tests mysqlstore shares with pgstore.
+func TestShared(t *testing.T) {
+	modes(t, func(t *testing.T, interpolate bool) {
+		sqltest.Run(t, harness(connect(t, interpolate)))
 	})
 }
 
 func TestUnreachable(t *testing.T) {
-	db := open(t, "root@tcp(127.0.0.1:1)/test?timeout=1s", false)
-
-	// New migrates: it fails, by its context's deadline.
-	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := New(ctx, db)
-	require.Error(t, err)
-	require.True(t, strings.HasPrefix(err.Error(), "mysqlstore: migrate: "), err.Error())
-	require.Less(t, time.Since(start), 3*time.Second)
-
-	s, err := New(t.Context(), db, WithoutMigration())
-	require.NoError(t, err, "New WithoutMigration must not need the server")
-	t.Cleanup(func() { _ = s.Close() })
-	storetest.RunUnreachable(t, s)
-
-	_, err = s.Sweep(ctx)
-	require.Error(t, err)
+	sqltest.Unreachable(t, harness(open(t, "root@tcp(127.0.0.1:1)/test?timeout=1s", false)))
 }
 
 func TestUnresponsive(t *testing.T) {
 	// A server that accepts connections and never answers: every call
 	// must still give up by its deadline.
-	db := open(t, "root@tcp("+sqltest.Blackhole(t)+")/test", false)
-	s, err := New(t.Context(), db, WithoutMigration())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	storetest.RunUnreachable(t, s)
+	sqltest.Unreachable(t, harness(open(t, "root@tcp("+sqltest.Blackhole(t)+")/test", false)))
 }
 
 func TestOptions(t *testing.T) {
@@ -206,42 +195,12 @@ func TestSchema(t *testing.T) {
 	require.Error(t, err)
 }
 
-func TestMigrate(t *testing.T) {
+// TestIndexes checks the indexes and columns Migrate makes; sqltest
+// checks that it is idempotent.
+func TestIndexes(t *testing.T) {
 	db := connect(t, true)
 	s := newStore(t, db)
 	ctx := t.Context()
-	key := storetest.NewKey()
-	require.NoError(t, s.Commit(ctx, key, entry("kept", time.Hour, "alice")))
-
-	// Idempotent, and leaves the data alone: again through Migrate, and
-	// through New on the existing table.
-	require.NoError(t, s.Migrate(ctx))
-	require.NoError(t, s.Migrate(ctx))
-	again, err := New(ctx, db, WithTable(s.name.Table), WithSweepInterval(0))
-	require.NoError(t, err)
-	defer again.Close()
-	data, found, err := again.Find(ctx, key)
-	require.NoError(t, err)
-	require.True(t, found)
-	require.Equal(t, "kept", string(data))
-
-	// Instances starting at once do not trip over each other.
-	var wg sync.WaitGroup
-	fresh := sqltest.RandomName("sessions_test_")
-	t.Cleanup(func() { _, _ = db.ExecContext(context.Background(), "DROP TABLE IF EXISTS `"+fresh+"`") })
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s, err := New(ctx, db, WithTable(fresh), WithSweepInterval(0))
-			if assert.NoError(t, err) {
-				_ = s.Close()
-			}
-		}()
-	}
-	wg.Wait()
-
-	// The indexes, by name and columns.
 	rows, err := db.QueryContext(ctx, `SELECT index_name, column_name FROM information_schema.statistics
 		WHERE table_schema = DATABASE() AND table_name = ? ORDER BY index_name, seq_in_index`, s.name.Table)
 	require.NoError(t, err)
@@ -281,182 +240,7 @@ func TestQuotedName(t *testing.T) {
 	s, err := New(ctx, db, WithTable(database+".order"), WithSweepInterval(0))
 	require.NoError(t, err)
 	defer s.Close()
-	key := storetest.NewKey()
-	require.NoError(t, s.Commit(ctx, key, entry("x", time.Hour, "alice")))
-	got, err := s.FindUser(ctx, "alice")
-	require.NoError(t, err)
-	require.Equal(t, map[string][]byte{key: []byte("x")}, got)
-	insertRows(t, s, 3, time.Now().Add(-time.Hour), noUser)
-	n, err := s.Sweep(ctx)
-	require.NoError(t, err)
-	require.Equal(t, 3, n)
-	require.NoError(t, s.Rename(ctx, key, storetest.NewKey(), entry("y", time.Hour, "")))
-	require.NoError(t, s.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
-		return entry("z", time.Hour, ""), true, nil
-	}))
-}
-
-func TestSweep(t *testing.T) {
-	modes(t, func(t *testing.T, interpolate bool) {
-		db := connect(t, interpolate)
-		s := newStore(t, db, WithSweepBatch(1000))
-		ctx := t.Context()
-		live := map[string]string{}
-		for i := range 10 {
-			key := storetest.NewKey()
-			live[key] = fmt.Sprint(i)
-			require.NoError(t, s.Commit(ctx, key, entry(live[key], time.Hour, "alice")))
-		}
-		insertRows(t, s, 2500, time.Now().Add(-time.Hour), func(int) string { return "alice" })
-		require.Equal(t, 2510, count(t, s))
-
-		// One statement deletes one batch.
-		n, err := sweepBatch(ctx, s.db, s.q.sweep, time.Now(), 1000)
-		require.NoError(t, err)
-		require.Equal(t, 1000, n)
-		require.Equal(t, 1510, count(t, s))
-
-		// Sweep runs batches until the expired rows are all gone.
-		n, err = s.Sweep(ctx)
-		require.NoError(t, err)
-		require.Equal(t, 1500, n)
-		require.Equal(t, 10, count(t, s), "live rows must survive a sweep")
-		for key, want := range live {
-			data, found, err := s.Find(ctx, key)
-			require.NoError(t, err)
-			require.True(t, found)
-			require.Equal(t, want, string(data))
-		}
-		n, err = s.Sweep(ctx)
-		require.NoError(t, err)
-		require.Zero(t, n)
-	})
-}
-
-func TestSweeper(t *testing.T) {
-	db := connect(t, true)
-	s := newStore(t, db, WithSweepInterval(50*time.Millisecond))
-	insertRows(t, s, 30, time.Now().Add(-time.Hour), noUser)
-	key := storetest.NewKey()
-	require.NoError(t, s.Commit(t.Context(), key, entry("live", time.Hour, "")))
-	require.Eventually(t, func() bool { return count(t, s) == 1 }, 10*time.Second, 20*time.Millisecond,
-		"the sweeper did not remove the expired rows")
-}
-
-func TestClose(t *testing.T) {
-	db := connect(t, true)
-	require.NoError(t, db.PingContext(t.Context()))
-	before := sqltest.Sweepers()
-	s := newStore(t, db, WithSweepInterval(time.Millisecond))
-	insertRows(t, s, 10, time.Now().Add(-time.Hour), noUser)
-	time.Sleep(20 * time.Millisecond) // let it sweep a few times
-	require.Equal(t, before+1, sqltest.Sweepers(), "no sweeper goroutine found")
-	require.NoError(t, s.Close())
-	require.NoError(t, s.Close(), "a second Close")
-	select {
-	case <-s.sweeper.Done():
-	default:
-		t.Fatal("Close returned before the sweeper goroutine")
-	}
-	require.Equal(t, before, sqltest.Sweepers(), "the sweeper goroutine is still there after Close")
-
-	// The Store works on without its sweeper.
-	key := storetest.NewKey()
-	require.NoError(t, s.Commit(t.Context(), key, entry("x", time.Hour, "")))
-	_, found, err := s.Find(t.Context(), key)
-	require.NoError(t, err)
-	require.True(t, found)
-}
-
-func TestDroppedStoreStopsSweeper(t *testing.T) {
-	// A Store dropped without Close stops its sweeper when collected.
-	db := connect(t, true)
-	s, err := New(t.Context(), db, WithTable(sqltest.RandomName("sessions_test_")), WithSweepInterval(time.Hour))
-	require.NoError(t, err)
-	table := quote(s.name)
-	t.Cleanup(func() { _, _ = db.ExecContext(context.Background(), "DROP TABLE IF EXISTS "+table) })
-	done := s.sweeper.Done()
-	s = nil
-	require.Eventually(t, func() bool {
-		runtime.GC()
-		select {
-		case <-done:
-			return true
-		default:
-			return false
-		}
-	}, 5*time.Second, 10*time.Millisecond, "the sweeper of a collected Store still runs")
-}
-
-func TestExpiredUnswept(t *testing.T) {
-	// Rows past their expiry that no sweep has removed are never served.
-	db := connect(t, true)
-	s := newStore(t, db)
-	ctx := t.Context()
-	key := storetest.NewKey()
-	_, err := db.ExecContext(ctx, "INSERT INTO "+quote(s.name)+" (`key`, `data`, `expires`, `user_id`) VALUES (?, 'old', ?, 'alice')",
-		key, datetime(time.Now().Add(-time.Millisecond)))
-	require.NoError(t, err)
-	_, found, err := s.Find(ctx, key)
-	require.NoError(t, err)
-	require.False(t, found)
-	users, err := s.FindUser(ctx, "alice")
-	require.NoError(t, err)
-	require.Empty(t, users)
-	n, err := s.DeleteUser(ctx, "alice")
-	require.NoError(t, err)
-	require.Zero(t, n)
-	require.NoError(t, s.Update(ctx, key, func(data []byte, found bool) (serverstore.Entry, bool, error) {
-		assert.False(t, found)
-		return serverstore.Entry{}, false, nil
-	}))
-	require.Equal(t, 1, count(t, s), "the row is the sweeper's to delete")
-
-	// An Update that writes takes the expired row over.
-	require.NoError(t, s.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
-		return entry("new", time.Hour, "bob"), true, nil
-	}))
-	data, found, err := s.Find(ctx, key)
-	require.NoError(t, err)
-	require.True(t, found)
-	require.Equal(t, "new", string(data))
-}
-
-func TestUpdateLeavesNoPlaceholder(t *testing.T) {
-	db := connect(t, true)
-	s := newStore(t, db)
-	require.NoError(t, s.Update(t.Context(), storetest.NewKey(), func(data []byte, found bool) (serverstore.Entry, bool, error) {
-		return serverstore.Entry{}, false, nil
-	}))
-	require.Zero(t, count(t, s), "an Update that wrote nothing left a row")
-}
-
-func TestUpdateWaitHonoursContext(t *testing.T) {
-	// An Update waiting for another's lock gives up at its deadline.
-	db := connect(t, true)
-	s := newStore(t, db)
-	ctx := t.Context()
-	key := storetest.NewKey()
-	require.NoError(t, s.Commit(ctx, key, entry("x", time.Hour, "")))
-	holding, release := make(chan struct{}), make(chan struct{})
-	go func() {
-		_ = s.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
-			close(holding)
-			<-release
-			return serverstore.Entry{}, false, nil
-		})
-	}()
-	<-holding
-	defer close(release)
-	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	err := s.Update(wctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
-		t.Error("fn ran while another Update held the row")
-		return serverstore.Entry{}, false, nil
-	})
-	require.Error(t, err)
-	require.Less(t, time.Since(start), 2*time.Second)
+	harness(db).UseEveryStatement(t, s)
 }
 
 func TestClientFoundRows(t *testing.T) {
@@ -487,26 +271,10 @@ func TestClientFoundRows(t *testing.T) {
 	require.Len(t, data, n, "concurrent Updates lost writes")
 }
 
-func TestUserIDsExact(t *testing.T) {
-	// User IDs differing only in case, accents or trailing spaces are
-	// different users.
+func TestMaxUserID(t *testing.T) {
 	db := connect(t, true)
 	s := newStore(t, db)
 	ctx := t.Context()
-	users := []string{"alice", "Alice", "alice ", "alicé", "ALICE"}
-	keys := map[string]string{}
-	for _, u := range users {
-		keys[u] = storetest.NewKey()
-		require.NoError(t, s.Commit(ctx, keys[u], entry(u, time.Hour, u)))
-	}
-	for _, u := range users {
-		got, err := s.FindUser(ctx, u)
-		require.NoError(t, err)
-		require.Equal(t, map[string][]byte{keys[u]: []byte(u)}, got, "user %q", u)
-	}
-	n, err := s.DeleteUser(ctx, "alice")
-	require.NoError(t, err)
-	require.Equal(t, 1, n)
 
 	// The longest user ID fits; a longer one is refused, not cut short.
 	long := strings.Repeat("u", MaxUserID)
@@ -557,29 +325,6 @@ func TestTimeZones(t *testing.T) {
 	}
 }
 
-func TestFarFuture(t *testing.T) {
-	// Expiries beyond DATETIME's range are stored as its end.
-	db := connect(t, true)
-	s := newStore(t, db)
-	key := storetest.NewKey()
-	require.NoError(t, s.Commit(t.Context(), key, serverstore.Entry{Data: []byte("x"), Expires: time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC)}))
-	_, found, err := s.Find(t.Context(), key)
-	require.NoError(t, err)
-	require.True(t, found)
-}
-
-func TestNilData(t *testing.T) {
-	// nil data is stored as empty, not as NULL.
-	db := connect(t, true)
-	s := newStore(t, db)
-	key := storetest.NewKey()
-	require.NoError(t, s.Commit(t.Context(), key, serverstore.Entry{Expires: time.Now().Add(time.Hour)}))
-	data, found, err := s.Find(t.Context(), key)
-	require.NoError(t, err)
-	require.True(t, found)
-	require.Empty(t, data)
-}
-
 func TestMaxAllowedPacket(t *testing.T) {
 	// The 1 MiB sessions of the suite need the server's
 	// max_allowed_packet above 1 MiB; log it for the record.
@@ -588,31 +333,6 @@ func TestMaxAllowedPacket(t *testing.T) {
 	require.NoError(t, db.QueryRowContext(t.Context(), "SELECT @@max_allowed_packet").Scan(&packet))
 	t.Logf("max_allowed_packet = %d bytes", packet)
 	require.Greater(t, packet, int64(2<<20))
-}
-
-func TestOnlyHashesStored(t *testing.T) {
-	db := connect(t, true)
-	s := newStore(t, db)
-	ctx := t.Context()
-	now := time.Now()
-	token, err := serverstore.New(s).Save(ctx, "", &session.Record{
-		ID: "id1", Created: now, Touched: now, Expires: now.Add(time.Hour), UserID: "alice", Data: []byte("data"),
-	})
-	require.NoError(t, err)
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	require.NoError(t, err)
-	sum := sha256.Sum256(raw)
-
-	var key string
-	var data []byte
-	require.NoError(t, db.QueryRowContext(ctx, "SELECT `key`, `data` FROM "+quote(s.name)).Scan(&key, &data))
-	require.Equal(t, 1, count(t, s))
-	require.Regexp(t, `^[0-9a-f]{64}$`, key)
-	require.Equal(t, hex.EncodeToString(sum[:]), key, "the key is not the hex SHA-256 of the token")
-	for _, secret := range []string{token, string(raw)} {
-		require.NotContains(t, string(data), secret, "the table holds the token")
-		require.NotContains(t, key, secret)
-	}
 }
 
 // explainKey returns the index MySQL's EXPLAIN says query uses (the key
@@ -674,63 +394,14 @@ func TestQueryPlans(t *testing.T) {
 	})
 }
 
-func benchmark(b *testing.B, run func(b *testing.B, s *Store)) {
+func BenchmarkStore(b *testing.B) {
 	for _, mode := range []struct {
 		name        string
 		interpolate bool
 	}{{"Prepared", false}, {"Interpolated", true}} {
 		b.Run(mode.name, func(b *testing.B) {
 			db := connect(b, mode.interpolate)
-			run(b, newStore(b, db))
+			sqltest.Benchmark(b, func(b *testing.B) sqltest.Store { return newStore(b, db) })
 		})
 	}
-}
-
-func BenchmarkFind(b *testing.B) {
-	benchmark(b, func(b *testing.B, s *Store) {
-		key := storetest.NewKey()
-		require.NoError(b, s.Commit(b.Context(), key, entry(strings.Repeat("x", 200), time.Hour, "alice")))
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, found, err := s.Find(b.Context(), key); err != nil || !found {
-					b.Error(found, err)
-					return
-				}
-			}
-		})
-	})
-}
-
-func BenchmarkCommit(b *testing.B) {
-	benchmark(b, func(b *testing.B, s *Store) {
-		e := entry(strings.Repeat("x", 200), time.Hour, "alice")
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			key := storetest.NewKey()
-			for pb.Next() {
-				if err := s.Commit(b.Context(), key, e); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
-}
-
-func BenchmarkUpdate(b *testing.B) {
-	benchmark(b, func(b *testing.B, s *Store) {
-		e := entry(strings.Repeat("x", 200), time.Hour, "alice")
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			key := storetest.NewKey()
-			for pb.Next() {
-				err := s.Update(b.Context(), key, func([]byte, bool) (serverstore.Entry, bool, error) { return e, true, nil })
-				if err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
 }

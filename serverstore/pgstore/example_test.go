@@ -30,14 +30,9 @@ func Example() {
 	}
 	defer backend.Close()
 
+	// From here on, as with any store: see package session.
 	m := session.New(serverstore.New(backend))
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s := m.Get(r)
-		s.Put("visits", s.GetInt("visits")+1)
-		fmt.Fprintf(w, "visit %d\n", s.GetInt("visits"))
-	})
-	log.Fatal(http.ListenAndServe("127.0.0.1:8080", m.Handler(mux)))
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", m.Handler(http.DefaultServeMux)))
 }
 
 // Apply the schema with your own migration tool, and let the application

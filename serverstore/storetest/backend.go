@@ -77,6 +77,60 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 		requireData(t, b, key, "original")
 	})
 
+	t.Run("NilData", func(t *testing.T) {
+		// nil Data is stored as empty: found, with no bytes.
+		b := newBackend(t)
+		key := NewKey()
+		require.NoError(t, b.Commit(t.Context(), key, serverstore.Entry{Expires: time.Now().Add(live)}))
+		data, found := find(t, b, key)
+		require.True(t, found, "an entry with nil Data not found")
+		require.Empty(t, data)
+	})
+
+	t.Run("FarFuture", func(t *testing.T) {
+		// Expiries past what Unix nanoseconds (2262) or a SQL DATETIME
+		// (9999) hold are simply live.
+		b := newBackend(t)
+		want := map[string]string{}
+		for _, year := range []int{3000, 20000, 300000} {
+			key, data := NewKey(), fmt.Sprint("year ", year)
+			e := serverstore.Entry{Data: []byte(data), Expires: time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC), UserID: "alice"}
+			require.NoError(t, b.Commit(t.Context(), key, e))
+			requireData(t, b, key, data)
+			want[key] = data
+		}
+		if ui, ok := b.(serverstore.UserIndex); ok {
+			require.Equal(t, want, userKeys(t, ui, "alice"))
+		}
+	})
+
+	t.Run("UserIDsExact", func(t *testing.T) {
+		// User IDs differing only in case, accents or spaces, or one
+		// the start of another, are different users.
+		b := newBackend(t)
+		ui, ok := b.(serverstore.UserIndex)
+		if !ok {
+			t.Skip("backend does not implement serverstore.UserIndex")
+		}
+		ctx := t.Context()
+		users := []string{"alice", "Alice", "alice ", " alice", "alicé", "ALICE", "ali", "alice2"}
+		keys := map[string]string{}
+		for _, u := range users {
+			keys[u] = NewKey()
+			require.NoError(t, b.Commit(ctx, keys[u], entry(u, live, u)))
+		}
+		for _, u := range users {
+			require.Equal(t, map[string]string{keys[u]: u}, userKeys(t, ui, u), "user %q", u)
+		}
+		n, err := ui.DeleteUser(ctx, "alice")
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		requireMissing(t, b, keys["alice"])
+		for _, u := range users[1:] {
+			requireData(t, b, keys[u], u)
+		}
+	})
+
 	t.Run("CommittedExpiredNeverServed", func(t *testing.T) {
 		b := newBackend(t)
 		key := NewKey()
@@ -113,6 +167,22 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 			n, err := ui.DeleteUser(t.Context(), "alice")
 			require.NoError(t, err)
 			require.Equal(t, 1, n, "DeleteUser must count live entries only")
+		}
+		if tx, ok := b.(serverstore.Transactor); ok {
+			require.NoError(t, tx.Update(t.Context(), key, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+				assert.False(t, found, "Update passed an expired entry to fn")
+				assert.Nil(t, data)
+				return serverstore.Entry{}, false, nil
+			}))
+			requireMissing(t, b, key)
+			// An Update that writes takes the expired entry's key over.
+			require.NoError(t, tx.Update(t.Context(), key, func([]byte, bool) (serverstore.Entry, bool, error) {
+				return entry("new", live, "bob"), true, nil
+			}))
+			requireData(t, b, key, "new")
+			if ui, ok := b.(serverstore.UserIndex); ok {
+				require.Equal(t, map[string]string{key: "new"}, userKeys(t, ui, "bob"))
+			}
 		}
 	})
 

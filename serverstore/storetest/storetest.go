@@ -14,8 +14,9 @@
 // Run checks the Backend contract itself, then the same behaviours end to
 // end through serverstore.Store and through a session.Manager serving
 // HTTP requests. The optional interfaces (UserIndex, Transactor, Renamer)
-// are checked when the backend implements them. The suite sleeps about
-// 1.5 s in all (to watch an entry expire) and is safe to run with -race.
+// are checked when the backend implements them, and a sweeper goroutine
+// when WithSweeper describes one. The suite sleeps about 1.5 s in all (to
+// watch entries expire) and is safe to run with -race.
 package storetest
 
 import (
@@ -37,11 +38,17 @@ import (
 // Run runs the conformance suite against backends made by newBackend. Each
 // call of newBackend must return a fresh, empty backend, isolated from
 // every other (its own key prefix, table or bucket), and register its
-// cleanup with t.Cleanup: every subtest makes its own.
-func Run(t *testing.T, newBackend func(t *testing.T) serverstore.Backend) {
+// cleanup with t.Cleanup: every subtest makes its own. opts add checks
+// of what only some backends have, such as a sweeper goroutine.
+func Run(t *testing.T, newBackend func(t *testing.T) serverstore.Backend, opts ...Option) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	t.Run("Backend", func(t *testing.T) { runBackend(t, newBackend) })
 	t.Run("Store", func(t *testing.T) { runStore(t, newBackend) })
 	t.Run("Manager", func(t *testing.T) { runManager(t, newBackend) })
+	t.Run("Sweeper", func(t *testing.T) { runSweeper(t, o.sweeper) })
 }
 
 // Require skips the test when err says a service it needs is not

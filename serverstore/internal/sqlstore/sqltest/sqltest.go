@@ -6,8 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 )
@@ -57,25 +55,4 @@ func Blackhole(t testing.TB) string {
 		}
 	})
 	return l.Addr().String()
-}
-
-// Sweepers returns how many sweeper goroutines (of any store) are
-// running, from the stacks of all goroutines.
-func Sweepers() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	count := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "internal/sqlstore.StartSweeper.func") {
-			count++
-		}
-	}
-	return count
 }
