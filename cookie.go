@@ -1,6 +1,7 @@
 package session
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -109,9 +110,24 @@ func (o *CookieOptions) write(h http.Header, token string, rec *Record, now time
 			maxAge = -1
 		}
 	}
+	// The attributes are the same for every chunk: net/http formats them
+	// once, behind the bare name (String returns "" if the name is
+	// invalid; a chunk's name adds only '.' and digits, valid too). Each
+	// cookie is then name=part+attrs, joined here, so that net/http does
+	// not examine the token byte by byte for every chunk: it holds only
+	// cookie-safe bytes (checked below), which net/http would pass through
+	// as they are, unquoted.
+	attrs := o.cookie(o.Name, "", maxAge).String()
+	if attrs == "" {
+		return 0, fmt.Errorf("session: invalid cookie name %q", o.Name)
+	}
+	attrs = attrs[len(o.Name)+len("="):]
+	if !cookieSafe(token) {
+		return 0, errUnsafeToken
+	}
 	// The room for the value is what the attributes leave of a cookie,
-	// reserving the longest chunk name suffix.
-	overhead := len(o.cookie(o.chunkName(o.maxChunks()), "", maxAge).String())
+	// reserving the longest chunk name: Name.MaxChunks.
+	overhead := len(o.Name) + len(".") + len(strconv.Itoa(o.maxChunks())) + len("=") + len(attrs)
 	room := MaxCookieSize - overhead
 	if room < minChunk {
 		return 0, fmt.Errorf("session: cookie attributes leave only %d bytes for the value", room)
@@ -121,24 +137,40 @@ func (o *CookieOptions) write(h http.Header, token string, rec *Record, now time
 		return 0, fmt.Errorf("%w: the session needs %d bytes of cookies, more than the %d cookies of %d bytes CookieOptions.MaxChunks allows; keep less in it, or use a server-side store",
 			ErrTooLarge, len(token), o.maxChunks(), room)
 	}
-	cookies := make([]string, 0, n)
-	for i := 0; i < n; i++ {
-		part := token[i*room : min(len(token), (i+1)*room)]
-		c := o.cookie(o.chunkName(i), part, maxAge)
-		v := c.String()
-		if v == "" {
-			return 0, fmt.Errorf("session: invalid cookie name %q or value", c.Name)
-		}
-		cookies = append(cookies, v)
-	}
 	// A session saved twice in one response (an explicit Manager.Save,
 	// then the middleware's) must not leave two versions of its cookies.
 	o.drop(h)
-	for _, v := range cookies {
-		h.Add("Set-Cookie", v)
+	for i := 0; i < n; i++ {
+		part := token[i*room : min(len(token), (i+1)*room)]
+		h.Add("Set-Cookie", o.chunkName(i)+"="+part+attrs)
 	}
 	o.expireFrom(h, n, had)
 	return n, nil
+}
+
+// errUnsafeToken reports a token that cannot go into a cookie as it is.
+var errUnsafeToken = errors.New("session: the store returned a token with bytes a cookie value cannot hold; a Store's tokens must be cookie-safe (see Store)")
+
+// cookieSafeByte marks the bytes RFC 6265 allows unquoted in a cookie value
+// (cookie-octet): printable ASCII but space, '"', ',', ';' and '\'. A
+// value made of these only is what net/http's Cookie.String writes as it
+// is, neither quoted nor with bytes dropped. A table lookup has no branch
+// that depends on the byte, so cookieSafe costs little even on long tokens
+// of random characters, where a chain of comparisons would mispredict.
+var cookieSafeByte = func() (t [256]bool) {
+	for c := 0x21; c < 0x7f; c++ {
+		t[c] = c != '"' && c != ',' && c != ';' && c != '\\'
+	}
+	return t
+}()
+
+// cookieSafe reports whether s is made only of cookie-safe bytes.
+func cookieSafe(s string) bool {
+	ok := true
+	for i := 0; i < len(s); i++ {
+		ok = ok && cookieSafeByte[s[i]]
+	}
+	return ok
 }
 
 // drop removes the Set-Cookie headers of this session's cookies from h.

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -49,6 +50,8 @@ type Manager struct {
 	// stalls costs a request an ErrorFunc reply after this long rather than
 	// a hang. New sets DefaultStoreTimeout; 0 or less means no bound of the
 	// Manager's own (the request's context and the store's timeouts only).
+	// It does not apply to a store that never blocks on I/O (see
+	// LocalStore), such as the sealed cookie store.
 	StoreTimeout time.Duration
 
 	// Codec encodes session values. nil means CBOR, which keeps Go types.
@@ -70,6 +73,8 @@ type Manager struct {
 	store    Store // as given to New
 	bindOnce sync.Once
 	bound    Store // store, bound to Cookie.Name if it is a NameBinder
+	local    bool  // bound is a LocalStore that reports true: no StoreTimeout
+	updater  bool  // bound is an Updater: sessions track their changed keys
 }
 
 // New returns a Manager that keeps sessions in store, with secure defaults:
@@ -103,13 +108,29 @@ func (m *Manager) boundStore() Store {
 		if b, ok := m.store.(NameBinder); ok {
 			m.bound = b.BindName(m.Cookie.Name)
 		}
+		if l, ok := m.bound.(LocalStore); ok {
+			m.local = l.Local()
+		}
+		_, m.updater = m.bound.(Updater)
 	})
 	return m.bound
 }
 
-// storeContext bounds a store call by StoreTimeout.
+// merges reports whether saves of loaded sessions merge their changes key
+// by key (the store is an Updater), so that sessions must track which keys
+// changed, not only that some did.
+func (m *Manager) merges() bool {
+	m.boundStore() // settles m.updater
+	return m.updater
+}
+
+// storeContext bounds a call to the store by StoreTimeout, unless the store
+// is local: a store that never waits on I/O has nothing to time out, and
+// context.WithTimeout costs allocations and a runtime timer armed and
+// stopped on every call.
 func (m *Manager) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if m.StoreTimeout > 0 {
+	m.boundStore() // settles m.local
+	if m.StoreTimeout > 0 && !m.local {
 		return context.WithTimeout(ctx, m.StoreTimeout)
 	}
 	return ctx, func() {}
@@ -256,15 +277,13 @@ func (m *Manager) save(s *Session, h http.Header) error {
 	if s.loadErr != nil {
 		return fmt.Errorf("session: load: %w", s.loadErr)
 	}
-	// A save finishes work the handler already did, so it is not cut short
-	// by a client that hangs up; StoreTimeout still bounds it.
-	ctx, cancel := m.storeContext(context.WithoutCancel(s.ctx))
-	defer cancel()
-
 	store := m.boundStore()
 	oldToken := s.token
 	if oldToken != "" && (s.destroyed || s.discard) {
-		if err := store.Delete(ctx, oldToken); err != nil {
+		ctx, cancel := m.saveContext(s)
+		err := store.Delete(ctx, oldToken)
+		cancel()
+		if err != nil {
 			return fmt.Errorf("session: delete: %w", err)
 		}
 	}
@@ -274,7 +293,7 @@ func (m *Manager) save(s *Session, h http.Header) error {
 
 	now := m.now()
 	empty := len(s.values) == 0
-	dirty := len(s.changed) > 0 || s.cleared || s.metaDirty || s.renewed
+	dirty := s.valuesDirty || s.cleared || s.metaDirty || s.renewed
 	touch := m.IdleTimeout > 0 && now.Sub(s.rec.Touched) >= m.touchInterval()
 	switch {
 	case s.fresh && empty && !s.metaDirty:
@@ -289,24 +308,33 @@ func (m *Manager) save(s *Session, h http.Header) error {
 	case !dirty && !touch && !s.rec.Reissue:
 		return nil // read only: no write
 	}
+	// Made only now, past the returns above: a request that writes nothing
+	// (the common, read-only one) pays for no context.
+	ctx, cancel := m.saveContext(s)
+	defer cancel()
 
 	rec := s.rec
 	rec.Touched = now
 	rec.Expires = m.deadline(rec.Created, now)
-	data, err := m.codec().Encode(s.values)
-	if err != nil {
-		return fmt.Errorf("session: encode: %w", err)
+	updater, canMerge := store.(Updater)
+	merging := oldToken != "" && !s.renewed && canMerge && !s.cleared
+	var err error
+	rec.Data = nil // s.rec's are the loaded bytes: encoded afresh below, or by the merge
+	if !merging {
+		// A merge encodes what it writes itself, from what the store holds
+		// by then; encoding here too would be thrown away.
+		if rec.Data, err = m.codec().Encode(s.values); err != nil {
+			return fmt.Errorf("session: encode: %w", err)
+		}
 	}
-	rec.Data = data
 
 	var token, obsolete string
-	updater, canMerge := store.(Updater)
 	switch {
 	case oldToken == "":
 		token, err = store.Save(ctx, "", &rec)
 	case s.renewed:
 		token, obsolete, err = renew(ctx, store, oldToken, &rec)
-	case canMerge && !s.cleared:
+	case merging:
 		token, err = updater.Update(ctx, oldToken, s.merge(&rec))
 	default:
 		token, err = store.Save(ctx, oldToken, &rec)
@@ -318,7 +346,6 @@ func (m *Manager) save(s *Session, h http.Header) error {
 		// The record was destroyed by another request while this one ran
 		// ("log out everywhere", say): the revocation wins.
 		m.expireToken(h, s)
-		s.values = map[string]any{}
 		s.startNew()
 		s.saved("", &s.rec, 0)
 		return nil
@@ -334,6 +361,13 @@ func (m *Manager) save(s *Session, h http.Header) error {
 	}
 	s.saved(token, &rec, chunks)
 	return nil
+}
+
+// saveContext returns the context of the store calls of a save. A save
+// finishes work the handler already did, so it is not cut short by a client
+// that hangs up; StoreTimeout still bounds each call.
+func (m *Manager) saveContext(s *Session) (context.Context, context.CancelFunc) {
+	return m.storeContext(context.WithoutCancel(s.ctx))
 }
 
 // renew moves rec to a new token. A Renewer does it in one step; otherwise
@@ -352,25 +386,36 @@ func renew(ctx context.Context, store Store, oldToken string, rec *Record) (toke
 // merge returns the Updater callback that applies this request's changes,
 // key by key, to the record as it is stored now, so that a concurrent
 // request's changes to other keys survive. Of two requests that change the
-// same key, the one that saves last wins.
+// same key, the one that saves last wins. ours is the record to write, but
+// for its Data, which the callback encodes.
 func (s *Session) merge(ours *Record) func(*Record) (*Record, error) {
 	return func(cur *Record) (*Record, error) {
 		if cur == nil {
 			return nil, nil // destroyed meanwhile: do not resurrect it
 		}
 		codec := s.m.codec()
-		values, err := codec.Decode(cur.Data)
-		if err != nil {
-			return nil, fmt.Errorf("decode stored record: %w", err)
-		}
-		for k := range s.changed {
-			if v, ok := s.values[k]; ok {
-				values[k] = v
-			} else {
-				delete(values, k)
+		values := s.values
+		if loaded := s.rec.Data; loaded == nil || !bytes.Equal(cur.Data, loaded) {
+			// Another request saved since this one loaded (or this one
+			// saved already): apply this request's changes to what is
+			// stored now. In the usual case, where the stored bytes are
+			// still those this request loaded, the result would be
+			// s.values itself: the loaded values with this request's
+			// changes applied, so decoding them again is skipped.
+			var err error
+			if values, err = codec.Decode(cur.Data); err != nil {
+				return nil, fmt.Errorf("decode stored record: %w", err)
+			}
+			for k := range s.changed {
+				if v, ok := s.values[k]; ok {
+					values[k] = v
+				} else {
+					delete(values, k)
+				}
 			}
 		}
 		out := *ours
+		var err error
 		if out.Data, err = codec.Encode(values); err != nil {
 			return nil, err
 		}

@@ -40,11 +40,19 @@ type Session struct {
 	loaded  bool
 	loadErr error
 
-	rec     Record         // metadata; rec.Data is not kept after decoding
-	values  map[string]any // decoded values
-	changed map[string]struct{}
-	isNew   bool // created by this request (IsNew)
-	fresh   bool // not stored yet: the next save mints a token
+	// rec is the session's metadata. rec.Data is the encoded values as
+	// loaded, nil for a new session and once saved: a merge that finds the
+	// store still holding these bytes encodes values as they are, without
+	// decoding the stored record.
+	rec    Record
+	values map[string]any // decoded values
+	// changed holds the keys changed since load or save, which a merge
+	// (Updater) applies to the stored record; nil until the first, and
+	// for a store that does not merge, which needs only valuesDirty.
+	changed     map[string]struct{}
+	valuesDirty bool // a value was put or deleted since load or save
+	isNew       bool // created by this request (IsNew)
+	fresh       bool // not stored yet: the next save mints a token
 
 	cleared   bool  // values replaced wholesale: save them, do not merge
 	metaDirty bool  // UserID or Persistent changed
@@ -62,8 +70,8 @@ func (s *Session) load() {
 		return
 	}
 	s.loaded = true
-	s.values = map[string]any{}
-	s.changed = map[string]struct{}{}
+	// values is made by startNew or comes from decoding, and changed on the
+	// first change: a map made here would mostly be thrown away.
 	s.token, s.chunks, s.viaHeader = s.m.readToken(s.req)
 	if s.token == "" {
 		s.startNew()
@@ -98,12 +106,14 @@ func (s *Session) load() {
 		return
 	}
 	s.rec = *rec
-	s.rec.Data = nil
 	s.values = values
 }
 
 // startNew makes s a new, empty session with a fresh ID.
 func (s *Session) startNew() {
+	// Room for a typical session's values from the start: an empty map
+	// would grow once on the way to 7 or 8 keys.
+	s.values = make(map[string]any, 8)
 	now := s.m.now()
 	s.isNew, s.fresh = true, true
 	s.rec = Record{
@@ -119,9 +129,12 @@ func (s *Session) startNew() {
 func (s *Session) saved(token string, rec *Record, chunks int) {
 	s.token, s.chunks = token, chunks
 	s.rec = *rec
+	// Data is dropped: what the store holds now may not be values as they
+	// are (a merge brought in another request's changes), so a later merge
+	// decodes it.
 	s.rec.Data, s.rec.Reissue = nil, false
 	s.fresh = token == ""
-	s.changed = map[string]struct{}{}
+	s.changed, s.valuesDirty = nil, false
 	s.cleared, s.metaDirty, s.renewed, s.destroyed, s.stale, s.discard = false, false, false, false, false, false
 }
 
@@ -129,10 +142,20 @@ func (s *Session) saved(token string, rec *Record, chunks int) {
 func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails since Go 1.24; it crashes the program instead
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	// Encoded on the stack: one allocation, for the string, not two.
+	var id [22]byte // base64.RawURLEncoding.EncodedLen(16)
+	base64.RawURLEncoding.Encode(id[:], b[:])
+	return string(id[:])
 }
 
 func (s *Session) mark(key string) {
+	s.valuesDirty = true
+	if !s.m.merges() {
+		return
+	}
+	if s.changed == nil {
+		s.changed = make(map[string]struct{}, 8)
+	}
 	s.changed[key] = struct{}{}
 }
 
@@ -408,7 +431,6 @@ func (s *Session) Destroy() {
 	s.loadErr = nil
 	s.destroyed = true
 	s.renewed, s.cleared, s.metaDirty = false, false, false
-	s.values = map[string]any{}
-	s.changed = map[string]struct{}{}
-	s.startNew()
+	s.changed, s.valuesDirty = nil, false
+	s.startNew() // empties values
 }

@@ -13,6 +13,12 @@ import (
 // cookie store puts the whole record, encrypted, into it; a server-side store
 // puts a random ID into it and keeps the record itself.
 //
+// A token must be cookie-safe: made only of the bytes RFC 6265 allows
+// unquoted in a cookie value (printable ASCII other than space, '"', ',',
+// ';' and '\'); base64url, which the stores of this module use, is. The
+// Manager writes a token into its cookie as it is, and fails the save with
+// an error if it holds any other byte.
+//
 // The Manager calls a Store only when a request touches its session, and
 // passes the request's context. Implementations must be safe for concurrent
 // use.
@@ -109,6 +115,17 @@ func (r *Record) Clone() *Record {
 // CookieOptions.MaxChunks, for example. Nothing is written and the previous
 // session stays as it was.
 var ErrTooLarge = errors.New("session: too large")
+
+// LocalStore is implemented by stores that may never block on I/O: each
+// call works in the process's memory and returns without waiting on a
+// network, a disk or another process (the sealed cookie store, a
+// server-side store over an in-memory backend). When Local reports true,
+// StoreTimeout does not apply: the Manager calls the store with the
+// request's context as it is, and saves the timer a timeout costs on every
+// call. A store that only sometimes does I/O must report false.
+type LocalStore interface {
+	Local() bool
+}
 
 // NameBinder is implemented by stores whose tokens are bound to the name
 // they travel under, so that a token issued for one cookie cannot be

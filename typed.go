@@ -27,16 +27,23 @@ func PopAs[T any](s *Session, key string) (T, bool) {
 }
 
 func as[T any](v any) (T, bool) {
-	var t T
 	if r, ok := v.(Raw); ok {
-		if err := r.DecodeInto(&t); err != nil {
-			var zero T // DecodeInto may have filled t in part
-			return zero, false
-		}
-		return t, true
+		return decodeRaw[T](r)
 	}
 	t, ok := v.(T)
 	return t, ok
+}
+
+// decodeRaw is as's slow path, kept apart because its t escapes (through
+// DecodeInto's pointer): declared in as, t would be allocated on the heap
+// on every call, even when v is already a T.
+func decodeRaw[T any](r Raw) (T, bool) {
+	var t T
+	if err := r.DecodeInto(&t); err != nil {
+		var zero T // DecodeInto may have filled t in part
+		return zero, false
+	}
+	return t, true
 }
 
 // contextKey is the context key under which Handler stores the request's

@@ -48,6 +48,13 @@ type Store struct {
 
 	keys []sealKey // keys[0] seals; all open
 
+	// ads[i] is the additional data of keys[i] under the cookie name adName,
+	// computed once by New and BindName rather than on every seal and open.
+	// A Name set by hand to something else after New is served by
+	// additionalData computing it per call.
+	adName string
+	ads    [][]byte
+
 	gorilla *Gorilla // legacy cookies Load also accepts; see AcceptGorilla
 
 	// rand supplies nonces; nil means crypto/rand. Tests set it to get
@@ -88,7 +95,29 @@ func New(keys ...[]byte) (*Store, error) {
 		}
 		s.keys[i] = sk
 	}
+	s.bindAdditionalData(DefaultName)
 	return s, nil
+}
+
+// bindAdditionalData precomputes the additional data of each key for the
+// cookie name. It makes a new slice, so copies of s (BindName's) that share
+// the old one are unaffected.
+func (s *Store) bindAdditionalData(name string) {
+	s.adName = name
+	s.ads = make([][]byte, len(s.keys))
+	for i := range s.keys {
+		s.ads[i] = aad(s.keys[i].header(), name)
+	}
+}
+
+// additionalData returns the additional data of a seal under keys[i] bound
+// to the cookie name: precomputed when name is the one New or BindName
+// prepared for, computed afresh otherwise.
+func (s *Store) additionalData(i int, name string) []byte {
+	if name == s.adName && i < len(s.ads) {
+		return s.ads[i]
+	}
+	return aad(s.keys[i].header(), name)
 }
 
 // BindName returns a copy of s whose tokens are bound to the cookie name.
@@ -98,6 +127,7 @@ func New(keys ...[]byte) (*Store, error) {
 func (s *Store) BindName(name string) session.Store {
 	c := *s
 	c.Name = name
+	c.bindAdditionalData(c.name(context.Background()))
 	return &c
 }
 
@@ -148,7 +178,7 @@ func (s *Store) Load(ctx context.Context, token string) (*session.Record, error)
 	if b == nil {
 		return s.loadGorilla(ctx, token), nil
 	}
-	rec, ki := open(s.keys, s.name(ctx), b)
+	rec, ki := s.open(s.name(ctx), b)
 	if rec == nil {
 		return s.loadGorilla(ctx, token), nil
 	}
@@ -180,7 +210,7 @@ func (s *Store) Save(ctx context.Context, _ string, rec *session.Record) (string
 	if r == nil {
 		r = rand.Reader
 	}
-	return seal(&s.keys[0], s.name(ctx), rec, r)
+	return seal(&s.keys[0], s.additionalData(0, s.name(ctx)), rec, r)
 }
 
 // Delete does nothing and returns nil. A sealed token cannot be revoked
@@ -192,3 +222,10 @@ func (s *Store) Save(ctx context.Context, _ string, rec *session.Record) (string
 func (s *Store) Delete(context.Context, string) error {
 	return nil
 }
+
+// Local reports true: a Store does no I/O (sealing and opening are
+// computation in memory), so a session.Manager does not bound its calls by
+// StoreTimeout. See session.LocalStore.
+func (*Store) Local() bool { return true }
+
+var _ session.LocalStore = (*Store)(nil)

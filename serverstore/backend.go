@@ -91,6 +91,18 @@ type Renamer interface {
 	Rename(ctx context.Context, oldKey, newKey string, e Entry) error
 }
 
+// LocalBackend is implemented by backends that never block on I/O: every
+// call works in the process's memory and returns without waiting on a
+// network, a disk or another process (memstore). A Store over a backend
+// whose Local reports true reports true from its own Local
+// (session.LocalStore), and the Manager then calls it without the timeout
+// of its StoreTimeout, which would cost a timer on every call for nothing.
+// A wrapper around a backend implements it only if it forwards to one that
+// does and does no I/O of its own.
+type LocalBackend interface {
+	Local() bool
+}
+
 // ErrConflict is returned by an optimistic Transactor that gave up after
 // repeated concurrent writes to the same key.
 var ErrConflict = errors.New("serverstore: too many concurrent writes to one session")

@@ -28,17 +28,20 @@ type Store struct {
 	tx Transactor // b as a Transactor, or nil
 	rn Renamer    // b as a Renamer, or nil
 	ui UserIndex  // b as a UserIndex, or nil
+
+	local bool // b is a LocalBackend that reports true
 }
 
 var (
-	_ session.Store   = (*Store)(nil)
-	_ session.Renewer = (*Store)(nil)
-	_ session.Updater = (*Store)(nil)
+	_ session.Store      = (*Store)(nil)
+	_ session.Renewer    = (*Store)(nil)
+	_ session.Updater    = (*Store)(nil)
+	_ session.LocalStore = (*Store)(nil)
 )
 
 // New returns a Store that keeps its records in b. The optional interfaces
-// b implements (Transactor, Renamer, UserIndex) are detected here, once:
-// wrap a backend before passing it to New, not after.
+// b implements (Transactor, Renamer, UserIndex, LocalBackend) are detected
+// here, once: wrap a backend before passing it to New, not after.
 func New(b Backend) *Store {
 	if b == nil {
 		panic("serverstore: New called with a nil Backend")
@@ -47,8 +50,16 @@ func New(b Backend) *Store {
 	s.tx, _ = b.(Transactor)
 	s.rn, _ = b.(Renamer)
 	s.ui, _ = b.(UserIndex)
+	if l, ok := b.(LocalBackend); ok {
+		s.local = l.Local()
+	}
 	return s
 }
+
+// Local implements session.LocalStore: it reports whether the backend is
+// a LocalBackend that never blocks on I/O (memstore), in which case a
+// session.Manager does not bound the Store's calls by its StoreTimeout.
+func (s *Store) Local() bool { return s.local }
 
 // ErrNoUserIndex is returned by ListUser, DestroyUser and DestroyHandle when
 // the Store's backend does not implement UserIndex.
@@ -402,9 +413,14 @@ func tokenKey(token string) (string, bool) {
 	return rawKey(raw[:]), true
 }
 
+// rawKey returns the backend key of a token's raw bytes. The hex is encoded
+// on the stack, so that the string is the only allocation
+// (hex.EncodeToString makes two).
 func rawKey(raw []byte) string {
 	sum := sha256.Sum256(raw)
-	return hex.EncodeToString(sum[:])
+	var key [keyLen]byte
+	hex.Encode(key[:], sum[:])
+	return string(key[:])
 }
 
 // validKey reports whether key has the form of a backend key: 64

@@ -553,3 +553,10 @@ var (
 	minTime = time.Unix(0, math.MinInt64)
 	maxTime = time.Unix(0, math.MaxInt64)
 )
+
+// Local implements serverstore.LocalBackend: it reports true, as a Store
+// keeps everything in memory and waits only on its own locks, never on I/O.
+// A session.Manager then does not bound its calls by StoreTimeout.
+func (*Store) Local() bool { return true }
+
+var _ serverstore.LocalBackend = (*Store)(nil)
