@@ -207,10 +207,8 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 // Get returns the request's session. It panics if r did not pass through
 // m.Handler: that is a wiring mistake, not a runtime condition.
 func (m *Manager) Get(r *http.Request) *Session {
-	for s := FromContext(r.Context()); s != nil; s = s.parent {
-		if s.m == m {
-			return s
-		}
+	if s := m.find(r); s != nil {
+		return s
 	}
 	panic("session: Manager.Get called on a request that did not pass through this Manager's Handler")
 }
@@ -224,12 +222,20 @@ func (m *Manager) newSession(r *http.Request) *Session {
 // returns the same session as Get. The session loads lazily, like any
 // other; outside Handler nothing saves it unless you call Save.
 func (m *Manager) Load(r *http.Request) *Session {
+	if s := m.find(r); s != nil {
+		return s
+	}
+	return m.newSession(r)
+}
+
+// find returns the session m's Handler attached to r, or nil.
+func (m *Manager) find(r *http.Request) *Session {
 	for s := FromContext(r.Context()); s != nil; s = s.parent {
 		if s.m == m {
 			return s
 		}
 	}
-	return m.newSession(r)
+	return nil
 }
 
 // Save saves s now, to the store, and puts its cookie (or token header)

@@ -136,3 +136,10 @@ func (w countedUI) DeleteUser(ctx context.Context, userID string) (int, error) {
 	w.c.Writes.Add(1)
 	return w.ui.DeleteUser(ctx, userID)
 }
+
+// Local forwards serverstore.LocalBackend, so that a counted in-process
+// backend keeps what the uncounted one has: no StoreTimeout per call.
+func (c *counted) Local() bool {
+	l, ok := c.b.(serverstore.LocalBackend)
+	return ok && l.Local()
+}
