@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
-	"runtime"
 	"sync"
 	"time"
-	"weak"
 
 	"github.com/go-sealed/session"
 	"github.com/gorilla/sessions"
@@ -39,16 +37,6 @@ type Store struct {
 
 	mu       sync.Mutex
 	managers map[string]*session.Manager
-
-	// live pairs each gorilla session this Store handed out with the
-	// session.Session behind it, so that Save finds the one New loaded
-	// whichever copy of the request it is given. Both sides are weak:
-	// the session.Session holds its request, whose context holds gorilla's
-	// registry, which holds the gorilla session, so a strong reference
-	// here would keep every request alive forever. The strong reference
-	// is the request's own (see keepAlive); an entry is removed once its
-	// gorilla session is collected.
-	live sync.Map // weak.Pointer[sessions.Session] -> weak.Pointer[session.Session]
 }
 
 var _ sessions.Store = (*Store)(nil)
@@ -216,10 +204,11 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, gs *sessions.Sessio
 	}
 	name := gs.Name()
 	m := s.Manager(name)
-	sess := s.tracked(gs)
+	sess := s.tracked(r, gs)
 	if sess == nil {
-		// A session that New did not make (sessions.NewSession, say):
-		// save over whatever the request carries.
+		// A session that New did not make for this request
+		// (sessions.NewSession, or a request copied before New): save
+		// over whatever the request carries.
 		sess = m.Load(r)
 		s.track(r, gs, sess)
 	}
@@ -298,45 +287,38 @@ func codecOf(m *session.Manager) session.Codec {
 	return session.CBOR
 }
 
-// track pairs gs with sess, and keeps sess alive as long as r is.
-func (s *Store) track(r *http.Request, gs *sessions.Session, sess *session.Session) {
-	keepAlive(r, sess)
-	key := weak.Make(gs)
-	if _, loaded := s.live.Swap(key, weak.Make(sess)); !loaded {
-		runtime.AddCleanup(gs, func(k weak.Pointer[sessions.Session]) { s.live.Delete(k) }, key)
-	}
+// pairsKey is the context key of a request's pairs.
+type pairsKey struct{}
+
+// pairs maps the gorilla sessions handed out for one request to the
+// sessions behind them, so that Save finds the one New loaded. It lives in
+// the request's context and goes away with the request.
+type pairs struct {
+	mu sync.Mutex
+	m  map[*sessions.Session]*session.Session
 }
 
-// tracked returns the session paired with gs, or nil.
-func (s *Store) tracked(gs *sessions.Session) *session.Session {
-	v, ok := s.live.Load(weak.Make(gs))
+// track pairs gs with sess for r. Like gorilla's GetRegistry, it replaces
+// *r with a copy carrying the pairs in its context, so that the caller's
+// request, and the registry's, which is the same pointer, carry them.
+func (s *Store) track(r *http.Request, gs *sessions.Session, sess *session.Session) {
+	p, ok := r.Context().Value(pairsKey{}).(*pairs)
+	if !ok {
+		p = &pairs{m: map[*sessions.Session]*session.Session{}}
+		*r = *r.WithContext(context.WithValue(r.Context(), pairsKey{}, p))
+	}
+	p.mu.Lock()
+	p.m[gs] = sess
+	p.mu.Unlock()
+}
+
+// tracked returns the session paired with gs for r, or nil.
+func (s *Store) tracked(r *http.Request, gs *sessions.Session) *session.Session {
+	p, ok := r.Context().Value(pairsKey{}).(*pairs)
 	if !ok {
 		return nil
 	}
-	return v.(weak.Pointer[session.Session]).Value()
-}
-
-// keepKey is the context key of a request's keep list.
-type keepKey struct{}
-
-// keep holds the sessions loaded for one request, so that they live as
-// long as the request does.
-type keep struct {
-	mu       sync.Mutex
-	sessions []*session.Session
-}
-
-// keepAlive makes sess reachable from r, adding a keep list to r's
-// context if it has none yet. Like gorilla's GetRegistry, it replaces *r
-// with a copy that has the new context, so that the caller's request,
-// and the registry's, which is the same pointer, carry it.
-func keepAlive(r *http.Request, sess *session.Session) {
-	k, ok := r.Context().Value(keepKey{}).(*keep)
-	if !ok {
-		k = &keep{}
-		*r = *r.WithContext(context.WithValue(r.Context(), keepKey{}, k))
-	}
-	k.mu.Lock()
-	k.sessions = append(k.sessions, sess)
-	k.mu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.m[gs]
 }
