@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"strings"
 	"time"
 
@@ -191,11 +190,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	if db == nil {
 		return nil, errors.New(errPrefix + "nil db")
 	}
-	cfg := sqlstore.NewConfig()
-	for _, o := range opts {
-		o(&cfg)
-	}
-	name, err := cfg.Check(maxIdent, 0)
+	cfg, name, err := sqlstore.Setup(opts, maxIdent, 0)
 	if err != nil {
 		return nil, errors.New(errPrefix + err.Error())
 	}
@@ -212,9 +207,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 		func(ctx context.Context, before time.Time, limit int) (int, error) {
 			return sweepBatch(ctx, db, sweep, before, limit)
 		}, cfg.Logger)
-	if s.sweeper != nil {
-		runtime.AddCleanup(s, (*sqlstore.Sweeper).Stop, s.sweeper)
-	}
+	sqlstore.StopWith(s, s.sweeper)
 	return s, nil
 }
 
@@ -284,7 +277,7 @@ func (s *Store) Commit(ctx context.Context, key string, e serverstore.Entry) err
 		return err
 	}
 	var err error
-	if expired(e) {
+	if sqlstore.Expired(e.Expires) {
 		_, err = s.db.ExecContext(ctx, s.q.delete, key)
 	} else {
 		_, err = s.db.ExecContext(ctx, s.q.upsert, key, sqlstore.NotNil(e.Data), datetime(e.Expires), sqlstore.NullIfEmpty(e.UserID))
@@ -359,7 +352,7 @@ func (s *Store) Update(ctx context.Context, key string, fn func(data []byte, fou
 				return err
 			case !write:
 				return errNoWrite // roll back, dropping a placeholder
-			case expired(e):
+			case sqlstore.Expired(e.Expires):
 				_, err = tx.ExecContext(ctx, s.q.delete, key)
 			default:
 				if err = checkUser(e); err == nil {
@@ -408,7 +401,7 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore
 	}
 	var err error
 	switch {
-	case expired(e):
+	case sqlstore.Expired(e.Expires):
 		_, err = s.db.ExecContext(ctx, s.q.deleteTwo, oldKey, newKey)
 	case oldKey == newKey:
 		return s.Commit(ctx, newKey, e)
@@ -457,11 +450,6 @@ func checkUser(e serverstore.Entry) error {
 		return ErrUserIDTooLong
 	}
 	return nil
-}
-
-// expired reports whether e must not be stored.
-func expired(e serverstore.Entry) bool {
-	return !e.Expires.After(time.Now())
 }
 
 // retryable reports whether err aborted a transaction that may succeed

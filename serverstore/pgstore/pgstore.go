@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"strings"
 	"time"
 
@@ -195,11 +194,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	if pool == nil {
 		return nil, errors.New(errPrefix + "nil pool")
 	}
-	cfg := sqlstore.NewConfig()
-	for _, o := range opts {
-		o(&cfg)
-	}
-	name, err := cfg.Check(maxIdent, nameExtra)
+	cfg, name, err := sqlstore.Setup(opts, maxIdent, nameExtra)
 	if err != nil {
 		return nil, errors.New(errPrefix + err.Error())
 	}
@@ -216,9 +211,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		func(ctx context.Context, before time.Time, limit int) (int, error) {
 			return sweepBatch(ctx, pool, sweep, before, limit)
 		}, cfg.Logger)
-	if s.sweeper != nil {
-		runtime.AddCleanup(s, (*sqlstore.Sweeper).Stop, s.sweeper)
-	}
+	sqlstore.StopWith(s, s.sweeper)
 	return s, nil
 }
 
@@ -283,7 +276,7 @@ func (s *Store) Find(ctx context.Context, key string) ([]byte, bool, error) {
 // e.Expires has passed.
 func (s *Store) Commit(ctx context.Context, key string, e serverstore.Entry) error {
 	var err error
-	if expired(e) {
+	if sqlstore.Expired(e.Expires) {
 		_, err = s.pool.Exec(ctx, s.q.delete, key)
 	} else {
 		_, err = s.pool.Exec(ctx, s.q.upsert, key, sqlstore.NotNil(e.Data), sqlstore.ClampExpires(e.Expires), sqlstore.NullIfEmpty(e.UserID))
@@ -359,7 +352,7 @@ func (s *Store) Update(ctx context.Context, key string, fn func(data []byte, fou
 				return err
 			case !write:
 				return errNoWrite // roll back, dropping a placeholder
-			case expired(e):
+			case sqlstore.Expired(e.Expires):
 				_, err = tx.Exec(ctx, s.q.delete, key)
 			default:
 				_, err = tx.Exec(ctx, s.q.update, key, sqlstore.NotNil(e.Data), sqlstore.ClampExpires(e.Expires), sqlstore.NullIfEmpty(e.UserID))
@@ -384,7 +377,7 @@ var errNoWrite = errors.New("no write")
 func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore.Entry) error {
 	var err error
 	switch {
-	case expired(e):
+	case sqlstore.Expired(e.Expires):
 		_, err = s.pool.Exec(ctx, s.q.deleteTwo, oldKey, newKey)
 	case oldKey == newKey:
 		return s.Commit(ctx, newKey, e)
@@ -392,11 +385,6 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore
 		_, err = s.pool.Exec(ctx, s.q.rename, oldKey, newKey, sqlstore.NotNil(e.Data), sqlstore.ClampExpires(e.Expires), sqlstore.NullIfEmpty(e.UserID))
 	}
 	return wrap("rename", err)
-}
-
-// expired reports whether e must not be stored.
-func expired(e serverstore.Entry) bool {
-	return !e.Expires.After(time.Now())
 }
 
 // retryable reports whether err aborted a transaction that may succeed

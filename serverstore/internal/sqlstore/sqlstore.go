@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,22 @@ func NewConfig() Config {
 		SweepBatch:    DefaultSweepBatch,
 		Migrate:       true,
 	}
+}
+
+// Setup applies opts over NewConfig and checks the result, as Check does.
+func Setup[O ~func(*Config)](opts []O, maxIdent, reserve int) (Config, Name, error) {
+	c := NewConfig()
+	for _, o := range opts {
+		o(&c)
+	}
+	name, err := c.Check(maxIdent, reserve)
+	return c, name, err
+}
+
+// Expired reports whether an entry expiring at t must not be stored: its
+// deadline has passed.
+func Expired(t time.Time) bool {
+	return !t.After(time.Now())
 }
 
 // Check validates c, for a dialect whose identifiers have at most maxIdent
@@ -204,6 +221,15 @@ func StartSweeper(name string, interval time.Duration, batch int, del DeleteFunc
 		}
 	}()
 	return s
+}
+
+// StopWith makes sure sw stops once owner, the store it sweeps for, is
+// collected, for a store dropped without Close. sw must not refer to
+// owner (see StartSweeper), or owner is never collected.
+func StopWith[T any](owner *T, sw *Sweeper) {
+	if sw != nil {
+		runtime.AddCleanup(owner, (*Sweeper).Stop, sw)
+	}
 }
 
 // Stop stops the sweeper, interrupting a sweep in progress, and waits for
