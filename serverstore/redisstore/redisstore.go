@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -104,13 +105,16 @@ func (s *Store) fail(op string, err error) error {
 // needsReload reports whether err may mean the cluster's topology changed:
 // a network failure, or a node saying the cluster is down or reconfiguring.
 func needsReload(err error) bool {
-	var netErr net.Error
-	if errors.As(err, &netErr) {
+	var netErr net.Error // a refused dial, a timeout, a reset connection
+	if errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true
 	}
-	msg := err.Error()
-	return strings.Contains(msg, "CLUSTERDOWN") || strings.Contains(msg, "TRYAGAIN") ||
-		strings.Contains(msg, "connection refused") || strings.Contains(msg, "EOF")
+	var redisErr redis.Error
+	if errors.As(err, &redisErr) {
+		msg := redisErr.Error()
+		return strings.HasPrefix(msg, "CLUSTERDOWN") || strings.HasPrefix(msg, "TRYAGAIN")
+	}
+	return false
 }
 
 // sessionKey is the Redis key of the session under key; the hash tag
