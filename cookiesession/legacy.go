@@ -123,7 +123,7 @@ func (s *Store) loadGorilla(ctx context.Context, token string) *session.Record {
 	if g == nil || token == "" || len(token) > MaxTokenLen {
 		return nil
 	}
-	name := s.name(ctx)
+	name := s.name()
 	log := g.logger()
 	var values map[any]any
 	var err error

@@ -127,14 +127,14 @@ func (s *Store) additionalData(i int, name string) []byte {
 func (s *Store) BindName(name string) session.Store {
 	c := *s
 	c.Name = name
-	c.bindAdditionalData(c.name(context.Background()))
+	c.bindAdditionalData(c.name())
 	return &c
 }
 
 var _ session.NameBinder = (*Store)(nil)
 
 // name is the cookie name sealed into the additional data of a token.
-func (s *Store) name(_ context.Context) string {
+func (s *Store) name() string {
 	if s.Name != "" {
 		return s.Name
 	}
@@ -178,7 +178,7 @@ func (s *Store) Load(ctx context.Context, token string) (*session.Record, error)
 	if b == nil {
 		return s.loadGorilla(ctx, token), nil
 	}
-	rec, ki := s.open(s.name(ctx), b)
+	rec, ki := s.open(s.name(), b)
 	if rec == nil {
 		return s.loadGorilla(ctx, token), nil
 	}
@@ -210,7 +210,7 @@ func (s *Store) Save(ctx context.Context, _ string, rec *session.Record) (string
 	if r == nil {
 		r = rand.Reader
 	}
-	return seal(&s.keys[0], s.additionalData(0, s.name(ctx)), rec, r)
+	return seal(&s.keys[0], s.additionalData(0, s.name()), rec, r)
 }
 
 // Delete does nothing and returns nil. A sealed token cannot be revoked

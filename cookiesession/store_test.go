@@ -319,7 +319,7 @@ func sealPlain(s *Store, plain []byte) string {
 	buf = append(buf, k.id[:]...)
 	nonce := make([]byte, nonceLen)
 	buf = append(buf, nonce...)
-	buf = k.aead.Seal(buf, nonce, plain, aad(buf[:headerLen], s.name(ctx)))
+	buf = k.aead.Seal(buf, nonce, plain, aad(buf[:headerLen], s.name()))
 	return base64.RawURLEncoding.EncodeToString(buf)
 }
 
@@ -372,7 +372,7 @@ func TestBadInnerLayout(t *testing.T) {
 	raw, _ := base64.RawURLEncoding.DecodeString(sealPlain(s, good))
 	k := &s.keys[0]
 	raw[0] = version + 1
-	sealed := k.aead.Seal(raw[:headerLen+nonceLen], raw[headerLen:headerLen+nonceLen], good, aad(raw[:headerLen], s.name(ctx)))
+	sealed := k.aead.Seal(raw[:headerLen+nonceLen], raw[headerLen:headerLen+nonceLen], good, aad(raw[:headerLen], s.name()))
 	require.Nil(t, load(t, s, base64.RawURLEncoding.EncodeToString(sealed)))
 }
 
