@@ -38,6 +38,7 @@ type config struct {
 	stores     []string
 	faults     bool
 	cut        time.Duration
+	instances  int
 	out        string
 
 	redisURL    string
@@ -60,6 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	stores := fs.String("stores", strings.Join(allStores, ","), "comma-separated targets: "+strings.Join(allStores, ", "))
 	fs.BoolVar(&c.faults, "faults", false, "run the fault scenarios (Redis and PostgreSQL cut during load, bolt read-only) instead of the plain load")
 	fs.DurationVar(&c.cut, "cut", 3*time.Second, "with -faults: how long the connection stays cut")
+	fs.IntVar(&c.instances, "instances", 1, "app instances behind a round-robin reverse proxy (cookie, redis, postgres, mysql)")
 	fs.StringVar(&c.out, "out", "", "also write the Markdown report to this file")
 	fs.StringVar(&c.redisURL, "redis-url", envOr("SESSION_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
 	fs.StringVar(&c.postgresURL, "postgres-url", envOr("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"), "PostgreSQL URL")

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httputil"
 	"net/url"
 	"slices"
 	"strings"
@@ -352,20 +353,55 @@ func drive(ctx context.Context, cfg config, name, base string) *result {
 }
 
 // runStore opens the store name, serves the demo's routes over it and
-// drives the load.
+// drives the load. With cfg.instances > 1 it serves that many instances of
+// the demo, each its own Manager and HTTP server, behind a round-robin
+// reverse proxy, so that consecutive requests of a client land on
+// different instances.
 func runStore(ctx context.Context, cfg config, name string) (*result, error) {
 	t, err := openTarget(ctx, cfg, name, targetOptions{})
 	if err != nil {
 		return nil, err
 	}
 	defer t.close()
-	srv, err := serve(t.handler)
+	if cfg.instances <= 1 {
+		srv, err := serve(t.handler)
+		if err != nil {
+			return nil, err
+		}
+		defer srv.close()
+		return drive(ctx, cfg, name, srv.url), nil
+	}
+	if !contains(sharedStores, name) {
+		return nil, fmt.Errorf("-instances %d: %s keeps its sessions in one process; use one of %s", cfg.instances, name, strings.Join(sharedStores, ", "))
+	}
+	var targets []*url.URL
+	for range cfg.instances {
+		srv, err := serve(demo(t.store, targetOptions{}))
+		if err != nil {
+			return nil, err
+		}
+		defer srv.close()
+		u, err := url.Parse(srv.url)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, u)
+	}
+	var next atomic.Uint64
+	proxy, err := serve(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(targets[next.Add(1)%uint64(len(targets))])
+		r.Out.Host = r.In.Host
+	}})
 	if err != nil {
 		return nil, err
 	}
-	defer srv.close()
-	return drive(ctx, cfg, name, srv.url), nil
+	defer proxy.close()
+	return drive(ctx, cfg, name, proxy.url), nil
 }
+
+// sharedStores are the targets whose sessions several instances can
+// share: the sealed cookie (through the key) and the network stores.
+var sharedStores = []string{"cookie", "redis", "postgres", "mysql"}
 
 // ms formats a duration in milliseconds.
 func ms(d time.Duration) string {
@@ -379,7 +415,11 @@ func markdown(cfg config, results []*result) string {
 	if cfg.iterations > 0 {
 		fmt.Fprintf(&b, " %d times", cfg.iterations)
 	}
-	fmt.Fprintf(&b, " for up to %v per store.\n\n", cfg.duration)
+	fmt.Fprintf(&b, " for up to %v per store", cfg.duration)
+	if cfg.instances > 1 {
+		fmt.Fprintf(&b, ", through %d instances of the demo (each its own Manager and HTTP server) behind a round-robin reverse proxy", cfg.instances)
+	}
+	b.WriteString(".\n\n")
 	b.WriteString("| store | requests | req/s | p50 ms | p99 ms | max ms | loops ok | 5xx | other errors | carts wrong | mixed up |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {

@@ -207,6 +207,12 @@ func openTarget(ctx context.Context, cfg config, name string, o targetOptions) (
 		return nil, fmt.Errorf("unknown store %q", name)
 	}
 
+	return &target{handler: demo(store, o), store: store, close: closeFn}, nil
+}
+
+// demo serves the demo's routes through a Manager of its own over store:
+// one app instance.
+func demo(store session.Store, o targetOptions) http.Handler {
 	m := session.New(store)
 	m.Cookie.Secure = false // plain HTTP on loopback
 	if o.storeTimeout > 0 {
@@ -216,7 +222,7 @@ func openTarget(ctx context.Context, cfg config, name string, o targetOptions) (
 	if m.Logger == nil {
 		m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &target{handler: app.New(m), store: store, close: closeFn}, nil
+	return app.New(m)
 }
 
 // dropRedisPrefix deletes every key under prefix.
