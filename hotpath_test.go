@@ -2,8 +2,10 @@ package session_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -21,9 +23,11 @@ type updaterStore struct {
 	*recordStore
 	local bool
 
-	ctxMu     sync.Mutex
-	deadlines []bool // per call: did its context have a deadline
-	updates   int
+	ctxMu      sync.Mutex
+	deadlines  []bool // per call: did its context have a deadline
+	updates    int
+	hinted     int // Updates given the loaded record
+	staleHints int // … which was no longer what the store held
 }
 
 func (s *updaterStore) note(ctx context.Context) {
@@ -48,12 +52,29 @@ func (s *updaterStore) Delete(ctx context.Context, token string) error {
 	return s.recordStore.Delete(ctx, token)
 }
 
-func (s *updaterStore) Update(ctx context.Context, token string, fn func(*session.Record) (*session.Record, error)) (string, error) {
+// Update takes the loaded record as a hint, as an optimistic store does:
+// it calls fn with it first, and keeps the result only if the stored
+// record is still the one the hint describes.
+func (s *updaterStore) Update(ctx context.Context, token string, loaded *session.Record, fn func(*session.Record) (*session.Record, error)) (string, error) {
 	s.note(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.updates++
-	rec, err := fn(s.records[token].Clone())
+	cur := s.records[token].Clone()
+	if loaded != nil {
+		s.hinted++
+		before := loaded.Clone()
+		rec, err := fn(loaded)
+		if !reflect.DeepEqual(before, loaded) {
+			return "", errors.New("fn modified the loaded record")
+		}
+		if err == nil && rec != nil && reflect.DeepEqual(cur, loaded) {
+			s.records[token] = rec.Clone()
+			return token, nil
+		}
+		s.staleHints++
+	}
+	rec, err := fn(cur)
 	if err != nil || rec == nil {
 		return "", err
 	}
@@ -140,4 +161,9 @@ func TestMergeKeepsConcurrentChanges(t *testing.T) {
 	c.get("/outer?concurrent&twice")
 	assert.Equal(t, map[string]string{"a": "from-outer", "b": "from-inner", "c": "from-inner", "d": "from-outer", "z": "start"}, values())
 	assert.Positive(t, store.updates)
+	// Each first save of a loaded session passes what it loaded; the
+	// concurrent saves above made some of those stale.
+	assert.Positive(t, store.hinted)
+	assert.Positive(t, store.staleHints)
+	assert.Less(t, store.hinted, store.updates, "a save after the request's first save passes no loaded record")
 }

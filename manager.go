@@ -341,7 +341,7 @@ func (m *Manager) save(s *Session, h http.Header) error {
 	case s.renewed:
 		token, obsolete, err = renew(ctx, store, oldToken, &rec)
 	case merging:
-		token, err = updater.Update(ctx, oldToken, s.merge(&rec))
+		token, err = updater.Update(ctx, oldToken, s.stored, s.merge(&rec))
 	default:
 		token, err = store.Save(ctx, oldToken, &rec)
 	}

@@ -44,7 +44,12 @@ type Session struct {
 	// loaded, nil for a new session and once saved: a merge that finds the
 	// store still holding these bytes encodes values as they are, without
 	// decoding the stored record.
-	rec    Record
+	rec Record
+	// stored is the record as the store's Load returned it, until the
+	// session is saved or started anew: what the store most likely still
+	// holds, passed to Updater.Update so that it may skip reading it
+	// again. Never modified.
+	stored *Record
 	values map[string]any // decoded values
 	// changed holds the keys changed since load or save, which a merge
 	// (Updater) applies to the stored record; nil until the first, and
@@ -105,7 +110,7 @@ func (s *Session) load() {
 		s.stale, s.discard = true, true
 		return
 	}
-	s.rec = *rec
+	s.rec, s.stored = *rec, rec
 	s.values = values
 }
 
@@ -115,7 +120,7 @@ func (s *Session) startNew() {
 	// would grow once on the way to 7 or 8 keys.
 	s.values = make(map[string]any, 8)
 	now := s.m.now()
-	s.isNew, s.fresh = true, true
+	s.isNew, s.fresh, s.stored = true, true, nil
 	s.rec = Record{
 		ID:         newID(),
 		Created:    now,
@@ -128,7 +133,7 @@ func (s *Session) startNew() {
 // token, with nothing pending. The caller holds s.mu.
 func (s *Session) saved(token string, rec *Record, chunks int) {
 	s.token, s.chunks = token, chunks
-	s.rec = *rec
+	s.rec, s.stored = *rec, nil
 	// Data is dropped: what the store holds now may not be values as they
 	// are (a merge brought in another request's changes), so a later merge
 	// decodes it.

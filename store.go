@@ -56,11 +56,19 @@ type Renewer interface {
 // and stores what fn returns, as one step as far as the backend allows. If fn
 // returns a nil record, nothing is stored and Update returns "" and no error.
 //
+// loaded, when not nil, is the record Load returned for token earlier in
+// the same request, and most likely what is still stored. A store whose
+// reads cost a round trip may use it to skip the read: call fn with loaded,
+// and write only if the stored record is still the same, checked atomically
+// with the write; if it is not, read and call fn again, as without it. A
+// store may also ignore it. fn may be called more than once, and must not
+// modify the record it is given.
+//
 // The Manager uses Update to merge a request's changes, key by key, into the
 // stored record, so that requests that change different keys do not lose
 // each other's writes.
 type Updater interface {
-	Update(ctx context.Context, token string, fn func(current *Record) (*Record, error)) (string, error)
+	Update(ctx context.Context, token string, loaded *Record, fn func(current *Record) (*Record, error)) (string, error)
 }
 
 // Record is one session as a Store keeps it. The Manager fills every field

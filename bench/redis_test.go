@@ -21,7 +21,7 @@ import (
 // redisOptions returns the options for the Redis at SESSION_TEST_REDIS_URL
 // (default redis://127.0.0.1:6379/0), after checking that it answers. An
 // unreachable Redis skips b, or fails it under SESSION_TEST_SERVICES=require.
-func redisOptions(b *testing.B) *redis.Options {
+func redisOptions(b testing.TB) *redis.Options {
 	url := os.Getenv("SESSION_TEST_REDIS_URL")
 	if url == "" {
 		url = "redis://127.0.0.1:6379/0"
@@ -30,6 +30,9 @@ func redisOptions(b *testing.B) *redis.Options {
 	if err != nil {
 		b.Fatalf("SESSION_TEST_REDIS_URL: %v", err)
 	}
+	// As redisstore's documentation advises; scs, on a client of the same
+	// options, is not affected either way.
+	opt.ContextTimeoutEnabled = true
 	c := redis.NewClient(opt)
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -75,7 +78,7 @@ func (c *redisCounter) report(b *testing.B) {
 
 // countedClient returns a client of its own, counted by its own hook, that
 // is closed when b ends.
-func countedClient(b *testing.B, opt *redis.Options) (*redis.Client, *redisCounter) {
+func countedClient(b testing.TB, opt *redis.Options) (*redis.Client, *redisCounter) {
 	c := redis.NewClient(opt)
 	n := new(redisCounter)
 	c.AddHook(n)
@@ -85,7 +88,7 @@ func countedClient(b *testing.B, opt *redis.Options) (*redis.Client, *redisCount
 
 // cleanRedis deletes every key under prefix, the sessions a benchmark
 // made, when b ends.
-func cleanRedis(b *testing.B, c *redis.Client, prefix string) {
+func cleanRedis(b testing.TB, c *redis.Client, prefix string) {
 	b.Cleanup(func() {
 		ctx := context.Background()
 		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
@@ -124,4 +127,41 @@ func benchRedis(b *testing.B) {
 		sm.Store = goredisstore.NewWithPrefix(c, prefix)
 		benchServerLib(b, newSCS(t, sm), n)
 	})
+}
+
+// TestServerRedisRoundTrips checks what BenchmarkServer/redis reports as a
+// target: a read-only request is one round trip to Redis, as with scs,
+// and a request that changes a key takes no more round trips than with
+// scs (two: the read, and a write that checks nothing came between).
+func TestServerRedisRoundTrips(t *testing.T) {
+	opt := redisOptions(t)
+	want := typicalSession()
+	trips := func(name string, lib func(*redis.Client, string) serverLib) (readonly, write int64) {
+		c, n := countedClient(t, opt)
+		prefix := benchPrefix(name)
+		cleanRedis(t, c, prefix)
+		l := lib(c, prefix)
+		cookie, _ := savedCookie(t, l.save)
+		n.reset()
+		mustOK(t, serve(l.read, withCookie("GET", "/", cookie)))
+		readonly = n.trips.Load()
+		n.reset()
+		mustOK(t, serve(l.write, withCookie("POST", "/theme", cookie)))
+		return readonly, n.trips.Load()
+	}
+	sealedRead, sealedWrite := trips("sealed", func(c *redis.Client, prefix string) serverLib {
+		return newSealedServer(want, session.New(serverstore.New(redisstore.New(c, redisstore.WithPrefix(prefix)))))
+	})
+	scsRead, scsWrite := trips("scs", func(c *redis.Client, prefix string) serverLib {
+		sm := scs.New()
+		sm.Store = goredisstore.NewWithPrefix(c, prefix)
+		return newSCS(want, sm)
+	})
+	t.Logf("round trips: read-only %d (scs %d), write %d (scs %d)", sealedRead, scsRead, sealedWrite, scsWrite)
+	if sealedRead != 1 {
+		t.Errorf("a read-only request took %d round trips, want 1", sealedRead)
+	}
+	if sealedWrite > scsWrite || sealedWrite != 2 {
+		t.Errorf("a write took %d round trips, want 2 and no more than scs's %d", sealedWrite, scsWrite)
+	}
 }

@@ -41,6 +41,7 @@ func dialRedis(url string) (*redisConnector, error) {
 		return nil, fmt.Errorf("parse %s: %w", url, err)
 	}
 	opt.DialTimeout = time.Second
+	opt.ContextTimeoutEnabled = true // as the redisstore documentation advises
 	admin := redis.NewClient(opt)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

@@ -82,6 +82,24 @@ type Transactor interface {
 	Update(ctx context.Context, key string, fn func(data []byte, found bool) (e Entry, write bool, err error)) error
 }
 
+// HintedTransactor is implemented by Transactors for which reading a key
+// costs a round trip worth saving (Redis). The Store calls UpdateHinted
+// instead of Update when it knows what the key most likely holds: the
+// record its Load read earlier in the same request.
+type HintedTransactor interface {
+	Transactor
+
+	// UpdateHinted is Update for a caller that expects key to hold hint,
+	// an entry as an earlier Commit or Update wrote it. It first calls fn
+	// with (hint.Data, true) without reading key, and writes fn's entry
+	// only if key still holds exactly hint, checked atomically with the
+	// write. If key holds something else (another write came first, or the
+	// entry is gone), or fn declines to write on the hint, it goes on as
+	// Update does: fn runs again on what key holds now. An error from fn
+	// ends the call, as in Update.
+	UpdateHinted(ctx context.Context, key string, hint Entry, fn func(data []byte, found bool) (e Entry, write bool, err error)) error
+}
+
 // Renamer is implemented by backends that can move an entry to a new key
 // atomically: after Rename, oldKey finds nothing and newKey finds e (and,
 // with a UserIndex, only newKey is listed under e.UserID), whether or not

@@ -1,6 +1,7 @@
 package serverstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -24,10 +25,11 @@ import (
 // the backend, so any number of Stores, in any number of processes, may
 // share one backend.
 type Store struct {
-	b  Backend
-	tx Transactor // b as a Transactor, or nil
-	rn Renamer    // b as a Renamer, or nil
-	ui UserIndex  // b as a UserIndex, or nil
+	b   Backend
+	tx  Transactor       // b as a Transactor, or nil
+	htx HintedTransactor // b as a HintedTransactor, or nil
+	rn  Renamer          // b as a Renamer, or nil
+	ui  UserIndex        // b as a UserIndex, or nil
 
 	local bool // b is a LocalBackend that reports true
 }
@@ -48,6 +50,7 @@ func New(b Backend) *Store {
 	}
 	s := &Store{b: b}
 	s.tx, _ = b.(Transactor)
+	s.htx, _ = b.(HintedTransactor)
 	s.rn, _ = b.(Renamer)
 	s.ui, _ = b.(UserIndex)
 	if l, ok := b.(LocalBackend); ok {
@@ -100,10 +103,10 @@ func (s *Store) Load(ctx context.Context, token string) (*session.Record, error)
 // and a record must never be served past its Expires by this process.
 func liveRecord(data []byte, now time.Time) *session.Record {
 	rec, err := decodeRecord(data)
-	if err != nil || !now.Before(rec.Expires) {
+	if err != nil {
 		return nil
 	}
-	return rec
+	return live(rec, now)
 }
 
 // Save stores rec under token, replacing what was there, and returns
@@ -169,8 +172,11 @@ func (s *Store) Renew(ctx context.Context, oldToken string, rec *session.Record)
 // With a Transactor backend the read, fn and the write are one atomic
 // step, and fn may run more than once. Otherwise Update reads, calls fn
 // once and writes, and a change committed by another request in between
-// is overwritten.
-func (s *Store) Update(ctx context.Context, token string, fn func(current *session.Record) (*session.Record, error)) (string, error) {
+// is overwritten. With a HintedTransactor backend, loaded (the record
+// Load returned, if not nil) spares the read: fn runs on loaded, and the
+// backend writes its result only if it still holds loaded, else fn runs
+// again on what it holds.
+func (s *Store) Update(ctx context.Context, token string, loaded *session.Record, fn func(current *session.Record) (*session.Record, error)) (string, error) {
 	key, ok := tokenKey(token)
 	if !ok {
 		// No record can be stored under a malformed token: fn sees none,
@@ -182,15 +188,28 @@ func (s *Store) Update(ctx context.Context, token string, fn func(current *sessi
 		return s.Save(ctx, "", rec)
 	}
 	var written bool
+	apply := func(cur *session.Record) (Entry, bool, error) {
+		e, write, err := applyUpdate(cur, fn)
+		written = write // the last attempt is the one that counts
+		return e, write, err
+	}
 	var err error
-	if s.tx != nil {
-		err = s.tx.Update(ctx, key, func(data []byte, found bool) (Entry, bool, error) {
-			e, write, err := applyUpdate(data, found, fn)
-			written = write // the last attempt is the one that counts
-			return e, write, err
+	switch hint, hinted := s.hint(loaded); {
+	case hinted:
+		err = s.htx.UpdateHinted(ctx, key, hint, func(data []byte, found bool) (Entry, bool, error) {
+			if found && bytes.Equal(data, hint.Data) {
+				// The hint, or bytes equal to it: loaded is what they
+				// parse to, so parsing them again is skipped.
+				return apply(live(loaded, time.Now()))
+			}
+			return apply(parseLive(data, found))
 		})
-	} else {
-		written, err = s.updateInSteps(ctx, key, fn)
+	case s.tx != nil:
+		err = s.tx.Update(ctx, key, func(data []byte, found bool) (Entry, bool, error) {
+			return apply(parseLive(data, found))
+		})
+	default:
+		err = s.updateInSteps(ctx, key, apply)
 	}
 	if err != nil {
 		return "", fmt.Errorf("serverstore: update: %w", err)
@@ -201,26 +220,49 @@ func (s *Store) Update(ctx context.Context, token string, fn func(current *sessi
 	return token, nil
 }
 
+// hint returns the entry that loaded was read from, for a HintedTransactor
+// backend; false if there is none to give.
+func (s *Store) hint(loaded *session.Record) (Entry, bool) {
+	if s.htx == nil || loaded == nil {
+		return Entry{}, false
+	}
+	e, err := entryOf(loaded)
+	return e, err == nil
+}
+
 // updateInSteps is Update for a backend that cannot do it atomically.
-func (s *Store) updateInSteps(ctx context.Context, key string, fn func(*session.Record) (*session.Record, error)) (bool, error) {
+func (s *Store) updateInSteps(ctx context.Context, key string, apply func(*session.Record) (Entry, bool, error)) error {
 	data, found, err := s.b.Find(ctx, key)
 	if err != nil {
-		return false, err
+		return err
 	}
-	e, write, err := applyUpdate(data, found, fn)
+	e, write, err := apply(parseLive(data, found))
 	if err != nil || !write {
-		return false, err
+		return err
 	}
-	return true, s.b.Commit(ctx, key, e)
+	return s.b.Commit(ctx, key, e)
+}
+
+// parseLive is the record data holds if found, parses and has not expired,
+// else nil.
+func parseLive(data []byte, found bool) *session.Record {
+	if !found {
+		return nil
+	}
+	return liveRecord(data, time.Now())
+}
+
+// live is rec if it has not expired at now, else nil.
+func live(rec *session.Record, now time.Time) *session.Record {
+	if rec == nil || !now.Before(rec.Expires) {
+		return nil
+	}
+	return rec
 }
 
 // applyUpdate turns the Store's record-level update callback into the
-// backend's byte-level one.
-func applyUpdate(data []byte, found bool, fn func(*session.Record) (*session.Record, error)) (Entry, bool, error) {
-	var cur *session.Record
-	if found {
-		cur = liveRecord(data, time.Now())
-	}
+// backend's entry-level one.
+func applyUpdate(cur *session.Record, fn func(*session.Record) (*session.Record, error)) (Entry, bool, error) {
 	rec, err := fn(cur)
 	if err != nil || rec == nil {
 		return Entry{}, false, err

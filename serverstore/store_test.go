@@ -249,7 +249,7 @@ func TestExpiredRecordNeverServed(t *testing.T) {
 	rec, err := s.Load(t.Context(), token)
 	require.NoError(t, err)
 	require.Nil(t, rec, "a record past its Expires was served")
-	_, err = s.Update(t.Context(), token, func(cur *session.Record) (*session.Record, error) {
+	_, err = s.Update(t.Context(), token, nil, func(cur *session.Record) (*session.Record, error) {
 		require.Nil(t, cur, "Update passed a record past its Expires")
 		return nil, nil
 	})
@@ -311,7 +311,7 @@ func TestRenewFallbackFailureKeepsOldSession(t *testing.T) {
 
 func TestUpdateMalformedTokenMakesNewSession(t *testing.T) {
 	s := serverstore.New(newMem(t))
-	token, err := s.Update(t.Context(), "malformed", func(cur *session.Record) (*session.Record, error) {
+	token, err := s.Update(t.Context(), "malformed", nil, func(cur *session.Record) (*session.Record, error) {
 		require.Nil(t, cur)
 		return newRecord(time.Hour), nil
 	})
@@ -321,7 +321,7 @@ func TestUpdateMalformedTokenMakesNewSession(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, rec)
 
-	token, err = s.Update(t.Context(), "malformed", func(*session.Record) (*session.Record, error) { return nil, nil })
+	token, err = s.Update(t.Context(), "malformed", nil, func(*session.Record) (*session.Record, error) { return nil, nil })
 	require.NoError(t, err)
 	require.Empty(t, token)
 }

@@ -3,15 +3,17 @@
 // whichever redis.UniversalClient (github.com/redis/go-redis/v9) it is
 // given.
 //
-//	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+//	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 //	// or redis.NewFailoverClient(&redis.FailoverOptions{MasterName: "mymaster", SentinelAddrs: ...})
 //	// or redis.NewClusterClient(&redis.ClusterOptions{Addrs: ...})
 //	m := session.New(serverstore.New(redisstore.New(client)))
 //	http.ListenAndServe(addr, m.Handler(mux))
 //
 // A Store implements serverstore.Backend, serverstore.UserIndex (list a
-// user's sessions, log them out everywhere) and serverstore.Transactor
-// (atomic read-modify-write of one session). It needs Redis 7.0 or newer.
+// user's sessions, log them out everywhere), serverstore.Transactor
+// (atomic read-modify-write of one session) and
+// serverstore.HintedTransactor (the same, without the read, when the
+// caller knows what the session holds). It needs Redis 7.0 or newer.
 //
 // # Keys
 //
@@ -92,9 +94,12 @@
 //	Commit, new user (a login)             3 (index, session, index again)
 //	Commit, user changed or removed        +2 (old index, re-check)
 //	Delete, or Commit of an expired entry  1, or 3 if the session had a user
-//	Update                                 2, or 3 with a user (read, [index,]
-//	                                       compare-and-set), then as Commit if
-//	                                       the user changed; +1 or 2 per conflict
+//	Update                                 2 (read, compare-and-set), +1 to
+//	                                       index a user's session whose expiry
+//	                                       grows, then as Commit if the user
+//	                                       changed; +1 or 2 per conflict
+//	UpdateHinted                           as Update, less the read: 1 for a
+//	                                       request that changes its session
 //	FindUser                               2 (+2 when members are stale)
 //	DeleteUser                             4
 //
@@ -106,21 +111,39 @@
 // is, and fn runs again on that (after the first few conflicts, following
 // a random pause of up to 128 ms and a fresh read), up to WithMaxRetries
 // times; then Update returns serverstore.ErrConflict. It does not use
-// WATCH: the user-index write
-// between the read and the write goes to another slot, and so would need a
-// second connection while the watching one is held, which deadlocks once
-// concurrent Updates hold the whole connection pool.
+// WATCH: the user-index write between the read and the write goes to
+// another slot, and so would need a second connection while the watching
+// one is held, which deadlocks once concurrent Updates hold the whole
+// connection pool.
+//
+// A version is a digest of the session's data, user and expiry, not a
+// counter, so that it can be computed as well as read. UpdateHinted, which
+// serverstore calls with the record the request loaded, computes the
+// version of that record and goes straight to the compare-and-set: a
+// request that changes its session costs two round trips in all (the
+// load's HMGET and the script), the same as a plain GET and SET, and a
+// stale hint costs nothing more than a read would have. The index write
+// is skipped when the session already belongs to the user with an expiry
+// no earlier than the new one, which is every write of a session without
+// an idle timeout.
 //
 // # Contexts and failures
 //
 // Every method returns by its context's deadline. go-redis itself stops
-// at the deadline only when the client has ContextTimeoutEnabled (which
-// is worth setting); otherwise a silent server would hold a call for the
-// client's ReadTimeout. The Store then returns ctx's error at the
-// deadline and leaves the call to end in the background, within that
-// ReadTimeout. Every step of every operation leaves the index a superset
-// of the live sessions, so an operation cut short does no harm beyond not
-// finishing.
+// at the deadline only when the client has ContextTimeoutEnabled;
+// otherwise a silent server would hold a call for the client's
+// ReadTimeout. So, unless the client has ContextTimeoutEnabled and the
+// context has a deadline, the Store runs each call on a goroutine of its
+// own, returns ctx's error as soon as ctx is done, and leaves the call to
+// end in the background, within that ReadTimeout. Every step of every
+// operation leaves the index a superset of the live sessions, so an
+// operation cut short does no harm beyond not finishing.
+//
+// Set ContextTimeoutEnabled: the Manager gives every store call a
+// deadline (its StoreTimeout), and the Store then calls go-redis on the
+// request's goroutine, which saves a goroutine and two wake-ups per call.
+// A context cancelled before its deadline (a client that hung up) is then
+// noticed between commands rather than during one.
 //
 // Errors name the operation and carry go-redis's error; they never quote
 // a key, a user ID or data.

@@ -3,6 +3,9 @@ package redisstore
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -32,7 +35,7 @@ const (
 	fieldData    = "d" // the record, opaque bytes
 	fieldUser    = "u" // the owner's user ID, "" if none
 	fieldExpires = "e" // Entry.Expires in Unix milliseconds, decimal
-	fieldVersion = "v" // changed by every write, for Update's check
+	fieldVersion = "v" // a digest of d, u and e, for Update's check (see versionOf)
 )
 
 // Store is a serverstore.Backend on Redis: a single node, a Sentinel-managed
@@ -44,12 +47,15 @@ type Store struct {
 	c          redis.UniversalClient
 	prefix     string
 	maxRetries int
+	deadlines  bool // c stops at a context's deadline itself (ContextTimeoutEnabled)
 }
 
 var (
 	_ serverstore.Backend    = (*Store)(nil)
 	_ serverstore.UserIndex  = (*Store)(nil)
 	_ serverstore.Transactor = (*Store)(nil)
+
+	_ serverstore.HintedTransactor = (*Store)(nil)
 )
 
 // Option configures a Store made by New.
@@ -81,10 +87,30 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 		panic("redisstore: New called with a nil client")
 	}
 	s := &Store{c: client, prefix: DefaultPrefix, maxRetries: DefaultMaxRetries}
+	switch c := client.(type) {
+	case *redis.Client: // a single node or a Sentinel failover client
+		s.deadlines = c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		s.deadlines = c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		s.deadlines = c.Options().ContextTimeoutEnabled
+	}
 	for _, o := range opts {
 		o(s)
 	}
 	return s
+}
+
+// inline reports whether a call with ctx may run on the caller's
+// goroutine: ctx is never done, or it has a deadline and the client stops
+// there by itself. Otherwise guard and guardUpdate run it on a goroutine
+// of its own, to return at ctx's end whatever go-redis does.
+func (s *Store) inline(ctx context.Context) bool {
+	if ctx.Done() == nil {
+		return true
+	}
+	_, ok := ctx.Deadline()
+	return ok && s.deadlines
 }
 
 // fail wraps err for the caller. When the client is a cluster client and
@@ -135,7 +161,7 @@ func (s *Store) Find(ctx context.Context, key string) ([]byte, bool, error) {
 		data []byte
 		ok   bool
 	}
-	r, err := guard(ctx, func(ctx context.Context) (found, error) {
+	r, err := guard(ctx, s.inline(ctx), func(ctx context.Context) (found, error) {
 		v, err := s.c.HMGet(ctx, s.sessionKey(key), fieldData, fieldExpires).Result()
 		if err != nil {
 			return found{}, err
@@ -155,10 +181,13 @@ func (s *Store) Find(ctx context.Context, key string) ([]byte, bool, error) {
 // Commit implements serverstore.Backend. A live entry is written with its
 // expiry as the key's native PEXPIREAT; one already past is deleted.
 func (s *Store) Commit(ctx context.Context, key string, e serverstore.Entry) error {
-	// The write may outlive this call (see guard), and must not read the
-	// caller's buffer after it returns.
-	e.Data = bytes.Clone(e.Data)
-	_, err := guard(ctx, func(ctx context.Context) (struct{}, error) {
+	inline := s.inline(ctx)
+	if !inline {
+		// The write may outlive this call (see guard), and must not read
+		// the caller's buffer after it returns.
+		e.Data = bytes.Clone(e.Data)
+	}
+	_, err := guard(ctx, inline, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, s.commit(ctx, key, e)
 	})
 	if err != nil {
@@ -183,7 +212,7 @@ func (s *Store) commit(ctx context.Context, key string, e serverstore.Entry) err
 	var prev *redis.SliceCmd
 	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		prev = p.HMGet(ctx, sk, fieldUser)
-		p.HSet(ctx, sk, fieldData, e.Data, fieldUser, e.UserID, fieldExpires, ms, fieldVersion, newVersion())
+		p.HSet(ctx, sk, fieldData, e.Data, fieldUser, e.UserID, fieldExpires, ms, fieldVersion, versionOf(e.Data, e.UserID, ms))
 		// Not PExpireAt, which goes through UnixNano and so breaks
 		// after the year 2262.
 		p.Do(ctx, "pexpireat", sk, ms)
@@ -197,7 +226,7 @@ func (s *Store) commit(ctx context.Context, key string, e serverstore.Entry) err
 
 // Delete implements serverstore.Backend.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	_, err := guard(ctx, func(ctx context.Context) (struct{}, error) {
+	_, err := guard(ctx, s.inline(ctx), func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, s.remove(ctx, key)
 	})
 	if err != nil {
@@ -325,7 +354,7 @@ func (s *Store) unindex(ctx context.Context, userID string, keys []string) error
 // are live and belong to userID. Members that fail the check are removed
 // from the index on the way, on a best-effort basis.
 func (s *Store) FindUser(ctx context.Context, userID string) (map[string][]byte, error) {
-	out, err := guard(ctx, func(ctx context.Context) (map[string][]byte, error) {
+	out, err := guard(ctx, s.inline(ctx), func(ctx context.Context) (map[string][]byte, error) {
 		return s.findUser(ctx, userID)
 	})
 	if err != nil {
@@ -406,7 +435,7 @@ return v[2] or ''
 // live, then removes the members from the index. Entries tagged with
 // userID while it runs may survive it, and stay indexed.
 func (s *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
-	n, err := guard(ctx, func(ctx context.Context) (int, error) {
+	n, err := guard(ctx, s.inline(ctx), func(ctx context.Context) (int, error) {
 		return s.deleteUser(ctx, userID)
 	})
 	if err != nil {
@@ -497,7 +526,23 @@ func (s *Store) evalEach(ctx context.Context, script *redis.Script, keys []strin
 // whole pool would each wait for a second connection forever. The
 // version check holds no connection between round trips.)
 func (s *Store) Update(ctx context.Context, key string, fn func(data []byte, found bool) (serverstore.Entry, bool, error)) error {
-	err := guardUpdate(ctx, fn, func(fn updateFunc) error { return s.update(ctx, key, fn) })
+	return s.updateGuarded(ctx, key, nil, fn)
+}
+
+// UpdateHinted implements serverstore.HintedTransactor: it is Update
+// without the first read. A session's version is a digest of what it
+// stores, so the version of hint is known without asking Redis; fn runs
+// on hint.Data, and the write is checked against that version. A session
+// that is no longer hint fails the check, which returns it as it is, and
+// Update's loop goes on from there. A request that changes its session
+// thus costs one round trip for the write, where Update costs two, and
+// no more round trips than Update when the hint is stale.
+func (s *Store) UpdateHinted(ctx context.Context, key string, hint serverstore.Entry, fn func(data []byte, found bool) (serverstore.Entry, bool, error)) error {
+	return s.updateGuarded(ctx, key, &hint, fn)
+}
+
+func (s *Store) updateGuarded(ctx context.Context, key string, hint *serverstore.Entry, fn updateFunc) error {
+	err := guardUpdate(ctx, s.inline(ctx), fn, func(fn updateFunc) error { return s.update(ctx, key, hint, fn) })
 	var fe fnError
 	switch {
 	case errors.As(err, &fe):
@@ -519,7 +564,7 @@ func (e fnError) Error() string { return e.err.Error() }
 // compareAndSet writes the session hash KEYS[1] if its version field is
 // still ARGV[1] ("" for no session), and returns 1; otherwise it changes
 // nothing and returns the session as it is now: its d, u, e and v fields
-// (see snapshot). With ARGV[2] "del" it deletes the session; with "set" it
+// (see stateOf). With ARGV[2] "del" it deletes the session; with "set" it
 // stores data ARGV[3], user ARGV[4], expiry ARGV[5] (Unix ms, also set as
 // the key's PEXPIREAT) and version ARGV[6].
 var compareAndSet = redis.NewScript(`
@@ -536,21 +581,55 @@ end
 return 1
 `)
 
-// snapshot is a session as Update reads it: the HMGET of its d, u, e and v
-// fields.
-type snapshot []any
+// state is a session as Update last saw it: read, returned by a failed
+// compareAndSet, or taken from a hint.
+type state struct {
+	data    []byte // nil if there is no session
+	owner   string // its user field
+	expires int64  // its expiry field, Unix ms; 0 if none
+	version string // its version field, "" if none
+	hinted  bool   // taken from a hint, not seen in Redis
+}
 
-func (v snapshot) owner() string   { u, _ := v[1].(string); return u }
-func (v snapshot) version() string { ver, _ := v[3].(string); return ver }
-
-// data returns a copy of the data, and whether the session is there and
-// live.
-func (v snapshot) data() ([]byte, bool) {
-	str, ok := v[0].(string)
-	if !ok || !live(v[2], nowMillis()) {
-		return nil, false
+// stateOf parses an HMGET of a session's d, u, e and v fields. data is a
+// copy, which fn may keep.
+func stateOf(v []any) state {
+	var st state
+	if d, ok := v[0].(string); ok {
+		st.data = []byte(d)
 	}
-	return []byte(str), true
+	st.owner, _ = v[1].(string)
+	st.expires, _ = millis(v[2])
+	st.version, _ = v[3].(string)
+	return st
+}
+
+// hintState is the state a session written with e has.
+func hintState(e serverstore.Entry) state {
+	ms := expiryMillis(e.Expires)
+	return state{
+		data:    e.Data,
+		owner:   e.UserID,
+		expires: ms,
+		version: versionOf(e.Data, e.UserID, ms),
+		hinted:  true,
+	}
+}
+
+// live reports whether the session is there and has not expired by the
+// application's clock (Redis drops it by its own).
+func (st *state) live() bool {
+	return st.data != nil && st.expires > nowMillis()
+}
+
+// covers reports whether a session in this state, if it is still stored,
+// is already in user's index with a score of at least ms, so that a write
+// of user's session expiring at ms need not index it again. Every write
+// indexes a session under its owner with a score no lower than its
+// expiry before it stores it, and reconcile and unindex keep it there
+// while the owner stays the same.
+func (st *state) covers(user string, ms int64) bool {
+	return st.data != nil && st.owner == user && ms <= st.expires
 }
 
 // indexSlack is added to the scores Update gives index members, so that
@@ -562,34 +641,49 @@ const indexSlack = time.Minute
 // failed write returned, before it pauses between attempts.
 const eagerRetries = 3
 
-func (s *Store) update(ctx context.Context, key string, fn updateFunc) error {
+func (s *Store) update(ctx context.Context, key string, hint *serverstore.Entry, fn updateFunc) error {
 	sk := s.sessionKey(key)
 	var (
-		cur          snapshot // the session as last seen; nil: read it
-		indexedUser  string   // the member Update added, if any,
-		indexedScore int64    // and its score
+		cur          *state // the session as last seen; nil: read it
+		indexedUser  string // the member Update added, if any,
+		indexedScore int64  // and its score
 	)
+	if hint != nil {
+		st := hintState(*hint)
+		cur = &st
+	}
 	for attempt := 0; ; attempt++ {
 		if cur == nil {
 			v, err := s.c.HMGet(ctx, sk, fieldData, fieldUser, fieldExpires, fieldVersion).Result()
 			if err != nil {
 				return err
 			}
-			cur = v
+			st := stateOf(v)
+			cur = &st
 		}
-		e, write, err := fn(cur.data())
+		var data []byte
+		found := cur.live()
+		if found {
+			data = cur.data
+		}
+		e, write, err := fn(data, found)
 		if err != nil {
 			return fnError{err}
 		}
 		if !write {
+			if cur.hinted {
+				cur = nil // a decline counts only on what Redis holds
+				continue
+			}
 			return nil
 		}
 		ms := expiryMillis(e.Expires)
 		expired := ms <= nowMillis()
-		args := []any{cur.version(), "del"}
+		args := []any{cur.version, "del"}
 		if !expired {
-			args = []any{cur.version(), "set", e.Data, e.UserID, ms, newVersion()}
-			if e.UserID != "" && (e.UserID != indexedUser || ms > indexedScore) {
+			args = []any{cur.version, "set", e.Data, e.UserID, ms, versionOf(e.Data, e.UserID, ms)}
+			covered := cur.covers(e.UserID, ms) || (e.UserID == indexedUser && ms <= indexedScore)
+			if e.UserID != "" && !covered {
 				// Index first, as Commit does. Should the write not
 				// happen, the member is harmless: it names a session
 				// that is not the user's.
@@ -609,7 +703,8 @@ func (s *Store) update(ctx context.Context, key string, fn updateFunc) error {
 			if attempt >= s.maxRetries {
 				return serverstore.ErrConflict
 			}
-			cur = now
+			st := stateOf(now)
+			cur = &st
 			if attempt >= eagerRetries {
 				// Heavy contention: spread out, and read afresh.
 				if err := pause(ctx, attempt-eagerRetries); err != nil {
@@ -619,21 +714,32 @@ func (s *Store) update(ctx context.Context, key string, fn updateFunc) error {
 			}
 			continue
 		}
-		old := cur.owner()
 		if expired {
-			if old != "" {
-				return s.unindex(ctx, old, []string{key})
+			if cur.owner != "" {
+				return s.unindex(ctx, cur.owner, []string{key})
 			}
 			return nil
 		}
-		return s.reconcile(ctx, key, old, e.UserID, ms)
+		return s.reconcile(ctx, key, cur.owner, e.UserID, ms)
 	}
 }
 
-// newVersion returns a fresh session version: random, so that a session
-// deleted and written again never repeats a version an Update may hold.
-func newVersion() string {
-	return strconv.FormatUint(rand.Uint64(), 36)
+// versionOf is the version of a session storing data, user and expiry
+// ms: a digest of all three. Any write that changes the session changes
+// its version, and a caller that knows what a session holds (a hint)
+// knows its version without reading it. Two writes of exactly the same
+// entry give the same version, which is harmless: an Update that read
+// the first is as right on top of the second.
+func versionOf(data []byte, user string, ms int64) string {
+	h := sha256.New()
+	var n [16]byte
+	binary.BigEndian.PutUint64(n[:8], uint64(ms))
+	binary.BigEndian.PutUint64(n[8:], uint64(len(user)))
+	h.Write(n[:])
+	h.Write([]byte(user))
+	h.Write(data)
+	var sum [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:16])
 }
 
 // pause sleeps between attempts of an optimistic transaction, the
@@ -663,13 +769,21 @@ func pause(ctx context.Context, attempt int) error {
 // the background until go-redis gives up, its result discarded. Every
 // step of an operation leaves the index correct (see unindex), so one cut
 // short does no harm beyond not finishing.
-func guard[T any](ctx context.Context, op func(context.Context) (T, error)) (T, error) {
+//
+// With inline (see Store.inline), op runs on the caller's goroutine
+// instead, which saves a goroutine, its stack growth and two wake-ups per
+// call; an error it returns once ctx is done is reported as ctx's.
+func guard[T any](ctx context.Context, inline bool, op func(context.Context) (T, error)) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
-	if ctx.Done() == nil { // never cancelled: no need for a goroutine
-		return op(ctx)
+	if inline {
+		v, err := op(ctx)
+		if err != nil && ctx.Err() != nil {
+			return zero, ctx.Err()
+		}
+		return v, err
 	}
 	type result struct {
 		v   T
@@ -694,12 +808,17 @@ var errAbandoned = errors.New("redisstore: update abandoned")
 // guardUpdate is guard for Update, whose fn must run on the caller's
 // goroutine: the background op sends every call of fn there, and once
 // the caller has returned, fn is no longer called at all.
-func guardUpdate(ctx context.Context, fn updateFunc, op func(updateFunc) error) error {
+func guardUpdate(ctx context.Context, inline bool, fn updateFunc, op func(updateFunc) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if ctx.Done() == nil {
-		return op(fn)
+	if inline {
+		err := op(fn)
+		var fe fnError
+		if err != nil && !errors.As(err, &fe) && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
 	}
 	type result struct {
 		e     serverstore.Entry

@@ -61,9 +61,17 @@ func envOr(name, def string) string {
 // t ends, or skips t if there is none.
 func singleClient(t testing.TB, hooks ...redis.Hook) *redis.Client {
 	t.Helper()
+	return singleClientWith(t, func(*redis.Options) {}, hooks...)
+}
+
+// singleClientWith is singleClient with options of its own, set by
+// configure.
+func singleClientWith(t testing.TB, configure func(*redis.Options), hooks ...redis.Hook) *redis.Client {
+	t.Helper()
 	opt, err := redis.ParseURL(envOr("SESSION_TEST_REDIS_URL", defaultRedisURL))
 	require.NoError(t, err, "SESSION_TEST_REDIS_URL")
 	opt.DialTimeout = 2 * time.Second
+	configure(opt)
 	c := redis.NewClient(opt)
 	for _, h := range hooks {
 		c.AddHook(h)
@@ -169,6 +177,15 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, factory(singleClient(t)))
 }
 
+// TestConformanceContextTimeouts runs the suite on a client that stops at
+// a context's deadline itself, with which the Store makes its calls on the
+// caller's goroutine.
+func TestConformanceContextTimeouts(t *testing.T) {
+	c := singleClientWith(t, func(o *redis.Options) { o.ContextTimeoutEnabled = true })
+	require.True(t, New(c).deadlines)
+	storetest.Run(t, factory(c))
+}
+
 func TestRedis(t *testing.T) {
 	runSpecific(t, singleClient(t))
 }
@@ -203,6 +220,17 @@ func TestUnreachable(t *testing.T) {
 		c := redis.NewClient(&redis.Options{Addr: addr, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second})
 		t.Cleanup(func() { _ = c.Close() })
 		storetest.RunUnreachable(t, New(c))
+	})
+	t.Run("SilentContextTimeouts", func(t *testing.T) {
+		// The same with ContextTimeoutEnabled: the Store calls go-redis
+		// on the caller's goroutine and relies on it to stop at the
+		// deadline.
+		addr := silentServer(t)
+		c := redis.NewClient(&redis.Options{Addr: addr, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, ContextTimeoutEnabled: true})
+		t.Cleanup(func() { _ = c.Close() })
+		s := New(c)
+		require.True(t, s.deadlines)
+		storetest.RunUnreachable(t, s)
 	})
 }
 
@@ -434,11 +462,24 @@ func testIndexUnderConcurrency(t *testing.T, c redis.UniversalClient) {
 			for range rounds {
 				key := keys[mrand.IntN(len(keys))]
 				var err error
-				switch mrand.IntN(5) {
+				switch mrand.IntN(6) {
 				case 0:
 					err = s.Delete(ctx, key)
 				case 1:
 					err = s.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) { return entry(), true, nil })
+				case 2:
+					// Hinted with what the session held a moment ago, as
+					// a request's save is; the index write is skipped
+					// when the hint's owner and expiry cover the entry.
+					var v []any
+					if v, err = c.HMGet(ctx, prefix+"s:{"+key+"}", "d", "u", "e").Result(); err != nil {
+						break
+					}
+					data, _ := v[0].(string)
+					user, _ := v[1].(string)
+					ms, _ := millis(v[2])
+					hint := serverstore.Entry{Data: []byte(data), Expires: time.UnixMilli(ms), UserID: user}
+					err = s.UpdateHinted(ctx, key, hint, func([]byte, bool) (serverstore.Entry, bool, error) { return entry(), true, nil })
 				default:
 					err = s.Commit(ctx, key, entry())
 				}
@@ -607,8 +648,9 @@ func TestRoundTrips(t *testing.T) {
 	c := singleClient(t, hook)
 	s, _ := newTestStore(t, c)
 	ctx := t.Context()
+	expires := time.Now().Add(time.Hour)
 	live := func(user string) serverstore.Entry {
-		return serverstore.Entry{Data: []byte("x"), Expires: time.Now().Add(time.Hour), UserID: user}
+		return serverstore.Entry{Data: []byte("x"), Expires: expires, UserID: user}
 	}
 	anon, owned, other := storetest.NewKey(), storetest.NewKey(), storetest.NewKey()
 	require.NoError(t, s.Commit(ctx, other, live("alice")))
@@ -632,15 +674,25 @@ func TestRoundTrips(t *testing.T) {
 	check("Commit (same owner)", 2, func() error { return s.Commit(ctx, owned, live("alice")) })
 	trips = check("Find", 1, find(owned))
 	require.Equal(t, [][]string{{"hmget"}}, trips, "Find must be a single command")
-	update := func() error {
-		return s.Update(ctx, owned, func(d []byte, _ bool) (serverstore.Entry, bool, error) { return live("alice"), true, nil })
+	write := func(e serverstore.Entry) func([]byte, bool) (serverstore.Entry, bool, error) {
+		return func([]byte, bool) (serverstore.Entry, bool, error) { return e, true, nil }
 	}
+	update := func() error { return s.Update(ctx, owned, write(live("alice"))) }
 	require.NoError(t, update()) // loads the script, if need be
 	hook.take()
-	check("Update (same owner)", 3, update)
+	check("Update (same owner)", 2, update)
+	later := live("alice")
+	later.Expires = expires.Add(time.Hour)
+	check("Update (later expiry)", 3, func() error { return s.Update(ctx, owned, write(later)) })
 	check("Update (no write)", 1, func() error {
 		return s.Update(ctx, owned, func(d []byte, _ bool) (serverstore.Entry, bool, error) { return live("alice"), false, nil })
 	})
+	trips = check("UpdateHinted (same owner)", 1, func() error { return s.UpdateHinted(ctx, owned, later, write(later)) })
+	require.Equal(t, [][]string{{"evalsha"}}, trips, "a right hint spares the read")
+	stale := later
+	stale.Data = []byte("stale")
+	check("UpdateHinted (stale hint)", 2, func() error { return s.UpdateHinted(ctx, owned, stale, write(later)) })
+	check("UpdateHinted (new owner)", 5, func() error { return s.UpdateHinted(ctx, owned, later, write(live("bob"))) })
 	check("FindUser (2 sessions)", 2, func() error { _, err := s.FindUser(ctx, "alice"); return err })
 	check("Delete (anonymous)", 1, func() error { return s.Delete(ctx, anon) })
 	check("Delete (owned)", 3, func() error { return s.Delete(ctx, owned) })

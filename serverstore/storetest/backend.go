@@ -277,6 +277,56 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 		require.Equal(t, uint64(n), binary.BigEndian.Uint64(data), "concurrent Updates lost increments")
 	})
 
+	t.Run("HintedTransactor", func(t *testing.T) {
+		b := newBackend(t)
+		htx, ok := b.(serverstore.HintedTransactor)
+		if !ok {
+			t.Skip("backend does not implement serverstore.HintedTransactor")
+		}
+		testHintedTransactor(t, b, htx)
+	})
+
+	t.Run("HintedTransactorCounter", func(t *testing.T) {
+		b := newBackend(t)
+		htx, ok := b.(serverstore.HintedTransactor)
+		if !ok {
+			t.Skip("backend does not implement serverstore.HintedTransactor")
+		}
+		// Every goroutine reads, then updates with what it read as the
+		// hint, as requests do: most hints are stale by then.
+		key := NewKey()
+		expires := time.Now().Add(live)
+		counter := func(n uint64) serverstore.Entry {
+			return serverstore.Entry{Data: binary.BigEndian.AppendUint64(nil, n), Expires: expires, UserID: "alice"}
+		}
+		require.NoError(t, b.Commit(t.Context(), key, counter(0)))
+		const n = 50
+		var wg sync.WaitGroup
+		wg.Add(n)
+		start := make(chan struct{})
+		for range n {
+			go func() {
+				defer wg.Done()
+				<-start
+				data, found, err := b.Find(t.Context(), key)
+				if !assert.NoError(t, err) || !assert.True(t, found) {
+					return
+				}
+				hint := counter(binary.BigEndian.Uint64(data))
+				err = htx.UpdateHinted(t.Context(), key, hint, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+					runtime.Gosched() // see TransactorCounter
+					return counter(binary.BigEndian.Uint64(data) + 1), true, nil
+				})
+				assert.NoError(t, err)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		data, found := find(t, b, key)
+		require.True(t, found)
+		require.Equal(t, uint64(n), binary.BigEndian.Uint64(data), "concurrent hinted Updates lost increments")
+	})
+
 	t.Run("Renamer", func(t *testing.T) {
 		b := newBackend(t)
 		rn, ok := b.(serverstore.Renamer)
@@ -373,6 +423,81 @@ func testTransactor(t *testing.T, b serverstore.Backend, tx serverstore.Transact
 	})
 	require.ErrorIs(t, err, errFn)
 	requireData(t, b, key, "v1+v2")
+}
+
+// testHintedTransactor checks HintedTransactor.UpdateHinted on one key:
+// whether the hint is right, stale, gone or subtly wrong, what is written
+// is fn's result on what the key held.
+func testHintedTransactor(t *testing.T, b serverstore.Backend, htx serverstore.HintedTransactor) {
+	ctx := t.Context()
+	key := NewKey()
+	// calls records the data fn saw on each call ("<none>" when not
+	// found), and writes next on top of it.
+	var calls []string
+	writeOnTop := func(next string, user string) func([]byte, bool) (serverstore.Entry, bool, error) {
+		calls = nil
+		return func(data []byte, found bool) (serverstore.Entry, bool, error) {
+			if !found {
+				calls = append(calls, "<none>")
+				return serverstore.Entry{}, false, nil
+			}
+			calls = append(calls, string(data))
+			return entry(string(data)+next, live, user), true, nil
+		}
+	}
+	v1 := entry("v1", live, "alice")
+	require.NoError(t, b.Commit(ctx, key, v1))
+
+	// A right hint: fn runs on it, once, and its entry is written.
+	require.NoError(t, htx.UpdateHinted(ctx, key, v1, writeOnTop("+a", "alice")))
+	require.Equal(t, []string{"v1"}, calls)
+	requireData(t, b, key, "v1+a")
+
+	// A stale hint: another write came first. fn may run on the hint,
+	// but what is written is its result on what the key holds.
+	v2 := entry("v2", live, "bob")
+	require.NoError(t, b.Commit(ctx, key, v2))
+	require.NoError(t, htx.UpdateHinted(ctx, key, v1, writeOnTop("+b", "carol")))
+	require.Equal(t, "v2", calls[len(calls)-1])
+	requireData(t, b, key, "v2+b")
+
+	// A hint with the stored data but another owner and expiry is not
+	// what is stored either: the index must follow the real owner.
+	require.NoError(t, b.Commit(ctx, key, entry("v3", live, "alice")))
+	require.NoError(t, htx.UpdateHinted(ctx, key, entry("v3", 2*live, "bob"), writeOnTop("+c", "carol")))
+	requireData(t, b, key, "v3+c")
+	if ui, ok := b.(serverstore.UserIndex); ok {
+		require.Empty(t, userKeys(t, ui, "alice"), "the entry stayed under the owner the hint did not name")
+		require.Empty(t, userKeys(t, ui, "bob"))
+		require.Equal(t, map[string]string{key: "v3+c"}, userKeys(t, ui, "carol"))
+	}
+
+	// fn declining to write on the hint is asked again on what is
+	// stored, when that differs.
+	require.NoError(t, b.Commit(ctx, key, entry("v4", live, "")))
+	calls = nil
+	require.NoError(t, htx.UpdateHinted(ctx, key, v1, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+		calls = append(calls, string(data))
+		return entry(string(data)+"+d", live, ""), string(data) == "v4", nil
+	}))
+	require.Equal(t, "v4", calls[len(calls)-1])
+	requireData(t, b, key, "v4+d")
+
+	// A hint for an entry that is gone: fn's last call finds nothing,
+	// and nothing comes back.
+	require.NoError(t, b.Delete(ctx, key))
+	require.NoError(t, htx.UpdateHinted(ctx, key, entry("v4+d", live, ""), writeOnTop("+e", "")))
+	require.Equal(t, "<none>", calls[len(calls)-1])
+	requireMissing(t, b, key)
+
+	// An error from fn is returned, and nothing is written.
+	require.NoError(t, b.Commit(ctx, key, v1))
+	errFn := errors.New("fn failed")
+	err := htx.UpdateHinted(ctx, key, v1, func([]byte, bool) (serverstore.Entry, bool, error) {
+		return entry("not written", live, ""), true, errFn
+	})
+	require.ErrorIs(t, err, errFn)
+	requireData(t, b, key, "v1")
 }
 
 // testHammer runs 100 goroutines against b at once: each writes, reads and

@@ -10,8 +10,8 @@ import (
 // Counts counts the calls made to a backend wrapped by Count, by kind.
 type Counts struct {
 	Reads   atomic.Int64 // Find and FindUser
-	Writes  atomic.Int64 // Commit, Delete, Update, Rename and DeleteUser
-	Updates atomic.Int64 // Update alone
+	Writes  atomic.Int64 // Commit, Delete, Update, UpdateHinted, Rename and DeleteUser
+	Updates atomic.Int64 // Update and UpdateHinted alone
 }
 
 // Reset sets every count to 0.
@@ -29,14 +29,40 @@ func Count(b serverstore.Backend) (serverstore.Backend, *Counts) {
 	c := &counted{b: b}
 	type (
 		T = serverstore.Transactor
+		H = serverstore.HintedTransactor
 		R = serverstore.Renamer
 		U = serverstore.UserIndex
 	)
 	tx, isT := b.(T)
+	htx, isH := b.(H)
 	rn, isR := b.(R)
 	ui, isU := b.(U)
-	ct, cr, cu := countedTx{c, tx}, countedRn{c, rn}, countedUI{c, ui}
+	ct, ch, cr, cu := countedTx{c, tx}, countedHTx{countedTx{c, tx}, htx}, countedRn{c, rn}, countedUI{c, ui}
 	switch {
+	case isH && isR && isU:
+		return struct {
+			*counted
+			H
+			R
+			U
+		}{c, ch, cr, cu}, &c.Counts
+	case isH && isR:
+		return struct {
+			*counted
+			H
+			R
+		}{c, ch, cr}, &c.Counts
+	case isH && isU:
+		return struct {
+			*counted
+			H
+			U
+		}{c, ch, cu}, &c.Counts
+	case isH:
+		return struct {
+			*counted
+			H
+		}{c, ch}, &c.Counts
 	case isT && isR && isU:
 		return struct {
 			*counted
@@ -110,6 +136,17 @@ func (w countedTx) Update(ctx context.Context, key string, fn func([]byte, bool)
 	w.c.Writes.Add(1)
 	w.c.Updates.Add(1)
 	return w.tx.Update(ctx, key, fn)
+}
+
+type countedHTx struct {
+	countedTx
+	htx serverstore.HintedTransactor
+}
+
+func (w countedHTx) UpdateHinted(ctx context.Context, key string, hint serverstore.Entry, fn func([]byte, bool) (serverstore.Entry, bool, error)) error {
+	w.c.Writes.Add(1)
+	w.c.Updates.Add(1)
+	return w.htx.UpdateHinted(ctx, key, hint, fn)
 }
 
 type countedRn struct {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -163,7 +164,7 @@ func runStore(t *testing.T, newBackend func(t *testing.T) serverstore.Backend) {
 		token := save(t, s, "", cur)
 
 		next := record("id1", "alice", "v2", live)
-		got, err := s.Update(ctx, token, func(rec *session.Record) (*session.Record, error) {
+		got, err := s.Update(ctx, token, nil, func(rec *session.Record) (*session.Record, error) {
 			requireRecord(t, cur, rec)
 			return next, nil
 		})
@@ -172,20 +173,20 @@ func runStore(t *testing.T, newBackend func(t *testing.T) serverstore.Backend) {
 		requireRecord(t, next, load(t, s, token))
 
 		// fn returning nil writes nothing.
-		got, err = s.Update(ctx, token, func(*session.Record) (*session.Record, error) { return nil, nil })
+		got, err = s.Update(ctx, token, nil, func(*session.Record) (*session.Record, error) { return nil, nil })
 		require.NoError(t, err)
 		require.Empty(t, got)
 		requireRecord(t, next, load(t, s, token))
 
 		// fn's error is returned and nothing is written.
 		errFn := errors.New("fn failed")
-		_, err = s.Update(ctx, token, func(*session.Record) (*session.Record, error) { return cur, errFn })
+		_, err = s.Update(ctx, token, nil, func(*session.Record) (*session.Record, error) { return cur, errFn })
 		require.ErrorIs(t, err, errFn)
 		requireRecord(t, next, load(t, s, token))
 
 		// A destroyed session is passed as nil, and stays destroyed.
 		require.NoError(t, s.Delete(ctx, token))
-		got, err = s.Update(ctx, token, func(rec *session.Record) (*session.Record, error) {
+		got, err = s.Update(ctx, token, nil, func(rec *session.Record) (*session.Record, error) {
 			require.Nil(t, rec)
 			return nil, nil
 		})
@@ -194,33 +195,115 @@ func runStore(t *testing.T, newBackend func(t *testing.T) serverstore.Backend) {
 		requireMissing(t, b, keyOf(t, token))
 	})
 
-	t.Run("ConcurrentUpdates", func(t *testing.T) {
+	t.Run("UpdateLoaded", func(t *testing.T) {
+		// The loaded record is a hint (HintedTransactor backends use it
+		// to skip a read, the others ignore it): right or wrong, the
+		// result is as if Update had read the record itself.
 		s, b, _ := newStore(t, newBackend)
-		if _, ok := b.(serverstore.Transactor); !ok {
-			t.Skip("without a Transactor, Update is not atomic")
+		ctx := t.Context()
+		token := save(t, s, "", record("id1", "alice", "v1", live))
+		appendX := func(seen *[]string) func(*session.Record) (*session.Record, error) {
+			return func(rec *session.Record) (*session.Record, error) {
+				if rec == nil {
+					*seen = append(*seen, "<nil>")
+					return nil, nil
+				}
+				*seen = append(*seen, string(rec.Data))
+				out := rec.Clone()
+				out.Data = append(out.Data, "+x"...)
+				return out, nil
+			}
 		}
-		token := save(t, s, "", record("id1", "", "\x00\x00\x00\x00\x00\x00\x00\x00", live))
-		const n = 50
-		var wg sync.WaitGroup
-		wg.Add(n)
-		start := make(chan struct{})
-		for range n {
-			go func() {
-				defer wg.Done()
-				<-start
-				_, err := s.Update(t.Context(), token, func(rec *session.Record) (*session.Record, error) {
-					runtime.Gosched() // see TransactorCounter
-					out := rec.Clone()
-					out.Data = binary.BigEndian.AppendUint64(nil, binary.BigEndian.Uint64(rec.Data)+1)
-					return out, nil
-				})
-				assert.NoError(t, err)
-			}()
+
+		// Still what is stored: the result is written.
+		var seen []string
+		loaded := load(t, s, token)
+		got, err := s.Update(ctx, token, loaded, appendX(&seen))
+		require.NoError(t, err)
+		require.Equal(t, token, got)
+		require.Equal(t, "v1+x", string(load(t, s, token).Data))
+		require.Equal(t, []string{"v1"}, seen)
+
+		// Stale: another save came between the load and the update. fn
+		// runs on what is stored, and only that result is written.
+		seen = nil
+		loaded = load(t, s, token)
+		save(t, s, token, record("id1", "bob", "v2", live))
+		_, err = s.Update(ctx, token, loaded, appendX(&seen))
+		require.NoError(t, err)
+		require.Equal(t, "v2+x", string(load(t, s, token).Data))
+		require.Equal(t, "v2", seen[len(seen)-1], "the last call of fn saw what is stored")
+		if _, ok := b.(serverstore.UserIndex); ok {
+			users, err := s.ListUser(ctx, "bob")
+			require.NoError(t, err)
+			require.Len(t, users, 1, "the stale hint's owner was taken for the stored one")
+			users, err = s.ListUser(ctx, "alice")
+			require.NoError(t, err)
+			require.Empty(t, users)
 		}
-		close(start)
-		wg.Wait()
-		require.Equal(t, uint64(n), binary.BigEndian.Uint64(load(t, s, token).Data))
+
+		// Gone: a session destroyed meanwhile stays destroyed.
+		seen = nil
+		loaded = load(t, s, token)
+		require.NoError(t, s.Delete(ctx, token))
+		got, err = s.Update(ctx, token, loaded, appendX(&seen))
+		require.NoError(t, err)
+		require.Empty(t, got)
+		require.Equal(t, "<nil>", seen[len(seen)-1])
+		requireMissing(t, b, keyOf(t, token))
+
+		// Expired since it was loaded: passed as nil, like a stored
+		// record past its Expires.
+		seen = nil
+		short := record("id2", "", "brief", 50*time.Millisecond)
+		token = save(t, s, "", short)
+		loaded = load(t, s, token)
+		time.Sleep(60 * time.Millisecond)
+		got, err = s.Update(ctx, token, loaded, appendX(&seen))
+		require.NoError(t, err)
+		require.Empty(t, got)
+		require.Equal(t, "<nil>", seen[len(seen)-1])
 	})
+
+	for _, hinted := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ConcurrentUpdates/loaded=%v", hinted), func(t *testing.T) {
+			s, b, _ := newStore(t, newBackend)
+			if _, ok := b.(serverstore.Transactor); !ok {
+				t.Skip("without a Transactor, Update is not atomic")
+			}
+			token := save(t, s, "", record("id1", "", "\x00\x00\x00\x00\x00\x00\x00\x00", live))
+			const n = 50
+			var wg sync.WaitGroup
+			wg.Add(n)
+			start := make(chan struct{})
+			for range n {
+				go func() {
+					defer wg.Done()
+					<-start
+					var loaded *session.Record
+					if hinted {
+						// Loaded as a request does: by the time it
+						// saves, most of these are stale.
+						var err error
+						loaded, err = s.Load(t.Context(), token)
+						if !assert.NoError(t, err) {
+							return
+						}
+					}
+					_, err := s.Update(t.Context(), token, loaded, func(rec *session.Record) (*session.Record, error) {
+						runtime.Gosched() // see TransactorCounter
+						out := rec.Clone()
+						out.Data = binary.BigEndian.AppendUint64(nil, binary.BigEndian.Uint64(rec.Data)+1)
+						return out, nil
+					})
+					assert.NoError(t, err)
+				}()
+			}
+			close(start)
+			wg.Wait()
+			require.Equal(t, uint64(n), binary.BigEndian.Uint64(load(t, s, token).Data), "concurrent Updates lost increments")
+		})
+	}
 
 	t.Run("Delete", func(t *testing.T) {
 		s, _, _ := newStore(t, newBackend)
@@ -305,7 +388,8 @@ func storeCalls(b serverstore.Backend) (calls []namedCall, token, key string) {
 		{"Store.SaveNew", func(ctx context.Context) error { _, err := s.Save(ctx, "", rec); return err }},
 		{"Store.Save", func(ctx context.Context) error { _, err := s.Save(ctx, token, rec); return err }},
 		{"Store.Renew", func(ctx context.Context) error { _, err := s.Renew(ctx, token, rec); return err }},
-		{"Store.Update", func(ctx context.Context) error { _, err := s.Update(ctx, token, update); return err }},
+		{"Store.Update", func(ctx context.Context) error { _, err := s.Update(ctx, token, nil, update); return err }},
+		{"Store.UpdateLoaded", func(ctx context.Context) error { _, err := s.Update(ctx, token, rec, update); return err }},
 		{"Store.Delete", func(ctx context.Context) error { return s.Delete(ctx, token) }},
 	}
 	if _, ok := b.(serverstore.UserIndex); ok {

@@ -148,6 +148,11 @@ func backendCalls(b serverstore.Backend, key string, e serverstore.Entry) []name
 			return tx.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) { return e, true, nil })
 		}})
 	}
+	if htx, ok := b.(serverstore.HintedTransactor); ok {
+		calls = append(calls, namedCall{"UpdateHinted", func(ctx context.Context) error {
+			return htx.UpdateHinted(ctx, key, e, func([]byte, bool) (serverstore.Entry, bool, error) { return e, true, nil })
+		}})
+	}
 	if rn, ok := b.(serverstore.Renamer); ok {
 		calls = append(calls, namedCall{"Rename", func(ctx context.Context) error { return rn.Rename(ctx, key, NewKey(), e) }})
 	}
