@@ -247,31 +247,22 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 		}
 		key := NewKey()
 		const n = 50
-		var wg sync.WaitGroup
-		wg.Add(n)
-		start := make(chan struct{})
-		for range n {
-			go func() {
-				defer wg.Done()
-				<-start
-				err := tx.Update(t.Context(), key, func(data []byte, found bool) (serverstore.Entry, bool, error) {
-					var count uint64
-					if found {
-						count = binary.BigEndian.Uint64(data)
-					}
-					// Widen the window between read and write, where a
-					// non-atomic Update loses increments.
-					runtime.Gosched()
-					e := serverstore.Entry{Data: binary.BigEndian.AppendUint64(nil, count+1), Expires: time.Now().Add(live)}
-					return e, true, nil
-				})
-				// An optimistic backend must retry, not give up, at
-				// this modest level of contention.
-				assert.NoError(t, err)
-			}()
-		}
-		close(start)
-		wg.Wait()
+		atOnce(n, func() {
+			err := tx.Update(t.Context(), key, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+				var count uint64
+				if found {
+					count = binary.BigEndian.Uint64(data)
+				}
+				// Widen the window between read and write, where a
+				// non-atomic Update loses increments.
+				runtime.Gosched()
+				e := serverstore.Entry{Data: binary.BigEndian.AppendUint64(nil, count+1), Expires: time.Now().Add(live)}
+				return e, true, nil
+			})
+			// An optimistic backend must retry, not give up, at this
+			// modest level of contention.
+			assert.NoError(t, err)
+		})
 		data, found := find(t, b, key)
 		require.True(t, found)
 		require.Equal(t, uint64(n), binary.BigEndian.Uint64(data), "concurrent Updates lost increments")
@@ -301,27 +292,18 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 		}
 		require.NoError(t, b.Commit(t.Context(), key, counter(0)))
 		const n = 50
-		var wg sync.WaitGroup
-		wg.Add(n)
-		start := make(chan struct{})
-		for range n {
-			go func() {
-				defer wg.Done()
-				<-start
-				data, found, err := b.Find(t.Context(), key)
-				if !assert.NoError(t, err) || !assert.True(t, found) {
-					return
-				}
-				hint := counter(binary.BigEndian.Uint64(data))
-				err = htx.UpdateHinted(t.Context(), key, hint, func(data []byte, found bool) (serverstore.Entry, bool, error) {
-					runtime.Gosched() // see TransactorCounter
-					return counter(binary.BigEndian.Uint64(data) + 1), true, nil
-				})
-				assert.NoError(t, err)
-			}()
-		}
-		close(start)
-		wg.Wait()
+		atOnce(n, func() {
+			data, found, err := b.Find(t.Context(), key)
+			if !assert.NoError(t, err) || !assert.True(t, found) {
+				return
+			}
+			hint := counter(binary.BigEndian.Uint64(data))
+			err = htx.UpdateHinted(t.Context(), key, hint, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+				runtime.Gosched() // see TransactorCounter
+				return counter(binary.BigEndian.Uint64(data) + 1), true, nil
+			})
+			assert.NoError(t, err)
+		})
 		data, found := find(t, b, key)
 		require.True(t, found)
 		require.Equal(t, uint64(n), binary.BigEndian.Uint64(data), "concurrent hinted Updates lost increments")
@@ -375,6 +357,22 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 		_, _, err := b.Find(ctx, key)
 		assert.Error(t, err, "Find ignored a context past its deadline")
 	})
+}
+
+// atOnce runs f on n goroutines released together, and waits for them.
+func atOnce(n int, f func()) {
+	var wg sync.WaitGroup
+	wg.Add(n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			defer wg.Done()
+			<-start
+			f()
+		}()
+	}
+	close(start)
+	wg.Wait()
 }
 
 // testTransactor checks Transactor.Update on one key.

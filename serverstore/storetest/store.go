@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -273,34 +272,24 @@ func runStore(t *testing.T, newBackend func(t *testing.T) serverstore.Backend) {
 			}
 			token := save(t, s, "", record("id1", "", "\x00\x00\x00\x00\x00\x00\x00\x00", live))
 			const n = 50
-			var wg sync.WaitGroup
-			wg.Add(n)
-			start := make(chan struct{})
-			for range n {
-				go func() {
-					defer wg.Done()
-					<-start
-					var loaded *session.Record
-					if hinted {
-						// Loaded as a request does: by the time it
-						// saves, most of these are stale.
-						var err error
-						loaded, err = s.Load(t.Context(), token)
-						if !assert.NoError(t, err) {
-							return
-						}
+			atOnce(n, func() {
+				var loaded *session.Record
+				if hinted {
+					// Loaded as a request does: by the time it saves,
+					// most of these are stale.
+					var err error
+					if loaded, err = s.Load(t.Context(), token); !assert.NoError(t, err) {
+						return
 					}
-					_, err := s.Update(t.Context(), token, loaded, func(rec *session.Record) (*session.Record, error) {
-						runtime.Gosched() // see TransactorCounter
-						out := rec.Clone()
-						out.Data = binary.BigEndian.AppendUint64(nil, binary.BigEndian.Uint64(rec.Data)+1)
-						return out, nil
-					})
-					assert.NoError(t, err)
-				}()
-			}
-			close(start)
-			wg.Wait()
+				}
+				_, err := s.Update(t.Context(), token, loaded, func(rec *session.Record) (*session.Record, error) {
+					runtime.Gosched() // see TransactorCounter
+					out := rec.Clone()
+					out.Data = binary.BigEndian.AppendUint64(nil, binary.BigEndian.Uint64(rec.Data)+1)
+					return out, nil
+				})
+				assert.NoError(t, err)
+			})
 			require.Equal(t, uint64(n), binary.BigEndian.Uint64(load(t, s, token).Data), "concurrent Updates lost increments")
 		})
 	}
