@@ -600,9 +600,9 @@ func (d *cborDecoder) tagged(tag uint64) (any, error) {
 	case tagTime:
 		return d.time()
 	case tagStrings:
-		return decodeSlice(d, (*cborDecoder).text)
+		return d.strings()
 	case tagInts:
-		return decodeSlice(d, (*cborDecoder).int)
+		return d.ints()
 	case tagStringMap:
 		return d.stringStringMap()
 	case tagTyped:
@@ -611,15 +611,33 @@ func (d *cborDecoder) tagged(tag uint64) (any, error) {
 	return nil, fmt.Errorf("unknown tag %d", tag)
 }
 
-// decodeSlice reads an array whose items item reads, into a []T.
-func decodeSlice[T any](d *cborDecoder, item func(*cborDecoder) (T, error)) ([]T, error) {
+// strings reads an array of text strings into a []string. It and ints
+// are written out rather than made one generic function over an item
+// reader: a function value called with d would make d escape, and every
+// Decode would allocate its decoder on the heap.
+func (d *cborDecoder) strings() ([]string, error) {
 	n, err := d.arrayHead()
 	if err != nil {
 		return nil, err
 	}
-	s := make([]T, n)
+	s := make([]string, n)
 	for i := range s {
-		if s[i], err = item(d); err != nil {
+		if s[i], err = d.text(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// ints reads an array of integers into an []int.
+func (d *cborDecoder) ints() ([]int, error) {
+	n, err := d.arrayHead()
+	if err != nil {
+		return nil, err
+	}
+	s := make([]int, n)
+	for i := range s {
+		if s[i], err = d.int(); err != nil {
 			return nil, err
 		}
 	}

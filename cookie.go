@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -83,26 +85,88 @@ func (o *CookieOptions) cookie(name, value string, maxAge int) *http.Cookie {
 // read returns the token the request carries and how many cookies carry
 // it.
 func (o *CookieOptions) read(r *http.Request) (token string, chunks int) {
-	c, err := r.Cookie(o.Name)
-	if err != nil || c.Value == "" {
+	first, _ := requestCookie(r.Header, o.Name)
+	if first == "" {
 		return "", 0
 	}
-	token, chunks = c.Value, 1
-	for last := c.Value; len(last) >= minChunk && chunks < o.maxChunks(); chunks++ {
-		c, err := r.Cookie(o.chunkName(chunks))
-		if err != nil || c.Value == "" {
+	token, chunks = first, 1
+	for last := first; len(last) >= minChunk && chunks < o.maxChunks(); chunks++ {
+		if last, _ = requestCookie(r.Header, o.chunkName(chunks)); last == "" {
 			break
 		}
-		last = c.Value
 		token += last
 	}
 	return token, chunks
 }
 
+// requestCookie returns the value of the first cookie named name in the
+// request header h, and whether there is one: what r.Cookie(name) returns,
+// found without parsing every cookie of the request into an *http.Cookie,
+// which costs two allocations and a check of every byte of every value
+// when only one cookie is wanted.
+//
+// It reads as net/http does: every Cookie header line, pairs split on ';'
+// and trimmed of ASCII spaces, the name trimmed too and compared exactly,
+// the value unquoted if it is wholly in double quotes. A pair whose value
+// holds a byte net/http rejects is skipped, so that a later pair of the
+// same name can still match, and a name that is not a valid cookie name
+// never matches. Unlike net/http it sets no limit on the number of
+// cookies in a request (GODEBUG httpcookiemaxnum): that limit guards
+// against the allocation per cookie that this scan does not make.
+func requestCookie(h http.Header, name string) (value string, ok bool) {
+	for _, line := range h["Cookie"] {
+		for line != "" {
+			var pair string
+			pair, line, _ = strings.Cut(line, ";")
+			pairName, raw, _ := strings.Cut(textproto.TrimString(pair), "=")
+			if textproto.TrimString(pairName) != name {
+				continue
+			}
+			if value, ok := parseCookieValue(raw); ok && validCookieName(name) {
+				return value, true
+			}
+		}
+	}
+	return "", false
+}
+
+// validCookieName reports whether net/http takes name as a cookie's name
+// (an RFC 7230 token).
+func validCookieName(name string) bool {
+	return (&http.Cookie{Name: name}).Valid() == nil
+}
+
+// parseCookieValue is net/http's reading of a request cookie's value: the
+// double quotes around it removed, if any, and ok only if every byte left
+// is one net/http accepts.
+func parseCookieValue(raw string) (value string, ok bool) {
+	if len(raw) > 1 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		raw = raw[1 : len(raw)-1]
+	}
+	ok = true
+	for i := 0; i < len(raw); i++ {
+		ok = ok && cookieValueByte[raw[i]]
+	}
+	return raw, ok
+}
+
+// cookieValueByte marks the bytes net/http accepts in the value of a
+// request cookie: printable ASCII and space, but '"', ';' and '\'. It is
+// laxer than cookieSafeByte, RFC 6265's cookie-octet, which the Manager
+// writes: net/http lets spaces and commas through from clients that send
+// them, and a store may accept such tokens.
+var cookieValueByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != ';' && c != '\\'
+	}
+	return t
+}()
+
 // write adds the Set-Cookie headers that carry token, split into as many
 // cookies as it needs, and expires chunks left over from a longer token
-// (had is how many the request carried).
-func (o *CookieOptions) write(h http.Header, token string, rec *Record, now time.Time, had int) (int, error) {
+// (had is how many the request carried). attrs keeps the formatted
+// attributes from one write to the next.
+func (o *CookieOptions) write(h http.Header, attrs *attributeCache, token string, rec *Record, now time.Time, had int) (int, error) {
 	maxAge := 0 // a browser-session cookie
 	if rec.Persistent {
 		maxAge = int(math.Ceil(rec.Expires.Sub(now).Seconds()))
@@ -110,24 +174,24 @@ func (o *CookieOptions) write(h http.Header, token string, rec *Record, now time
 			maxAge = -1
 		}
 	}
-	// The attributes are the same for every chunk: net/http formats them
-	// once, behind the bare name (String returns "" if the name is
-	// invalid; a chunk's name adds only '.' and digits, valid too). Each
-	// cookie is then name=part+attrs, joined here, so that net/http does
-	// not examine the token byte by byte for every chunk: it holds only
-	// cookie-safe bytes (checked below), which net/http would pass through
-	// as they are, unquoted.
-	attrs := o.cookie(o.Name, "", maxAge).String()
-	if attrs == "" {
-		return 0, fmt.Errorf("session: invalid cookie name %q", o.Name)
+	// The attributes are the same for every chunk, and but for Max-Age
+	// for every save. Each cookie is name=part+attributes, joined here, so
+	// that net/http does not examine the token byte by byte for every
+	// chunk: it holds only cookie-safe bytes (checked below), which
+	// net/http would pass through as they are, unquoted.
+	a, err := attrs.get(o)
+	if err != nil {
+		return 0, err
 	}
-	attrs = attrs[len(o.Name)+len("="):]
+	var maxAgeBuf [len("; Max-Age=") + 20]byte
+	maxAgeAttr := appendMaxAge(maxAgeBuf[:0], maxAge)
+	attrsLen := len(a.beforeMaxAge) + len(maxAgeAttr) + len(a.afterMaxAge)
 	if !cookieSafe(token) {
 		return 0, errUnsafeToken
 	}
 	// The room for the value is what the attributes leave of a cookie,
 	// reserving the longest chunk name: Name.MaxChunks.
-	overhead := len(o.Name) + len(".") + len(strconv.Itoa(o.maxChunks())) + len("=") + len(attrs)
+	overhead := len(o.Name) + len(".") + len(strconv.Itoa(o.maxChunks())) + len("=") + attrsLen
 	room := MaxCookieSize - overhead
 	if room < minChunk {
 		return 0, fmt.Errorf("session: cookie attributes leave only %d bytes for the value", room)
@@ -141,11 +205,78 @@ func (o *CookieOptions) write(h http.Header, token string, rec *Record, now time
 	// then the middleware's) must not leave two versions of its cookies.
 	o.drop(h)
 	for i := 0; i < n; i++ {
+		name := o.chunkName(i)
 		part := token[i*room : min(len(token), (i+1)*room)]
-		h.Add("Set-Cookie", o.chunkName(i)+"="+part+attrs)
+		var line strings.Builder // one allocation, of exactly the header's length
+		line.Grow(len(name) + len("=") + len(part) + attrsLen)
+		line.WriteString(name)
+		line.WriteByte('=')
+		line.WriteString(part)
+		line.WriteString(a.beforeMaxAge)
+		line.Write(maxAgeAttr)
+		line.WriteString(a.afterMaxAge)
+		h.Add("Set-Cookie", line.String())
 	}
 	o.expireFrom(h, n, had)
 	return n, nil
+}
+
+// cookieAttributes are the attributes of the cookies CookieOptions
+// describes, as net/http's Cookie.String formats them, split around the
+// place of Max-Age, the one attribute that changes from save to save.
+// net/http writes them in a fixed order: Path, Domain, Expires (which the
+// Manager never sets), Max-Age, HttpOnly, Secure, SameSite, Partitioned.
+// TestCookieWriteMatchesNetHTTP holds write to net/http's own output, so a
+// Go release that changed the order would fail it.
+type cookieAttributes struct {
+	opts         CookieOptions // what they were formatted from
+	beforeMaxAge string        // "; Path=/", and Domain
+	afterMaxAge  string        // "; HttpOnly; Secure; SameSite=Lax", and Partitioned
+}
+
+func formatCookieAttributes(o *CookieOptions) (*cookieAttributes, error) {
+	// String returns "" if the name is invalid; a chunk's name adds only
+	// '.' and digits, valid too.
+	before := (&http.Cookie{Name: o.Name, Path: o.Path, Domain: o.Domain}).String()
+	after := (&http.Cookie{Name: o.Name, HttpOnly: o.HttpOnly, Secure: o.Secure, SameSite: o.SameSite, Partitioned: o.Partitioned}).String()
+	if before == "" || after == "" {
+		return nil, fmt.Errorf("session: invalid cookie name %q", o.Name)
+	}
+	bare := len(o.Name) + len("=")
+	return &cookieAttributes{opts: *o, beforeMaxAge: before[bare:], afterMaxAge: after[bare:]}, nil
+}
+
+// attributeCache keeps the attributes a Manager last formatted, so that a
+// save does not have net/http format them again (an allocation, and a
+// check of every byte of the path and domain). It is keyed by the whole
+// CookieOptions, so a change to Manager.Cookie is seen at once.
+type attributeCache struct {
+	last atomic.Pointer[cookieAttributes]
+}
+
+func (c *attributeCache) get(o *CookieOptions) (*cookieAttributes, error) {
+	if a := c.last.Load(); a != nil && a.opts == *o {
+		return a, nil
+	}
+	a, err := formatCookieAttributes(o)
+	if err != nil {
+		return nil, err
+	}
+	c.last.Store(a)
+	return a, nil
+}
+
+// appendMaxAge appends the Max-Age attribute as net/http formats it: none
+// for a browser-session cookie (0), the seconds left if positive, and
+// Max-Age=0, which deletes the cookie, if negative.
+func appendMaxAge(b []byte, maxAge int) []byte {
+	switch {
+	case maxAge > 0:
+		return strconv.AppendInt(append(b, "; Max-Age="...), int64(maxAge), 10)
+	case maxAge < 0:
+		return append(b, "; Max-Age=0"...)
+	}
+	return b
 }
 
 // errUnsafeToken reports a token that cannot go into a cookie as it is.

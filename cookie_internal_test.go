@@ -67,13 +67,16 @@ func TestCookieWriteMatchesNetHTTP(t *testing.T) {
 		"SameSite Default":         {Name: "sid", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteDefaultMode},
 		"Partitioned, MaxChunks 3": {Name: "sid", Secure: true, Partitioned: true, MaxChunks: 3},
 	}
+	// One cache for every case, as a Manager whose Cookie changes between
+	// saves would have: it must never serve another options' attributes.
+	attrs := new(attributeCache)
 	for on, o := range options {
 		for rn, rec := range expires {
 			for tn, token := range tokens {
 				t.Run(fmt.Sprintf("%s/%s/%s", on, rn, tn), func(t *testing.T) {
 					want, wantErr := netHTTPWrite(&o, token, rec, now)
 					h := http.Header{}
-					n, err := o.write(h, token, rec, now, 0)
+					n, err := o.write(h, attrs, token, rec, now, 0)
 					if wantErr != nil {
 						require.ErrorIs(t, err, ErrTooLarge)
 						assert.Empty(t, h)
@@ -93,12 +96,12 @@ func TestCookieWriteRejectsUnsafeTokens(t *testing.T) {
 	rec := &Record{Persistent: true, Expires: time.Now().Add(time.Hour)}
 	for _, token := range []string{"a b", "a,b", "a;b", `a"b`, `a\b`, "a\x00b", "a\nb", "a\x7fb", "a\xffb", "é"} {
 		h := http.Header{}
-		_, err := o.write(h, token, rec, time.Now(), 0)
+		_, err := o.write(h, new(attributeCache), token, rec, time.Now(), 0)
 		assert.ErrorIs(t, err, errUnsafeToken, "%q", token)
 		assert.Empty(t, h, "%q: no cookie written", token)
 	}
 	o.Name = "bad name"
-	_, err := o.write(http.Header{}, "token", rec, time.Now(), 0)
+	_, err := o.write(http.Header{}, new(attributeCache), "token", rec, time.Now(), 0)
 	assert.ErrorContains(t, err, "invalid cookie name")
 }
 
@@ -127,4 +130,114 @@ func (nopStore) Delete(context.Context, string) error                  { return 
 
 func httpRequest() *http.Request {
 	return httptest.NewRequest(http.MethodGet, "/", nil)
+}
+
+// requestCookieCases are Cookie headers on which requestCookie must read
+// exactly what net/http's Request.Cookie reads, each header a list of
+// lines.
+var requestCookieCases = map[string][]string{
+	"none":                        nil,
+	"empty line":                  {""},
+	"only the cookie":             {"session=abc"},
+	"among others":                {"theme=dark; session=abc; lang=en"},
+	"last, no space":              {"a=1;b=2;session=abc"},
+	"spaces and tabs around":      {" \t a=1 ;\t session \t= abc \t; b=2 "},
+	"space inside the value":      {"session=a bc"},
+	"comma inside the value":      {"session=a,bc"},
+	"leading space of the value":  {"session= abc"},
+	"quoted":                      {`session="abc"`},
+	"quoted, empty":               {`session=""`},
+	"a lone quote":                {`session="`},
+	"quote at one end only":       {`session="abc`, `session=abc"`},
+	"quote inside":                {`session=a"bc`},
+	"quote inside, then valid":    {`session=a"bc; session=def`},
+	"backslash, then valid":       {`session=a\bc; session=def`},
+	"control byte, then valid":    {"session=a\x01bc; session=def"},
+	"DEL, then valid":             {"session=a\x7fbc; session=def"},
+	"non-ASCII, then valid":       {"session=é; session=def"},
+	"duplicates: first wins":      {"session=first; session=second"},
+	"empty first, then a value":   {"session=; session=abc"},
+	"no equals sign":              {"session; session=abc"},
+	"no equals sign alone":        {"session"},
+	"two equals signs":            {"session=a=b"},
+	"on the second line":          {"a=1", "session=abc"},
+	"on both lines":               {"session=one", "session=two"},
+	"invalid on line one":         {`session=a"b`, "session=two"},
+	"prefix of the name":          {"sessionx=abc; xsession=def; session.1=ghi"},
+	"case differs":                {"Session=abc"},
+	"empty pairs":                 {";;; ; session=abc;;"},
+	"name with a space inside":    {"ses sion=abc"},
+	"chunks":                      {"session=abc; session.1=def; session.2=ghi"},
+	"chunks out of order":         {"session.2=ghi; session.1=def; session=abc"},
+	"empty name":                  {"=abc; session=def"},
+	"trailing semicolon and tabs": {"session=abc;\t"},
+}
+
+func TestRequestCookieMatchesNetHTTP(t *testing.T) {
+	names := []string{"session", "session.1", "session.2", "a", "ses sion", "", "sessionx"}
+	for cn, lines := range requestCookieCases {
+		r := httpRequest()
+		for _, l := range lines {
+			r.Header.Add("Cookie", l)
+		}
+		for _, name := range names {
+			t.Run(cn+"/"+name, func(t *testing.T) {
+				want, err := r.Cookie(name)
+				got, ok := requestCookie(r.Header, name)
+				if err != nil {
+					assert.False(t, ok, "net/http finds no %q cookie; requestCookie found %q", name, got)
+					assert.Empty(t, got)
+					return
+				}
+				assert.True(t, ok)
+				assert.Equal(t, want.Value, got)
+			})
+		}
+	}
+}
+
+func TestRequestCookieDoesNotAllocate(t *testing.T) {
+	r := httpRequest()
+	r.Header.Set("Cookie", `theme=dark; session="abc"; session.1=def`)
+	allocs := testing.AllocsPerRun(100, func() {
+		_, _ = requestCookie(r.Header, "session")
+		_, _ = requestCookie(r.Header, "session.1")
+		_, _ = requestCookie(r.Header, "missing")
+	})
+	assert.Zero(t, allocs)
+}
+
+// FuzzRequestCookie checks requestCookie against net/http's Request.Cookie
+// on arbitrary Cookie headers of one or two lines.
+func FuzzRequestCookie(f *testing.F) {
+	for _, lines := range requestCookieCases {
+		switch len(lines) {
+		case 1:
+			f.Add(lines[0], "", "session")
+		case 2:
+			f.Add(lines[0], lines[1], "session")
+		}
+	}
+	f.Add("session=abc; session.1=def", "", "session.1")
+	f.Fuzz(func(t *testing.T, line1, line2, name string) {
+		r := httpRequest()
+		r.Header.Add("Cookie", line1)
+		if line2 != "" {
+			r.Header.Add("Cookie", line2)
+		}
+		if strings.Count(line1, ";")+strings.Count(line2, ";")+2 > 3000 {
+			t.Skip("past net/http's limit on the number of cookies, which requestCookie does not apply")
+		}
+		want, err := r.Cookie(name)
+		got, ok := requestCookie(r.Header, name)
+		if err != nil {
+			if ok {
+				t.Fatalf("net/http finds no %q cookie in %q; requestCookie found %q", name, r.Header["Cookie"], got)
+			}
+			return
+		}
+		if !ok || got != want.Value {
+			t.Fatalf("in %q, net/http reads %q = %q; requestCookie %q (found: %v)", r.Header["Cookie"], name, want.Value, got, ok)
+		}
+	})
 }

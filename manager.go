@@ -75,6 +75,8 @@ type Manager struct {
 	bound    Store // store, bound to Cookie.Name if it is a NameBinder
 	local    bool  // bound is a LocalStore that reports true: no StoreTimeout
 	updater  bool  // bound is an Updater: sessions track their changed keys
+
+	cookieAttrs attributeCache // Cookie's attributes, formatted
 }
 
 // New returns a Manager that keeps sessions in store, with secure defaults:
@@ -196,12 +198,41 @@ func (m *Manager) valid(rec *Record, now time.Time) bool {
 // written, whether next calls WriteHeader, Write or Flush, or just returns.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := m.newSession(r)
-		r = r.WithContext(context.WithValue(r.Context(), contextKey{}, s))
-		sw := &writer{ResponseWriter: w, m: m, s: s, r: r}
-		next.ServeHTTP(sw, r)
-		sw.commit()
+		h := new(handlerState)
+		s := &h.session
+		m.initSession(s, r)
+		h.ctx = sessionContext{Context: r.Context(), s: s}
+		r = r.WithContext(&h.ctx)
+		h.writer = writer{ResponseWriter: w, m: m, s: s, r: r}
+		next.ServeHTTP(&h.writer, r)
+		h.writer.commit()
 	})
+}
+
+// handlerState is what Handler adds to a request, made in one allocation
+// rather than three: the request's session, the context that carries it,
+// and the writer that saves it.
+type handlerState struct {
+	session Session
+	ctx     sessionContext
+	writer  writer
+}
+
+// sessionContext is a request's context with its session attached: what
+// context.WithValue(ctx, contextKey{}, s) would give, but a value that
+// Handler allocates together with the session. Its Done, Err and Deadline
+// are its parent's, so the context package treats contexts derived from it
+// as derived from the parent.
+type sessionContext struct {
+	context.Context
+	s *Session
+}
+
+func (c *sessionContext) Value(key any) any {
+	if key == (contextKey{}) {
+		return c.s
+	}
+	return c.Context.Value(key)
 }
 
 // Get returns the request's session. It panics if r did not pass through
@@ -214,7 +245,14 @@ func (m *Manager) Get(r *http.Request) *Session {
 }
 
 func (m *Manager) newSession(r *http.Request) *Session {
-	return &Session{m: m, ctx: r.Context(), req: r, parent: FromContext(r.Context())}
+	s := new(Session)
+	m.initSession(s, r)
+	return s
+}
+
+// initSession makes s, which is zero, r's session under m, not loaded yet.
+func (m *Manager) initSession(s *Session, r *http.Request) {
+	s.m, s.ctx, s.req, s.parent = m, r.Context(), r, FromContext(r.Context())
 }
 
 // Load returns r's session for code that cannot wrap its handlers with

@@ -665,6 +665,42 @@ func TestNestedManagers(t *testing.T) {
 	assert.Equal(t, map[string]bool{"session": true, "prefs": true}, names)
 }
 
+// TestHandlerContextIsTheRequests checks that the context Handler gives the
+// handler, which carries the session, is otherwise the request's own:
+// its values, its deadline, and its cancellation, passed on to contexts
+// derived from it, cause included.
+func TestHandlerContextIsTheRequests(t *testing.T) {
+	type key struct{}
+	m, _ := newManager(newRecordStore())
+	parent, cancel := context.WithCancelCause(context.WithValue(context.Background(), key{}, "parent's value"))
+	deadline := time.Now().Add(time.Hour)
+	parent, cancelDeadline := context.WithDeadline(parent, deadline)
+	defer cancelDeadline()
+	cause := errors.New("client went away")
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		assert.Same(t, m.Get(r), session.FromContext(ctx))
+		assert.Equal(t, "parent's value", ctx.Value(key{}))
+		got, ok := ctx.Deadline()
+		assert.True(t, ok)
+		assert.Equal(t, deadline, got)
+
+		child, cancelChild := context.WithCancel(ctx)
+		defer cancelChild()
+		require.NoError(t, child.Err())
+		cancel(cause)
+		select {
+		case <-child.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("a context derived from the handler's was not cancelled with the request's")
+		}
+		assert.ErrorIs(t, ctx.Err(), context.Canceled)
+		assert.ErrorIs(t, context.Cause(child), cause)
+		assert.ErrorIs(t, context.Cause(ctx), cause)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(parent, "GET", "/", nil))
+}
+
 func TestGetOutsideHandler(t *testing.T) {
 	m := session.New(newRecordStore())
 	assert.Nil(t, session.FromContext(context.Background()))

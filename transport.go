@@ -130,7 +130,7 @@ func (m *Manager) writeToken(h http.Header, token string, rec *Record, now time.
 	cookie, header := m.replyChannels(s)
 	chunks := 0
 	if cookie {
-		n, err := m.Cookie.write(h, token, rec, now, s.chunks)
+		n, err := m.Cookie.write(h, &m.cookieAttrs, token, rec, now, s.chunks)
 		if err != nil {
 			return 0, err
 		}

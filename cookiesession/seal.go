@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sealed/session"
@@ -92,7 +94,10 @@ func seal(k *sealKey, ad []byte, rec *session.Record, rand io.Reader) (string, e
 		}
 	}
 
-	buf := make([]byte, headerLen+nonceLen, headerLen+nonceLen+plainLen+tagLen)
+	pooled := sealBuffers.Get().(*[]byte)
+	defer sealBuffers.Put(pooled)
+	buf := slices.Grow((*pooled)[:0], headerLen+nonceLen+plainLen+tagLen)
+	buf = buf[:headerLen+nonceLen]
 	buf[0] = version
 	copy(buf[1:headerLen], k.id[:])
 	nonce := buf[headerLen : headerLen+nonceLen]
@@ -104,8 +109,17 @@ func seal(k *sealKey, ad []byte, rec *session.Record, rand io.Reader) (string, e
 	// Seal in place: the ciphertext overwrites the plaintext, which already
 	// sits right after the header and nonce.
 	buf = k.aead.Seal(buf[:headerLen+nonceLen], nonce, plaintext, ad)
+	*pooled = buf
 	return encodeToken(buf), nil
 }
+
+// sealBuffers holds the buffers seals are built in, as *[]byte. Only the
+// token, their base64 form, outlives a seal, so each seal would otherwise
+// allocate a buffer of its size for the garbage collector. A buffer goes
+// back holding nothing secret: the seal encrypts the plaintext in place,
+// and Save refuses to seal a token over MaxTokenLen, which bounds the
+// size of a pooled buffer.
+var sealBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // encodeToken is tokenEncoding.EncodeToString(b) with one allocation rather
 // than two (a byte buffer, then its copy as a string): it encodes through a
