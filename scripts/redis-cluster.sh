@@ -13,17 +13,12 @@
 # Needs redis-server and redis-cli 7 or newer.
 set -euo pipefail
 
-ports=(7001 7002 7003 7004 7005 7006)
+script=redis-cluster
+all_ports=(7001 7002 7003 7004 7005 7006)
 base="${TMPDIR:-/tmp}/go-sealed-redis-cluster"
 host=127.0.0.1
-
-cli() { # port args...
-	local port=$1
-	shift
-	redis-cli -h "$host" -p "$port" "$@"
-}
-
-node_up() { cli "$1" ping 2>/dev/null | grep -q PONG; }
+# shellcheck source=scripts/redis-common.sh
+source "$(dirname "$0")/redis-common.sh"
 
 # cluster_field port name: a field of CLUSTER INFO as the node sees it.
 cluster_field() {
@@ -36,7 +31,7 @@ node_ok() {
 
 cluster_ok() {
 	local p
-	for p in "${ports[@]}"; do
+	for p in "${all_ports[@]}"; do
 		node_ok "$p" || return 1
 	done
 }
@@ -49,33 +44,13 @@ start_node() {
 		--appendonly no --save "" --daemonize yes --dir "$dir" --logfile "$dir/redis.log"
 }
 
-# wait_until seconds description command...: polls command every 0.2 s.
-wait_until() {
-	local seconds=$1 what=$2
-	shift 2
-	local i
-	for ((i = 0; i < seconds * 5; i++)); do
-		"$@" && return 0
-		sleep 0.2
-	done
-	echo "redis-cluster: $what within $seconds s" >&2
-	return 1
-}
-
-all_up() {
-	local p
-	for p in "${ports[@]}"; do
-		node_up "$p" || return 1
-	done
-}
-
 start() {
 	if cluster_ok; then
-		echo "redis-cluster: already running on ports ${ports[0]}-${ports[-1]}"
+		echo "redis-cluster: already running on ports ${all_ports[0]}-${all_ports[-1]}"
 		return 0
 	fi
 	local p
-	for p in "${ports[@]}"; do
+	for p in "${all_ports[@]}"; do
 		if ! node_up "$p"; then
 			start_node "$p"
 		fi
@@ -84,10 +59,10 @@ start() {
 	# Create the cluster unless it exists (nodes restarted from their
 	# config files, or a start interrupted after the create): a node
 	# that knows others or serves slots is already in one.
-	if [[ "$(cluster_field "${ports[0]}" cluster_known_nodes)" == 1 &&
-		"$(cluster_field "${ports[0]}" cluster_slots_assigned)" == 0 ]]; then
+	if [[ "$(cluster_field "${all_ports[0]}" cluster_known_nodes)" == 1 &&
+		"$(cluster_field "${all_ports[0]}" cluster_slots_assigned)" == 0 ]]; then
 		local addrs=()
-		for p in "${ports[@]}"; do
+		for p in "${all_ports[@]}"; do
 			addrs+=("$host:$p")
 		done
 		redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes >"$base/create.log" 2>&1 || {
@@ -97,19 +72,19 @@ start() {
 		}
 	fi
 	wait_until 30 "cluster not healthy (state ok, 16384 slots on every node)" cluster_ok
-	echo "redis-cluster: running on ports ${ports[0]}-${ports[-1]} ($base)"
+	echo "redis-cluster: running on ports ${all_ports[0]}-${all_ports[-1]} ($base)"
 }
 
 stop() {
 	local p
-	for p in "${ports[@]}"; do
+	for p in "${all_ports[@]}"; do
 		if node_up "$p"; then
 			cli "$p" shutdown nosave >/dev/null 2>&1 || true
 		fi
 	done
 	down() {
 		local p
-		for p in "${ports[@]}"; do
+		for p in "${all_ports[@]}"; do
 			! node_up "$p" || return 1
 		done
 	}
@@ -120,7 +95,7 @@ stop() {
 
 status() {
 	local p healthy=0
-	for p in "${ports[@]}"; do
+	for p in "${all_ports[@]}"; do
 		if node_up "$p"; then
 			echo "$host:$p up, $(cli "$p" role 2>/dev/null | head -1), cluster_state:$(cluster_field "$p" cluster_state)"
 		else
