@@ -44,8 +44,12 @@
 // to different keys both survive. For the same key the request that saves
 // last wins. With a backend that implements Transactor the read and write
 // are one atomic step; with one that does not, a write landing between
-// them can still be lost. A session destroyed by one request is not
-// brought back by another that saves after it.
+// them can still be lost. A backend that implements HintedTransactor
+// (redisstore) skips that read: it is handed the record the request
+// loaded, and writes only if the stored record is still that one, which
+// is the usual case; otherwise it reads and applies the changes again. A
+// session destroyed by one request is not brought back by another that
+// saves after it.
 //
 // # Logging a user out everywhere
 //
