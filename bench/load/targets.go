@@ -106,6 +106,7 @@ func openTarget(ctx context.Context, cfg config, name string, o targetOptions) (
 			opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, time.Second, time.Second
 		}
 		opt.PoolSize = max(opt.PoolSize, cfg.clients)
+		opt.ContextTimeoutEnabled = true // as the redisstore documentation advises
 		c := redis.NewClient(opt)
 		if err := c.Ping(ctx).Err(); err != nil {
 			_ = c.Close()
