@@ -113,6 +113,7 @@ func BenchmarkCookie(b *testing.B) {
 	})
 	b.Run("harness", func(b *testing.B) { benchCookieLib(b, newHarness()) })
 	b.Run("floor", func(b *testing.B) { benchFloor(b, t) })
+	b.Run("floor-open", func(b *testing.B) { benchFloorOpen(b, t) })
 }
 
 // newHarness returns handlers that do what the benchmarks' requests
@@ -306,4 +307,46 @@ func benchFloor(b *testing.B, t typical) {
 	}
 	cpu.report(b)
 	b.ReportMetric(float64(tokenLen), "value-B")
+}
+
+// benchFloorOpen is the floor's way back alone, base64url, open and
+// decode, over benchSessions tokens in turn: what a read-only request
+// cannot do without, to set Cookie/sealed/readonly against.
+func benchFloorOpen(b *testing.B, t typical) {
+	aead, err := chacha20poly1305.NewX(cookiesession.GenerateKey())
+	if err != nil {
+		b.Fatal(err)
+	}
+	values := t.values()
+	aad := []byte(cookieName)
+	enc := base64.RawURLEncoding
+	tokens := make([]string, benchSessions)
+	for i := range tokens {
+		data, err := session.CBOR.Encode(values)
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf := make([]byte, chacha20poly1305.NonceSizeX, chacha20poly1305.NonceSizeX+len(data)+chacha20poly1305.Overhead)
+		_, _ = rand.Read(buf)
+		tokens[i] = enc.EncodeToString(aead.Seal(buf, buf[:chacha20poly1305.NonceSizeX], data, aad))
+	}
+	b.ReportAllocs()
+	i := 0
+	cpu := startCPU()
+	for b.Loop() {
+		raw, err := enc.DecodeString(tokens[i%len(tokens)])
+		i++
+		if err != nil {
+			b.Fatal(err)
+		}
+		nonce, ct := raw[:chacha20poly1305.NonceSizeX], raw[chacha20poly1305.NonceSizeX:]
+		plain, err := aead.Open(ct[:0], nonce, ct, aad)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got, err := session.CBOR.Decode(plain); err != nil || len(got) != len(values) {
+			b.Fatal("floor open lost values", err)
+		}
+	}
+	cpu.report(b)
 }
