@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
@@ -275,38 +276,50 @@ func benchFloor(b *testing.B, t typical) {
 		b.Fatal(err)
 	}
 	values := t.values()
-	aad := []byte(cookieName)
-	enc := base64.RawURLEncoding
 	var tokenLen int
 	b.ReportAllocs()
 	cpu := startCPU()
 	for b.Loop() {
-		data, err := session.CBOR.Encode(values)
-		if err != nil {
-			b.Fatal(err)
-		}
-		buf := make([]byte, chacha20poly1305.NonceSizeX, chacha20poly1305.NonceSizeX+len(data)+chacha20poly1305.Overhead)
-		_, _ = rand.Read(buf)
-		buf = aead.Seal(buf, buf[:chacha20poly1305.NonceSizeX], data, aad)
-		token := enc.EncodeToString(buf)
+		token := floorSeal(b, aead, values)
 		tokenLen = len(token)
-
-		raw, err := enc.DecodeString(token)
-		if err != nil {
-			b.Fatal(err)
-		}
-		nonce, ct := raw[:chacha20poly1305.NonceSizeX], raw[chacha20poly1305.NonceSizeX:]
-		plain, err := aead.Open(ct[:0], nonce, ct, aad)
-		if err != nil {
-			b.Fatal(err)
-		}
-		got, err := session.CBOR.Decode(plain)
-		if err != nil || len(got) != len(values) {
-			b.Fatal("floor round trip lost values", err)
-		}
+		floorOpen(b, aead, token, len(values))
 	}
 	cpu.report(b)
 	b.ReportMetric(float64(tokenLen), "value-B")
+}
+
+// floorAD is the additional data of the floor's seals: the cookie name,
+// as the sealed store binds it.
+var floorAD = []byte(cookieName)
+
+// floorSeal is the floor's way out: values encoded, sealed with a random
+// nonce, base64url.
+func floorSeal(b *testing.B, aead cipher.AEAD, values map[string]any) string {
+	data, err := session.CBOR.Encode(values)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, chacha20poly1305.NonceSizeX, chacha20poly1305.NonceSizeX+len(data)+chacha20poly1305.Overhead)
+	_, _ = rand.Read(buf)
+	buf = aead.Seal(buf, buf[:chacha20poly1305.NonceSizeX], data, floorAD)
+	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+// floorOpen is the floor's way back: base64url, open, decode, which must
+// give n values.
+func floorOpen(b *testing.B, aead cipher.AEAD, token string, n int) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		b.Fatal(err)
+	}
+	nonce, ct := raw[:chacha20poly1305.NonceSizeX], raw[chacha20poly1305.NonceSizeX:]
+	plain, err := aead.Open(ct[:0], nonce, ct, floorAD)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if got, err := session.CBOR.Decode(plain); err != nil || len(got) != n {
+		b.Fatal("floor round trip lost values", err)
+	}
 }
 
 // benchFloorOpen is the floor's way back alone, base64url, open and
@@ -318,35 +331,16 @@ func benchFloorOpen(b *testing.B, t typical) {
 		b.Fatal(err)
 	}
 	values := t.values()
-	aad := []byte(cookieName)
-	enc := base64.RawURLEncoding
 	tokens := make([]string, benchSessions)
 	for i := range tokens {
-		data, err := session.CBOR.Encode(values)
-		if err != nil {
-			b.Fatal(err)
-		}
-		buf := make([]byte, chacha20poly1305.NonceSizeX, chacha20poly1305.NonceSizeX+len(data)+chacha20poly1305.Overhead)
-		_, _ = rand.Read(buf)
-		tokens[i] = enc.EncodeToString(aead.Seal(buf, buf[:chacha20poly1305.NonceSizeX], data, aad))
+		tokens[i] = floorSeal(b, aead, values)
 	}
 	b.ReportAllocs()
 	i := 0
 	cpu := startCPU()
 	for b.Loop() {
-		raw, err := enc.DecodeString(tokens[i%len(tokens)])
+		floorOpen(b, aead, tokens[i%len(tokens)], len(values))
 		i++
-		if err != nil {
-			b.Fatal(err)
-		}
-		nonce, ct := raw[:chacha20poly1305.NonceSizeX], raw[chacha20poly1305.NonceSizeX:]
-		plain, err := aead.Open(ct[:0], nonce, ct, aad)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if got, err := session.CBOR.Decode(plain); err != nil || len(got) != len(values) {
-			b.Fatal("floor open lost values", err)
-		}
 	}
 	cpu.report(b)
 }
