@@ -109,6 +109,16 @@
 // MariaDB). A transaction the server still aborts as deadlocked is run
 // again.
 //
+// UpdateHinted (serverstore.HintedTransactor), which serverstore calls
+// with the record a request loaded, skips the transaction when it can: one
+// UPDATE writes the new entry where the row still holds the loaded one,
+// so a request that changes its session costs one statement for the write
+// instead of a transaction's four or more round trips. If another request
+// wrote first, the UPDATE changes nothing and Update runs as above. That
+// UPDATE and Commit's upsert run outside a transaction, at the server's
+// default isolation, and are run again if the server aborts them as
+// deadlocked.
+//
 // # DSN parameters
 //
 // None is required. These matter:

@@ -287,6 +287,16 @@ func TestMaxUserID(t *testing.T) {
 	require.Equal(t, ErrUserIDTooLong, s.Update(ctx, storetest.NewKey(), func([]byte, bool) (serverstore.Entry, bool, error) {
 		return entry("x", time.Hour, long+"u"), true, nil
 	}))
+	key := storetest.NewKey()
+	hint := entry("x", time.Hour, long)
+	require.NoError(t, s.Commit(ctx, key, hint))
+	require.Equal(t, ErrUserIDTooLong, s.UpdateHinted(ctx, key, hint, func([]byte, bool) (serverstore.Entry, bool, error) {
+		return entry("y", time.Hour, long+"u"), true, nil
+	}))
+	data, found, err := s.Find(ctx, key)
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, "x", string(data), "nothing written")
 }
 
 func TestTimeZones(t *testing.T) {

@@ -81,6 +81,13 @@
 // concurrent Updates of a new key wait for each other too. A transaction
 // the server aborts with a deadlock or serialization failure is run again.
 //
+// UpdateHinted (serverstore.HintedTransactor), which serverstore calls
+// with the record a request loaded, skips the transaction when it can: one
+// UPDATE writes the new entry where the row still holds the loaded one,
+// so a request that changes its session costs one statement for the write
+// instead of four round trips. If another request wrote first, the UPDATE
+// changes nothing and Update runs as above.
+//
 // Rename (serverstore.Renamer, used at login by Renew) is a single
 // statement, a DELETE of the old key in a CTE and an upsert of the new
 // one, so atomic without a transaction. Commit is an INSERT ... ON

@@ -1,7 +1,8 @@
 // Package sqlstore holds what the SQL backends pgstore and mysqlstore
 // share beyond their SQL: their configuration and its checks, table name
 // validation, the expiry sweeper, the retry of transactions the server
-// aborted, and the clamping of expiry times.
+// aborted, the clamping of expiry times, and the frame of their hinted
+// updates.
 package sqlstore
 
 import (
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-sealed/session/serverstore"
 )
 
 // Defaults of Config.
@@ -271,4 +274,36 @@ func Retry(ctx context.Context, retryable func(error) bool, op func() error) err
 // for tests.
 func (s *Sweeper) Done() <-chan struct{} {
 	return s.done
+}
+
+// MaxHint is the largest hint UpdateHinted sends back to the server to
+// compare: a swap sends the entry's data twice, the hint and the new data,
+// which for a small session costs less than the transaction it saves, and
+// for a large one may not.
+const MaxHint = 64 << 10
+
+// UpdateFunc is the update function of serverstore.Transactor.
+type UpdateFunc = func(data []byte, found bool) (serverstore.Entry, bool, error)
+
+// UpdateHinted is serverstore.HintedTransactor.UpdateHinted for the SQL
+// stores, whose Update is a transaction of four round trips (begin, lock,
+// write, commit). fn runs on the hint, and swap writes its entry in one
+// statement that changes the row only if it still holds exactly the hint,
+// and reports whether it did. When it did not, or when the hint is over
+// MaxHint, or fn declines to write or deletes, update (the store's own
+// Update) takes over, and runs fn again on what the row holds.
+func UpdateHinted(hint serverstore.Entry, fn UpdateFunc, swap func(serverstore.Entry) (bool, error), update func(UpdateFunc) error) error {
+	if len(hint.Data) <= MaxHint {
+		e, write, err := fn(hint.Data, true)
+		if err != nil {
+			return err
+		}
+		if write && !Expired(e.Expires) {
+			swapped, err := swap(e)
+			if err != nil || swapped {
+				return err
+			}
+		}
+	}
+	return update(fn)
 }

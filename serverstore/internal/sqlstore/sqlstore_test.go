@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-sealed/session/serverstore"
 )
 
 func TestParseName(t *testing.T) {
@@ -202,4 +205,57 @@ func TestNullIfEmptyNotNil(t *testing.T) {
 	require.Equal(t, "u", NullIfEmpty("u"))
 	require.NotNil(t, NotNil(nil))
 	require.Empty(t, NotNil(nil))
+}
+
+// TestUpdateHinted checks which of swap and update UpdateHinted takes: the
+// swap for a write on a hint that still holds, the store's Update for
+// everything else, with fn run again there.
+func TestUpdateHinted(t *testing.T) {
+	live := serverstore.Entry{Data: []byte("new"), Expires: time.Now().Add(time.Hour)}
+	gone := serverstore.Entry{Data: []byte("new"), Expires: time.Now().Add(-time.Hour)}
+	errSwap, errFn := errors.New("swap failed"), errors.New("fn failed")
+	for _, c := range []struct {
+		name      string
+		hint      []byte
+		write     bool
+		entry     serverstore.Entry
+		fnErr     error
+		swapped   bool
+		swapErr   error
+		wantSwaps int
+		wantCalls int // of fn: 1 on the hint, and 1 more in update
+		wantErr   error
+	}{
+		{name: "swapped", hint: []byte("old"), write: true, entry: live, swapped: true, wantSwaps: 1, wantCalls: 1},
+		{name: "stale hint", hint: []byte("old"), write: true, entry: live, wantSwaps: 1, wantCalls: 2},
+		{name: "swap fails", hint: []byte("old"), write: true, entry: live, swapErr: errSwap, wantSwaps: 1, wantCalls: 1, wantErr: errSwap},
+		{name: "fn declines", hint: []byte("old"), entry: live, wantCalls: 2},
+		{name: "fn deletes", hint: []byte("old"), write: true, entry: gone, wantCalls: 2},
+		{name: "fn fails", hint: []byte("old"), write: true, entry: live, fnErr: errFn, wantCalls: 1, wantErr: errFn},
+		{name: "hint too large", hint: make([]byte, MaxHint+1), write: true, entry: live, swapped: true, wantCalls: 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			calls, swaps := 0, 0
+			fn := func([]byte, bool) (serverstore.Entry, bool, error) {
+				calls++
+				return c.entry, c.write, c.fnErr
+			}
+			swap := func(e serverstore.Entry) (bool, error) {
+				swaps++
+				assert.Equal(t, c.entry, e)
+				return c.swapped, c.swapErr
+			}
+			update := func(fn UpdateFunc) error {
+				_, _, err := fn([]byte("stored"), true)
+				return err
+			}
+			err := UpdateHinted(serverstore.Entry{Data: c.hint}, fn, swap, update)
+			assert.ErrorIs(t, err, c.wantErr)
+			if c.wantErr == nil {
+				assert.NoError(t, err)
+			}
+			assert.Equal(t, c.wantSwaps, swaps, "swaps")
+			assert.Equal(t, c.wantCalls, calls, "calls of fn")
+		})
+	}
 }
