@@ -3,10 +3,7 @@ package serverstore_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -39,15 +36,6 @@ func TestConformancePlainBackend(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) serverstore.Backend {
 		return plain{newMem(t)}
 	})
-}
-
-// keyOf derives a token's backend key as the package documents it.
-func keyOf(t testing.TB, token string) string {
-	t.Helper()
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	require.NoError(t, err)
-	sum := sha256.Sum256(raw)
-	return hex.EncodeToString(sum[:])
 }
 
 func newRecord(ttl time.Duration) *session.Record {
@@ -86,7 +74,7 @@ func TestMalformedTokensNeverReachTheBackend(t *testing.T) {
 		valid[:42] + "/",
 		valid[:42] + "B",              // non-zero trailing bits: another spelling of a token
 		strings.Repeat("ÿ", 21) + "A", // 43 bytes, not the alphabet
-		keyOf(t, valid),
+		storetest.KeyOf(t, valid),
 	} {
 		rec, err := s.Load(t.Context(), token)
 		require.NoError(t, err)
@@ -146,7 +134,7 @@ func stored(t *testing.T, s *serverstore.Store, b serverstore.Backend, rec *sess
 	t.Helper()
 	token, err := s.Save(t.Context(), "", rec)
 	require.NoError(t, err)
-	key = keyOf(t, token)
+	key = storetest.KeyOf(t, token)
 	data, found, err := b.Find(t.Context(), key)
 	require.NoError(t, err)
 	require.True(t, found)
@@ -203,7 +191,7 @@ func FuzzLoad(f *testing.F) {
 	rec := newRecord(time.Hour)
 	token, err := s.Save(context.Background(), "", rec)
 	require.NoError(f, err)
-	key := keyOf(f, token)
+	key := storetest.KeyOf(f, token)
 	good, _, err := b.Find(context.Background(), key)
 	require.NoError(f, err)
 	f.Add(good)
@@ -242,7 +230,7 @@ func TestExpiredRecordNeverServed(t *testing.T) {
 	s := serverstore.New(b)
 	token, err := s.Save(t.Context(), "", newRecord(-time.Second))
 	require.NoError(t, err)
-	_, found, err := b.Find(t.Context(), keyOf(t, token))
+	_, found, err := b.Find(t.Context(), storetest.KeyOf(t, token))
 	require.NoError(t, err)
 	require.True(t, found, "the backend should hold the record")
 

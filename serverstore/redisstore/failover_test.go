@@ -2,9 +2,6 @@ package redisstore_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -209,10 +206,7 @@ func primaryToKill(t *testing.T, c *redis.ClusterClient) string {
 // token. A session's Redis key hash-tags the backend key (the hex SHA-256
 // of the token's bytes), so that tag alone decides its slot.
 func ownsSession(t *testing.T, c *redis.ClusterClient, addr, token string) bool {
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	require.NoError(t, err)
-	sum := sha256.Sum256(raw)
-	node, err := c.MasterForKey(context.Background(), "{"+hex.EncodeToString(sum[:])+"}")
+	node, err := c.MasterForKey(context.Background(), "{"+storetest.KeyOf(t, token)+"}")
 	require.NoError(t, err)
 	return node.Options().Addr == addr
 }

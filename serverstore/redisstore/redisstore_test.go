@@ -3,8 +3,6 @@ package redisstore
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -295,10 +293,7 @@ func testKeyLayout(t *testing.T, c redis.UniversalClient) {
 	}
 	token, err := serverstore.New(s).Save(ctx, "", rec)
 	require.NoError(t, err)
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	require.NoError(t, err)
-	sum := sha256.Sum256(raw)
-	key := hex.EncodeToString(sum[:])
+	key := storetest.KeyOf(t, token)
 
 	sessionKey, userKey := prefix+"s:{"+key+"}", prefix+"u:{alice}"
 	keys, err := scanKeys(ctx, c, prefix)

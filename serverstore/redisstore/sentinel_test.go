@@ -3,8 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -328,7 +326,7 @@ func TestSentinelFailover(t *testing.T) {
 			}
 		}
 		if newPrimary != "" && status == http.StatusOK {
-			n, err := onNew.Exists(ctx, sessionKey(t, prefix, set)).Result()
+			n, err := onNew.Exists(ctx, prefix+"s:{"+storetest.KeyOf(t, set)+"}").Result()
 			if err == nil && n == 1 {
 				recoveredAt = time.Now()
 			}
@@ -401,7 +399,7 @@ func TestSentinelFailover(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, status)
 		require.NotEmpty(t, set)
-		n, err := onNew.Exists(ctx, sessionKey(t, prefix, set)).Result()
+		n, err := onNew.Exists(ctx, prefix+"s:{"+storetest.KeyOf(t, set)+"}").Result()
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), n, "written to the new primary")
 		status, body, _, err := get("/", set)
@@ -426,15 +424,6 @@ func sentinelPrimary(ctx context.Context, s *redis.SentinelClient) (string, erro
 		return "", fmt.Errorf("SENTINEL GET-MASTER-ADDR-BY-NAME: %q", hp)
 	}
 	return net.JoinHostPort(hp[0], hp[1]), nil
-}
-
-// sessionKey returns the Redis key of the session of token: with the
-// documented layout, prefix + "s:{" + hex SHA-256 of the token's bytes + "}".
-func sessionKey(t *testing.T, prefix, token string) string {
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	require.NoError(t, err)
-	sum := sha256.Sum256(raw)
-	return prefix + "s:{" + hex.EncodeToString(sum[:]) + "}"
 }
 
 // waitSentinelHealthy waits until sentinelHealthy finds nothing wrong, or

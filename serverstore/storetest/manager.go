@@ -147,7 +147,7 @@ func runManager(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 		requireOK(t, res)
 		require.True(t, res.setCookie && res.token == "", "Destroy did not expire the cookie")
 		require.Nil(t, load(t, s, token))
-		requireMissing(t, b, keyOf(t, token))
+		requireMissing(t, b, KeyOf(t, token))
 	})
 
 	t.Run("LogoutEverywhere", func(t *testing.T) {

@@ -70,8 +70,10 @@ func save(t *testing.T, s *serverstore.Store, token string, rec *session.Record)
 	return token
 }
 
-// keyOf is the documented derivation of a backend key from a token.
-func keyOf(t *testing.T, token string) string {
+// KeyOf returns the backend key of token, as serverstore derives it (the
+// hex SHA-256 of the token's 32 bytes), for tests that look at what a
+// backend holds for a session.
+func KeyOf(t testing.TB, token string) string {
 	t.Helper()
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	require.NoError(t, err)
@@ -91,7 +93,7 @@ func runStore(t *testing.T, newBackend func(t *testing.T) serverstore.Backend) {
 		want := record("id1", "alice", "data", live)
 		token := save(t, s, "", want)
 		require.Len(t, token, 43)
-		key := keyOf(t, token)
+		key := KeyOf(t, token)
 		stored, found := find(t, b, key)
 		require.True(t, found, "the backend key is not the hex SHA-256 of the token's bytes")
 		require.NotContains(t, string(stored), token, "the backend holds the token")
@@ -122,7 +124,7 @@ func runStore(t *testing.T, newBackend func(t *testing.T) serverstore.Backend) {
 			token[:42] + "!",        // outside the alphabet
 			token[:42] + "B",        // non-zero padding bits: a second spelling of some token
 			strings.Repeat("A", 44), // decodes to 33 bytes
-			keyOf(t, token),         // a key is not a token
+			KeyOf(t, token),         // a key is not a token
 		}
 		for _, m := range malformed {
 			require.Nil(t, load(t, s, m), "malformed token %q", m)
@@ -191,7 +193,7 @@ func runStore(t *testing.T, newBackend func(t *testing.T) serverstore.Backend) {
 		})
 		require.NoError(t, err)
 		require.Empty(t, got)
-		requireMissing(t, b, keyOf(t, token))
+		requireMissing(t, b, KeyOf(t, token))
 	})
 
 	t.Run("UpdateLoaded", func(t *testing.T) {
@@ -249,7 +251,7 @@ func runStore(t *testing.T, newBackend func(t *testing.T) serverstore.Backend) {
 		require.NoError(t, err)
 		require.Empty(t, got)
 		require.Equal(t, "<nil>", seen[len(seen)-1])
-		requireMissing(t, b, keyOf(t, token))
+		requireMissing(t, b, KeyOf(t, token))
 
 		// Expired since it was loaded: passed as nil, like a stored
 		// record past its Expires.
@@ -333,7 +335,7 @@ func testUsers(t *testing.T, s *serverstore.Store) {
 	require.True(t, older.Created.Equal(infos[1].Created))
 	require.True(t, older.Touched.Equal(infos[1].Touched))
 	require.True(t, older.Expires.Equal(infos[1].Expires))
-	require.Equal(t, keyOf(t, tOlder), infos[1].Handle)
+	require.Equal(t, KeyOf(t, tOlder), infos[1].Handle)
 	require.Nil(t, load(t, s, infos[0].Handle), "a handle works as a token")
 
 	_, err = s.ListUser(ctx, "")
