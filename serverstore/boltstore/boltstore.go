@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +16,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/go-sealed/session/serverstore"
+	"github.com/go-sealed/session/serverstore/internal/sweep"
 )
 
 // Defaults of the options.
@@ -81,9 +81,9 @@ var (
 	_ serverstore.Renamer    = (*Store)(nil)
 )
 
-// core is the state of a Store. The sweeper goroutine refers to it and not
-// to the Store, so that a Store dropped without Close can be collected and
-// its cleanup can stop the sweeper.
+// core is the state of a Store. The sweeper refers to it, not to the
+// Store, so that a Store dropped without Close can be collected and its
+// sweeper stopped (see package sweep).
 type core struct {
 	db     *bolt.DB
 	ownDB  bool // Close closes db
@@ -95,8 +95,7 @@ type core struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	stopSweeper context.CancelFunc
-	sweeperWG   sync.WaitGroup
+	sweeper *sweep.Sweeper
 }
 
 // Option configures a Store made by Open or OpenDB.
@@ -266,16 +265,13 @@ func makeStore(db *bolt.DB, own bool, cfg config) (*Store, error) {
 		return nil, fmt.Errorf("boltstore: open %s: %w", db.Path(), err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	c.stopSweeper = cancel
 	s := &Store{c}
-	if cfg.interval > 0 && !db.IsReadOnly() {
-		c.sweeperWG.Add(1)
-		go c.sweeper(ctx, cfg.interval)
-		// A Store dropped without Close must not leak its goroutine. The
+	if !db.IsReadOnly() {
+		c.sweeper = sweep.Start(cfg.interval, c.sweep)
+		// A Store dropped without Close does not leak its goroutine. The
 		// file stays open (and locked) until the process exits, though:
 		// call Close.
-		runtime.AddCleanup(s, func(stop context.CancelFunc) { stop() }, cancel)
+		sweep.StopWith(s, c.sweeper)
 	}
 	return s, nil
 }
@@ -293,11 +289,11 @@ func (s *Store) DB() *bolt.DB {
 // the first did. After Close every method returns ErrClosed.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		// The sweeper's context ends first, so that a sweep under way
-		// sees the Store closing rather than closed, and says nothing.
-		s.stopSweeper()
+		// The sweeper stops first, so that a sweep under way sees its
+		// context cancelled rather than the Store closed, and says
+		// nothing.
+		s.sweeper.Stop()
 		s.closed.Store(true)
-		s.sweeperWG.Wait()
 		if s.ownDB {
 			if err := s.db.Close(); err != nil {
 				s.closeErr = fmt.Errorf("boltstore: close: %w", err)
@@ -506,29 +502,20 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 	}
 }
 
-// sweeper calls Sweep every interval until ctx is cancelled.
-func (c *core) sweeper(ctx context.Context, interval time.Duration) {
-	defer c.sweeperWG.Done()
-	s := &Store{c} // not the user's Store, which must stay collectable
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		_, err := s.Sweep(ctx)
-		switch {
-		case err == nil, ctx.Err() != nil:
-		case errors.Is(err, ErrClosed):
-			// The bolt.DB given to OpenDB was closed before the Store.
-			c.log.Warn("boltstore: the database is closed; the sweeper stops", "bucket", string(c.bucket))
-			return
-		default:
-			c.log.Error("boltstore: sweeping expired sessions failed", "bucket", string(c.bucket), "err", err)
-		}
+// sweep is the sweeper's sweep.Func. It calls Sweep through a Store of
+// its own, not the user's, which must stay collectable.
+func (c *core) sweep(ctx context.Context) bool {
+	_, err := (&Store{c}).Sweep(ctx)
+	switch {
+	case err == nil, ctx.Err() != nil:
+	case errors.Is(err, ErrClosed):
+		// The bolt.DB given to OpenDB was closed before the Store.
+		c.log.Warn("boltstore: the database is closed; the sweeper stops", "bucket", string(c.bucket))
+		return false
+	default:
+		c.log.Error("boltstore: sweeping expired sessions failed", "bucket", string(c.bucket), "err", err)
 	}
+	return true
 }
 
 // errNothingToDo rolls back a write transaction that changed nothing, to

@@ -21,6 +21,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/go-sealed/session/serverstore"
+	"github.com/go-sealed/session/serverstore/internal/sweep"
 	"github.com/go-sealed/session/serverstore/storetest"
 )
 
@@ -63,7 +64,7 @@ func TestConformance(t *testing.T) {
 			t.Cleanup(func() { _ = db.Close() })
 			return s
 		},
-		Frame:            sweeperFrame,
+		Frame:            sweep.Frame,
 		Held:             func(t *testing.T, b serverstore.Backend) int { return len(readLayout(t, b.(*Store)).entries) },
 		Check:            func(t *testing.T, b serverstore.Backend) { checkConsistent(t, b.(*Store)) },
 		ServesAfterClose: false, // TestClosedStore: every call fails with ErrClosed
@@ -391,11 +392,8 @@ func TestSweepCancelled(t *testing.T) {
 	require.Len(t, readLayout(t, s).entries, 1)
 }
 
-// sweeperFrame is in the stack of a sweeper goroutine.
-const sweeperFrame = "boltstore.(*core).sweeper("
-
 // sweepers counts the running sweeper goroutines.
-func sweepers() int { return storetest.Goroutines(sweeperFrame) }
+func sweepers() int { return storetest.Goroutines(sweep.Frame) }
 
 func TestNoSweeper(t *testing.T) {
 	before := sweepers()

@@ -25,12 +25,12 @@ import (
 	"errors"
 	"hash/maphash"
 	"math"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-sealed/session/serverstore"
+	"github.com/go-sealed/session/serverstore/internal/sweep"
 )
 
 // shardCount is a power of two, so a hash picks a shard with a mask. 64
@@ -62,9 +62,9 @@ var (
 	_ serverstore.Renamer    = (*Store)(nil)
 )
 
-// core is the state of a Store. The sweeper goroutine refers to it and not
-// to the Store, so that an unreachable Store can be collected and its
-// cleanup can stop the sweeper.
+// core is the state of a Store. The sweeper refers to it, not to the
+// Store, so that a Store dropped without Close can be collected and its
+// sweeper stopped (see package sweep).
 type core struct {
 	seed   maphash.Seed
 	shards [shardCount]shard
@@ -78,11 +78,8 @@ type core struct {
 	// sweep, periodic or forced by a full store, can be skipped at no cost.
 	earliest atomic.Int64
 
-	sweepMu   sync.Mutex // serializes sweeps, so earliest is reset by one at a time
-	interval  time.Duration
-	stop      chan struct{}
-	stopOnce  sync.Once
-	sweeperWG sync.WaitGroup
+	sweepMu sync.Mutex // serializes sweeps, so earliest is reset by one at a time
+	sweeper *sweep.Sweeper
 }
 
 type shard struct {
@@ -147,19 +144,18 @@ func New(opts ...Option) *Store {
 	c := &core{
 		seed:       maphash.MakeSeed(),
 		maxEntries: int64(max(cfg.maxEntries, 0)),
-		interval:   cfg.interval,
-		stop:       make(chan struct{}),
 	}
 	c.earliest.Store(math.MaxInt64)
 	for i := range c.shards {
 		c.shards[i].m = map[string]entry{}
 		c.users[i].m = map[string]map[string]struct{}{}
 	}
-	c.sweeperWG.Add(1)
-	go c.sweeper()
+	c.sweeper = sweep.Start(cfg.interval, func(context.Context) bool {
+		c.sweep()
+		return true
+	})
 	s := &Store{c}
-	// A Store dropped without Close must not leak its goroutine.
-	runtime.AddCleanup(s, (*core).stopSweeper, c)
+	sweep.StopWith(s, c.sweeper)
 	return s
 }
 
@@ -168,8 +164,7 @@ func New(opts ...Option) *Store {
 // Close; expired entries are then still never returned, but stay in
 // memory until overwritten or deleted.
 func (s *Store) Close() error {
-	s.stopSweeper()
-	s.sweeperWG.Wait()
+	s.sweeper.Stop()
 	return nil
 }
 
@@ -496,24 +491,6 @@ func (c *core) sweepLocked() {
 		}
 		sh.mu.Unlock()
 	}
-}
-
-func (c *core) sweeper() {
-	defer c.sweeperWG.Done()
-	t := time.NewTicker(c.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.stop:
-			return
-		case <-t.C:
-			c.sweep()
-		}
-	}
-}
-
-func (c *core) stopSweeper() {
-	c.stopOnce.Do(func() { close(c.stop) })
 }
 
 func (c *core) shardIndex(key string) int {

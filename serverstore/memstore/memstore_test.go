@@ -14,6 +14,7 @@ import (
 
 	session "github.com/go-sealed/session"
 	"github.com/go-sealed/session/serverstore"
+	"github.com/go-sealed/session/serverstore/internal/sweep"
 	"github.com/go-sealed/session/serverstore/storetest"
 )
 
@@ -32,7 +33,7 @@ func TestConformance(t *testing.T) {
 		New: func(t *testing.T, interval time.Duration) serverstore.Backend {
 			return New(WithSweepInterval(interval))
 		},
-		Frame:            "memstore.(*core).sweeper(",
+		Frame:            sweep.Frame,
 		Held:             func(t *testing.T, b serverstore.Backend) int { return b.(*Store).Len() },
 		Check:            func(t *testing.T, b serverstore.Backend) { checkConsistent(t, b.(*Store)) },
 		ServesAfterClose: true,

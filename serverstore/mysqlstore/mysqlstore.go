@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/internal/sqlstore"
+	"github.com/go-sealed/session/serverstore/internal/sweep"
 )
 
 // Defaults of the options.
@@ -130,7 +131,7 @@ type Store struct {
 	name    sqlstore.Name
 	q       queries
 	batch   int
-	sweeper *sqlstore.Sweeper
+	sweeper *sweep.Sweeper
 }
 
 var (
@@ -208,12 +209,12 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	}
 	// The sweeper refers to db and the statement, not to s: a Store
 	// dropped without Close is collected, and its cleanup stops it.
-	sweep := s.q.sweep
+	sweepSQL := s.q.sweep
 	s.sweeper = sqlstore.StartSweeper(pkgName, cfg.SweepInterval, cfg.SweepBatch,
 		func(ctx context.Context, before time.Time, limit int) (int, error) {
-			return sweepBatch(ctx, db, sweep, before, limit)
+			return sweepBatch(ctx, db, sweepSQL, before, limit)
 		}, cfg.Logger)
-	sqlstore.StopWith(s, s.sweeper)
+	sweep.StopWith(s, s.sweeper)
 	return s, nil
 }
 

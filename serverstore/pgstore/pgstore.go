@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/internal/sqlstore"
+	"github.com/go-sealed/session/serverstore/internal/sweep"
 )
 
 // Defaults of the options.
@@ -132,7 +133,7 @@ type Store struct {
 	name    sqlstore.Name
 	q       queries
 	batch   int
-	sweeper *sqlstore.Sweeper
+	sweeper *sweep.Sweeper
 }
 
 var (
@@ -214,12 +215,12 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	}
 	// The sweeper refers to the pool and the statement, not to s: a Store
 	// dropped without Close is collected, and its cleanup stops it.
-	sweep := s.q.sweep
+	sweepSQL := s.q.sweep
 	s.sweeper = sqlstore.StartSweeper(pkgName, cfg.SweepInterval, cfg.SweepBatch,
 		func(ctx context.Context, before time.Time, limit int) (int, error) {
-			return sweepBatch(ctx, pool, sweep, before, limit)
+			return sweepBatch(ctx, pool, sweepSQL, before, limit)
 		}, cfg.Logger)
-	sqlstore.StopWith(s, s.sweeper)
+	sweep.StopWith(s, s.sweeper)
 	return s, nil
 }
 

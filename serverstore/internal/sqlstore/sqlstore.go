@@ -12,12 +12,11 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-sealed/session/serverstore"
+	"github.com/go-sealed/session/serverstore/internal/sweep"
 )
 
 // Defaults of Config.
@@ -180,69 +179,26 @@ func Sweep(ctx context.Context, batch int, del DeleteFunc) (int, error) {
 	}
 }
 
-// Sweeper runs Sweep periodically in a goroutine of its own.
-type Sweeper struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
-}
-
-// StartSweeper starts a goroutine that sweeps every interval, and
-// returns it; nil if interval is 0. Failures are logged to log with the
-// message prefix name, and the sweeper carries on. Each sweep is given
-// the interval, and at least a minute, to finish. The goroutine must not
-// refer to the store it sweeps (del refers to the database only), so that
-// a store dropped without Close can be collected and its cleanup call
-// Stop.
-func StartSweeper(name string, interval time.Duration, batch int, del DeleteFunc, log *slog.Logger) *Sweeper {
-	if interval == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &Sweeper{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			sctx, stop := context.WithTimeout(ctx, max(interval, time.Minute))
-			n, err := Sweep(sctx, batch, del)
-			stop()
-			switch {
-			case err != nil && ctx.Err() != nil:
-				return // stopped mid-sweep
-			case err != nil:
-				log.Error(name+": sweeping expired sessions failed", "deleted", n, "err", err)
-			case n > 0:
-				log.Debug(name+": swept expired sessions", "deleted", n)
-			}
+// StartSweeper starts a sweep.Sweeper that runs Sweep every interval,
+// and returns it; nil if interval is 0. Failures are logged to log with
+// the message prefix name, and the sweeper carries on. Each sweep is given
+// the interval, and at least a minute, to finish. del must not refer to
+// the store it sweeps, but to the database only (see package sweep).
+func StartSweeper(name string, interval time.Duration, batch int, del DeleteFunc, log *slog.Logger) *sweep.Sweeper {
+	return sweep.Start(interval, func(ctx context.Context) bool {
+		sctx, stop := context.WithTimeout(ctx, max(interval, time.Minute))
+		n, err := Sweep(sctx, batch, del)
+		stop()
+		switch {
+		case err != nil && ctx.Err() != nil:
+			// Stopped mid-sweep.
+		case err != nil:
+			log.Error(name+": sweeping expired sessions failed", "deleted", n, "err", err)
+		case n > 0:
+			log.Debug(name+": swept expired sessions", "deleted", n)
 		}
-	}()
-	return s
-}
-
-// StopWith makes sure sw stops once owner, the store it sweeps for, is
-// collected, for a store dropped without Close. sw must not refer to
-// owner (see StartSweeper), or owner is never collected.
-func StopWith[T any](owner *T, sw *Sweeper) {
-	if sw != nil {
-		runtime.AddCleanup(owner, (*Sweeper).Stop, sw)
-	}
-}
-
-// Stop stops the sweeper, interrupting a sweep in progress, and waits for
-// its goroutine to return. It is safe to call more than once, and on nil.
-func (s *Sweeper) Stop() {
-	if s == nil {
-		return
-	}
-	s.once.Do(s.cancel)
-	<-s.done
+		return true
+	})
 }
 
 // maxAttempts bounds Retry.
@@ -268,12 +224,6 @@ func Retry(ctx context.Context, retryable func(error) bool, op func() error) err
 		case <-wait.C:
 		}
 	}
-}
-
-// Done returns a channel closed when the sweeper's goroutine has returned:
-// for tests.
-func (s *Sweeper) Done() <-chan struct{} {
-	return s.done
 }
 
 // MaxHint is the largest hint UpdateHinted sends back to the server to

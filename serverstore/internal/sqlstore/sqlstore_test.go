@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-sealed/session/serverstore"
+	"github.com/go-sealed/session/serverstore/internal/sweep"
 )
 
 func TestParseName(t *testing.T) {
@@ -111,7 +112,7 @@ func TestSweep(t *testing.T) {
 
 func TestSweeper(t *testing.T) {
 	require.Nil(t, StartSweeper("x", 0, 10, (&batches{}).del, slog.Default()), "interval 0 starts no sweeper")
-	var nilSweeper *Sweeper
+	var nilSweeper *sweep.Sweeper
 	nilSweeper.Stop()
 
 	// Failures are logged, and the sweeper carries on.

@@ -16,6 +16,7 @@ import (
 	session "github.com/go-sealed/session"
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/internal/sqlstore"
+	"github.com/go-sealed/session/serverstore/internal/sweep"
 	"github.com/go-sealed/session/serverstore/storetest"
 )
 
@@ -127,7 +128,7 @@ func (h Harness) Sweeper() storetest.Sweeper {
 			t.Cleanup(func() { h.drop(t, table) }) // not s: storetest drops it
 			return s
 		},
-		Frame:            "internal/sqlstore.StartSweeper.func",
+		Frame:            sweep.Frame,
 		Held:             func(t *testing.T, b serverstore.Backend) int { return h.Count(t, b.(Store)) },
 		ServesAfterClose: true,
 	}
