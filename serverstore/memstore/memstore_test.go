@@ -94,50 +94,6 @@ func checkConsistent(t testing.TB, s *Store) {
 	}
 }
 
-func TestIndexConsistentUnderConcurrency(t *testing.T) {
-	s := newStore(t)
-	ctx := t.Context()
-	keys := make([]string, 20)
-	for i := range keys {
-		keys[i] = storetest.NewKey()
-	}
-	users := []string{"", "alice", "bob", "carol"}
-	var wg sync.WaitGroup
-	wg.Add(16)
-	for g := range 16 {
-		go func() {
-			defer wg.Done()
-			for i := range 500 {
-				key := keys[(g*7+i)%len(keys)]
-				user := users[(g+i)%len(users)]
-				var err error
-				switch i % 6 {
-				case 0, 1:
-					err = s.Commit(ctx, key, newEntry("x", time.Hour, user))
-				case 2:
-					err = s.Delete(ctx, key)
-				case 3:
-					err = s.Rename(ctx, key, keys[(g+i)%len(keys)], newEntry("y", time.Hour, user))
-				case 4:
-					err = s.Update(ctx, key, func(_ []byte, found bool) (serverstore.Entry, bool, error) {
-						return newEntry("z", time.Hour, user), !found, nil
-					})
-				case 5:
-					if user != "" {
-						_, err = s.DeleteUser(ctx, user)
-					}
-				}
-				if err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	checkConsistent(t, s)
-}
-
 // TestSweepSkipsWhenNothingExpired checks the bound on the earliest
 // expiry: a sweep of a store with nothing expired must not scan it.
 func TestSweepSkipsWhenNothingExpired(t *testing.T) {

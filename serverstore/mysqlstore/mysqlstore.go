@@ -285,20 +285,16 @@ func (s *Store) Commit(ctx context.Context, key string, e serverstore.Entry) err
 	}
 	var err error
 	if sqlstore.Expired(e.Expires) {
-		_, err = s.db.ExecContext(ctx, s.q.delete, key)
+		_, err = s.exec(ctx, s.q.delete, key)
 	} else {
-		// Retried on deadlock, as a swap is (see UpdateHinted).
-		err = sqlstore.Retry(ctx, retryable, func() error {
-			_, err := s.db.ExecContext(ctx, s.q.upsert, key, sqlstore.NotNil(e.Data), datetime(e.Expires), sqlstore.NullIfEmpty(e.UserID))
-			return err
-		})
+		_, err = s.exec(ctx, s.q.upsert, key, sqlstore.NotNil(e.Data), datetime(e.Expires), sqlstore.NullIfEmpty(e.UserID))
 	}
 	return wrap("commit", err)
 }
 
 // Delete implements serverstore.Backend.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	_, err := s.db.ExecContext(ctx, s.q.delete, key)
+	_, err := s.exec(ctx, s.q.delete, key)
 	return wrap("delete", err)
 }
 
@@ -330,7 +326,7 @@ func (s *Store) FindUser(ctx context.Context, userID string) (map[string][]byte,
 // DeleteUser implements serverstore.UserIndex. It deletes userID's live
 // rows; expired ones are left to the sweeper.
 func (s *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
-	res, err := s.db.ExecContext(ctx, s.q.deleteUser, userID, datetime(time.Now()))
+	res, err := s.exec(ctx, s.q.deleteUser, userID, datetime(time.Now()))
 	if err != nil {
 		return 0, wrap("delete user", err)
 	}
@@ -414,20 +410,12 @@ func (s *Store) UpdateHinted(ctx context.Context, key string, hint serverstore.E
 			return false, err
 		}
 		var n int64
-		// Outside a transaction the statement runs at the server's
-		// default isolation, REPEATABLE READ, whose gap locks on the
-		// expires and user_id indexes can deadlock concurrent swaps of
-		// different rows; InnoDB then rolls one back, whole, and it is
-		// safe to run again.
-		err := sqlstore.Retry(ctx, retryable, func() error {
-			res, err := s.db.ExecContext(ctx, s.q.swap,
-				sqlstore.NotNil(e.Data), datetime(e.Expires), sqlstore.NullIfEmpty(e.UserID),
-				key, sqlstore.NotNil(hint.Data), datetime(hint.Expires), sqlstore.NullIfEmpty(hint.UserID), datetime(time.Now()))
-			if err == nil {
-				n, err = res.RowsAffected()
-			}
-			return err
-		})
+		res, err := s.exec(ctx, s.q.swap,
+			sqlstore.NotNil(e.Data), datetime(e.Expires), sqlstore.NullIfEmpty(e.UserID),
+			key, sqlstore.NotNil(hint.Data), datetime(hint.Expires), sqlstore.NullIfEmpty(hint.UserID), datetime(time.Now()))
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
 		return n == 1, wrap("update", err)
 	}
 	update := func(fn sqlstore.UpdateFunc) error { return s.Update(ctx, key, fn) }
@@ -446,7 +434,7 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore
 	var err error
 	switch {
 	case sqlstore.Expired(e.Expires):
-		_, err = s.db.ExecContext(ctx, s.q.deleteTwo, oldKey, newKey)
+		_, err = s.exec(ctx, s.q.deleteTwo, oldKey, newKey)
 	case oldKey == newKey:
 		return s.Commit(ctx, newKey, e)
 	default:
@@ -494,6 +482,23 @@ func checkUser(e serverstore.Entry) error {
 		return ErrUserIDTooLong
 	}
 	return nil
+}
+
+// exec runs a write statement on its own, outside a transaction, and
+// runs it again if the server rolled it back for a deadlock. On its own a
+// statement runs at the server's default isolation, REPEATABLE READ,
+// whose gap locks on the expires and user_id indexes can deadlock
+// concurrent statements on different rows (a user's logout everywhere
+// and another session's save, say); InnoDB then rolls one back, whole,
+// and it is safe to run again.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := sqlstore.Retry(ctx, retryable, func() error {
+		var err error
+		res, err = s.db.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
 }
 
 // retryable reports whether err aborted a transaction that may succeed

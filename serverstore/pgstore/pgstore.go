@@ -286,16 +286,16 @@ func (s *Store) Find(ctx context.Context, key string) ([]byte, bool, error) {
 func (s *Store) Commit(ctx context.Context, key string, e serverstore.Entry) error {
 	var err error
 	if sqlstore.Expired(e.Expires) {
-		_, err = s.pool.Exec(ctx, s.q.delete, key)
+		_, err = s.exec(ctx, s.q.delete, key)
 	} else {
-		_, err = s.pool.Exec(ctx, s.q.upsert, key, sqlstore.NotNil(e.Data), sqlstore.ClampExpires(e.Expires), sqlstore.NullIfEmpty(e.UserID))
+		_, err = s.exec(ctx, s.q.upsert, key, sqlstore.NotNil(e.Data), sqlstore.ClampExpires(e.Expires), sqlstore.NullIfEmpty(e.UserID))
 	}
 	return wrap("commit", err)
 }
 
 // Delete implements serverstore.Backend.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	_, err := s.pool.Exec(ctx, s.q.delete, key)
+	_, err := s.exec(ctx, s.q.delete, key)
 	return wrap("delete", err)
 }
 
@@ -322,7 +322,7 @@ func (s *Store) FindUser(ctx context.Context, userID string) (map[string][]byte,
 // DeleteUser implements serverstore.UserIndex. It deletes userID's live
 // rows; expired ones are left to the sweeper.
 func (s *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
-	tag, err := s.pool.Exec(ctx, s.q.deleteUser, userID, time.Now())
+	tag, err := s.exec(ctx, s.q.deleteUser, userID, time.Now())
 	if err != nil {
 		return 0, wrap("delete user", err)
 	}
@@ -384,7 +384,7 @@ func (s *Store) Update(ctx context.Context, key string, fn func(data []byte, fou
 // round trip for the write instead of Update's four.
 func (s *Store) UpdateHinted(ctx context.Context, key string, hint serverstore.Entry, fn func(data []byte, found bool) (serverstore.Entry, bool, error)) error {
 	swap := func(e serverstore.Entry) (bool, error) {
-		tag, err := s.pool.Exec(ctx, s.q.swap, key,
+		tag, err := s.exec(ctx, s.q.swap, key,
 			sqlstore.NotNil(hint.Data), sqlstore.ClampExpires(hint.Expires), sqlstore.NullIfEmpty(hint.UserID),
 			sqlstore.NotNil(e.Data), sqlstore.ClampExpires(e.Expires), sqlstore.NullIfEmpty(e.UserID), time.Now())
 		if err != nil {
@@ -405,13 +405,27 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore
 	var err error
 	switch {
 	case sqlstore.Expired(e.Expires):
-		_, err = s.pool.Exec(ctx, s.q.deleteTwo, oldKey, newKey)
+		_, err = s.exec(ctx, s.q.deleteTwo, oldKey, newKey)
 	case oldKey == newKey:
 		return s.Commit(ctx, newKey, e)
 	default:
-		_, err = s.pool.Exec(ctx, s.q.rename, oldKey, newKey, sqlstore.NotNil(e.Data), sqlstore.ClampExpires(e.Expires), sqlstore.NullIfEmpty(e.UserID))
+		_, err = s.exec(ctx, s.q.rename, oldKey, newKey, sqlstore.NotNil(e.Data), sqlstore.ClampExpires(e.Expires), sqlstore.NullIfEmpty(e.UserID))
 	}
 	return wrap("rename", err)
+}
+
+// exec runs a write statement on its own, outside a transaction, and
+// runs it again if the server aborted it for a deadlock: statements that
+// lock several rows (a user's logout everywhere, a rename) can deadlock
+// with each other, and PostgreSQL then aborts one, whole.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
+	var tag pgconn.CommandTag
+	err := sqlstore.Retry(ctx, retryable, func() error {
+		var err error
+		tag, err = s.pool.Exec(ctx, query, args...)
+		return err
+	})
+	return tag, err
 }
 
 // retryable reports whether err aborted a transaction that may succeed

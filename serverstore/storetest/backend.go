@@ -340,6 +340,15 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 		testHammer(t, b)
 	})
 
+	t.Run("UserIndexUnderConcurrency", func(t *testing.T) {
+		b := newBackend(t)
+		ui, ok := b.(serverstore.UserIndex)
+		if !ok {
+			t.Skip("backend does not implement serverstore.UserIndex")
+		}
+		testIndexUnderConcurrency(t, b, ui)
+	})
+
 	t.Run("CancelledContext", func(t *testing.T) {
 		b := newBackend(t)
 		key := NewKey()
