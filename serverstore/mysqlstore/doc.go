@@ -115,9 +115,11 @@
 // so a request that changes its session costs one statement for the write
 // instead of a transaction's four or more round trips. If another request
 // wrote first, the UPDATE changes nothing and Update runs as above. That
-// UPDATE and Commit's upsert run outside a transaction, at the server's
-// default isolation, and are run again if the server aborts them as
-// deadlocked.
+// UPDATE, and every other statement that writes outside a transaction
+// (Commit, Delete, DeleteUser), runs at the server's default isolation,
+// and is run again if the server aborts it as deadlocked: a user's "log
+// out everywhere" can meet saves of other sessions in the gaps of the
+// indexes.
 //
 // # DSN parameters
 //

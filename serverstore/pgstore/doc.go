@@ -79,7 +79,9 @@
 // session with no row gets an expired placeholder row to lock, inserted in
 // the same transaction and rolled back if nothing is written, so that
 // concurrent Updates of a new key wait for each other too. A transaction
-// the server aborts with a deadlock or serialization failure is run again.
+// the server aborts with a deadlock or serialization failure is run again,
+// and so is a statement that writes on its own (Commit, Delete,
+// DeleteUser, Rename) and is aborted as deadlocked.
 //
 // UpdateHinted (serverstore.HintedTransactor), which serverstore calls
 // with the record a request loaded, skips the transaction when it can: one
