@@ -564,13 +564,19 @@ func localType(which string) any {
 	return sameName{}
 }
 
+// TestRegisterConcurrently registers one type from several goroutines at
+// once, each of which uses it with every codec as soon as its own Register
+// returns. (The type is new to the process only in the first run of the
+// test: -count runs it once more, without a race.)
 func TestRegisterConcurrently(t *testing.T) {
 	type concurrent struct{ N int }
 	var wg sync.WaitGroup
+	start := make(chan struct{})
 	for i := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-start
 			Register(concurrent{})
 			Register(&concurrent{})
 			for j := range 50 {
@@ -584,6 +590,7 @@ func TestRegisterConcurrently(t *testing.T) {
 			}
 		}()
 	}
+	close(start)
 	wg.Wait()
 	got := roundTrip(t, CBOR, map[string]any{"c": concurrent{N: 1}, "p": &concurrent{N: 2}})
 	assert.Equal(t, concurrent{N: 1}, got["c"])

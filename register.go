@@ -31,10 +31,7 @@ func Register(v any) {
 	if v == nil {
 		panic("session: Register(nil)")
 	}
-	t := reflect.TypeOf(v)
-	if registerType(t) {
-		gob.Register(v)
-	}
+	registerType(v)
 }
 
 // typeRegistry maps registered types to their names and back. It is never
@@ -79,9 +76,12 @@ func newRegistry() *atomic.Pointer[typeRegistry] {
 	return p
 }
 
-// registerType records t and reports whether it must also be registered
-// with gob.
-func registerType(t reflect.Type) (gobToo bool) {
+// registerType records v's type, and registers it with gob unless gob
+// knows it already. Both happen under registryMu, gob first: a Register
+// that finds the type recorded returns at once, and the type must by then
+// be usable with every codec. (If gob panics, nothing is recorded.)
+func registerType(v any) {
+	t := reflect.TypeOf(v)
 	name := typeName(t)
 	registryMu.Lock()
 	defer registryMu.Unlock()
@@ -90,12 +90,14 @@ func registerType(t reflect.Type) (gobToo bool) {
 	for base.Kind() == reflect.Pointer {
 		base = base.Elem()
 	}
-	gobToo = !old.gobBases[base]
 	if prev, ok := old.types[name]; ok {
 		if prev != t {
 			panic(fmt.Sprintf("session: Register: types %v and %v have the same name %q", prev, t, name))
 		}
-		return false
+		return
+	}
+	if !old.gobBases[base] {
+		gob.Register(v)
 	}
 	next := &typeRegistry{
 		names:    maps.Clone(old.names),
@@ -106,7 +108,6 @@ func registerType(t reflect.Type) (gobToo bool) {
 	next.types[name] = t
 	next.gobBases[base] = true
 	registry.Store(next)
-	return gobToo
 }
 
 // typeName names t as gob does: package path and type name for a named
