@@ -167,8 +167,11 @@ func runSweeper(t *testing.T, sw *Sweeper) {
 		// A backend dropped without Close stops its sweeper when it is
 		// collected.
 		before := goroutineIDs(sw.Frame)
-		sw.New(t, 10*time.Millisecond)
+		b := sw.New(t, 10*time.Millisecond)
 		id := started(t, before)
+		// Reachable until its sweeper was seen: a collection in between
+		// would stop the sweeper before the test could find it.
+		runtime.KeepAlive(b)
 		require.Eventually(t, func() bool {
 			runtime.GC()
 			return !running(id)
