@@ -4,6 +4,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -165,18 +166,41 @@ func requests(method, target string, cookies []string) []*http.Request {
 // benchReadOnly serves h requests carrying cookies in turn, which must
 // answer 200 and set no cookie.
 func benchReadOnly(b *testing.B, h http.Handler, cookies []string) {
-	reqs := requests("GET", "/", cookies)
+	serveInTurn(b, h, requests("GET", "/", cookies), readOnly)
+}
+
+// serveInTurn serves h the requests reqs in turn, for as long as b
+// measures, and fails b on a response that check rejects. It reports
+// allocations and CPU time per request.
+func serveInTurn(b *testing.B, h http.Handler, reqs []*http.Request, check func(*httptest.ResponseRecorder) error) {
 	b.ReportAllocs()
 	i := 0
 	cpu := startCPU()
 	for b.Loop() {
 		w := serve(h, reqs[i%len(reqs)])
 		i++
-		if w.Code != http.StatusOK || len(w.Header()["Set-Cookie"]) != 0 {
-			b.Fatalf("status %d, Set-Cookie %q", w.Code, w.Header()["Set-Cookie"])
+		if err := check(w); err != nil {
+			b.Fatal(err)
 		}
 	}
 	cpu.report(b)
+}
+
+// answered200 is a check of serveInTurn: the request succeeded.
+func answered200(w *httptest.ResponseRecorder) error {
+	if w.Code != http.StatusOK {
+		return fmt.Errorf("status %d: %s", w.Code, w.Body.String())
+	}
+	return nil
+}
+
+// readOnly is a check of serveInTurn: the request succeeded and set no
+// cookie.
+func readOnly(w *httptest.ResponseRecorder) error {
+	if w.Code != http.StatusOK || len(w.Header()["Set-Cookie"]) != 0 {
+		return fmt.Errorf("status %d, Set-Cookie %q", w.Code, w.Header()["Set-Cookie"])
+	}
+	return nil
 }
 
 // savedCookie serves save once and returns the Cookie header that
@@ -229,18 +253,7 @@ func benchCookieLib(b *testing.B, lib cookieLib) []string {
 		reportCookie(b, cookies[0], setBytes)
 	})
 	b.Run("load", func(b *testing.B) {
-		reqs := requests("GET", "/", cookies)
-		b.ReportAllocs()
-		i := 0
-		cpu := startCPU()
-		for b.Loop() {
-			w := serve(lib.load, reqs[i%len(reqs)])
-			i++
-			if w.Code != http.StatusOK {
-				b.Fatalf("status %d", w.Code)
-			}
-		}
-		cpu.report(b)
+		serveInTurn(b, lib.load, requests("GET", "/", cookies), answered200)
 		reportCookie(b, cookies[0], setBytes)
 	})
 	b.Run("roundtrip", func(b *testing.B) {

@@ -275,15 +275,7 @@ func benchRequests(b *testing.B, lib serverLib, cookies []string, c counter) {
 			if c != nil {
 				c.reset()
 			}
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				w := serve(kind.h, reqs[i%len(reqs)])
-				i++
-				if w.Code != http.StatusOK {
-					b.Fatalf("status %d: %s", w.Code, w.Body.String())
-				}
-			}
+			serveInTurn(b, kind.h, reqs, answered200)
 			if c != nil {
 				c.report(b)
 			}

@@ -152,33 +152,13 @@ func benchServerLib(b *testing.B, lib serverLib, c counter) {
 	b.Run("readonly", func(b *testing.B) {
 		reqs := requests("GET", "/", cookies)
 		c.reset()
-		b.ReportAllocs()
-		i := 0
-		cpu := startCPU()
-		for b.Loop() {
-			w := serve(lib.read, reqs[i%len(reqs)])
-			i++
-			if w.Code != http.StatusOK || len(w.Header()["Set-Cookie"]) != 0 {
-				b.Fatalf("status %d, Set-Cookie %q", w.Code, w.Header()["Set-Cookie"])
-			}
-		}
-		cpu.report(b)
+		serveInTurn(b, lib.read, reqs, readOnly)
 		c.report(b)
 	})
 	b.Run("write", func(b *testing.B) {
 		reqs := requests("POST", "/theme", cookies)
 		c.reset()
-		b.ReportAllocs()
-		i := 0
-		cpu := startCPU()
-		for b.Loop() {
-			w := serve(lib.write, reqs[i%len(reqs)])
-			i++
-			if w.Code != http.StatusOK {
-				b.Fatalf("status %d", w.Code)
-			}
-		}
-		cpu.report(b)
+		serveInTurn(b, lib.write, reqs, answered200)
 		c.report(b)
 	})
 }
