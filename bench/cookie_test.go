@@ -113,6 +113,10 @@ func BenchmarkCookie(b *testing.B) {
 			benchReadOnly(b, h, cookies)
 		})
 	})
+	b.Run("minimal", func(b *testing.B) {
+		_, lib := newMinimalLib(b, t)
+		benchCookieLib(b, lib)
+	})
 	b.Run("harness", func(b *testing.B) { benchCookieLib(b, newHarness()) })
 	b.Run("floor", func(b *testing.B) { benchFloor(b, t) })
 	b.Run("floor-open", func(b *testing.B) { benchFloorOpen(b, t) })

@@ -59,6 +59,14 @@ func TestTypicalRoundTrip(t *testing.T) {
 			})
 		})
 	})
+	t.Run("minimal", func(t *testing.T) {
+		m, lib := newMinimalLib(t, want)
+		roundTrip(t, want, lib.save, func(got *typical) http.Handler {
+			return m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				*got = readMinimal(minimalGet(r))
+			}))
+		})
+	})
 	t.Run("serverstore", func(t *testing.T) {
 		mem := sealedmem.New()
 		defer mem.Close()
