@@ -28,7 +28,8 @@ const minChunk = 2048
 // CookieOptions are the session cookie's name and attributes.
 type CookieOptions struct {
 	// Name is the cookie's name. A token longer than one cookie continues
-	// in cookies named Name.1, Name.2, and so on.
+	// in cookies named Name.1, Name.2, and so on, up to MaxChunks cookies
+	// in all; give no other cookie such a name.
 	Name string
 
 	// Domain and Path scope the cookie, as in http.Cookie.
@@ -59,6 +60,20 @@ func (o *CookieOptions) maxChunks() int {
 		return o.MaxChunks
 	}
 	return DefaultMaxChunks
+}
+
+// isChunkName reports whether name is one of the names chunkName gives:
+// Name, or Name.i for 0 < i < maxChunks, written as chunkName writes it.
+func (o *CookieOptions) isChunkName(name string) bool {
+	if name == o.Name {
+		return true
+	}
+	suffix, ok := strings.CutPrefix(name, o.Name+".")
+	if !ok {
+		return false
+	}
+	i, err := strconv.Atoi(suffix)
+	return err == nil && i > 0 && i < o.maxChunks() && o.chunkName(i) == name
 }
 
 func (o *CookieOptions) chunkName(i int) string {
@@ -304,12 +319,14 @@ func cookieSafe(s string) bool {
 	return ok
 }
 
-// drop removes the Set-Cookie headers of this session's cookies from h.
+// drop removes the Set-Cookie headers of this session's cookies from h,
+// and only those: a handler's own cookies stay, even one whose name
+// starts with Name (another Manager's "session.admin", say).
 func (o *CookieOptions) drop(h http.Header) {
 	kept := h["Set-Cookie"][:0]
 	for _, v := range h["Set-Cookie"] {
 		name, _, _ := strings.Cut(v, "=")
-		if name != o.Name && !strings.HasPrefix(name, o.Name+".") {
+		if !o.isChunkName(name) {
 			kept = append(kept, v)
 		}
 	}

@@ -347,7 +347,7 @@ func (m *Manager) save(s *Session, h http.Header) error {
 		if s.token != "" {
 			m.expireToken(h, s)
 		}
-		s.saved("", &s.rec, 0)
+		s.saved("", &s.rec)
 		return nil
 	case !dirty && !touch && !s.rec.Reissue:
 		return nil // read only: no write
@@ -391,11 +391,10 @@ func (m *Manager) save(s *Session, h http.Header) error {
 		// ("log out everywhere", say): the revocation wins.
 		m.expireToken(h, s)
 		s.startNew()
-		s.saved("", &s.rec, 0)
+		s.saved("", &s.rec)
 		return nil
 	}
-	chunks, err := m.writeToken(h, token, &rec, now, s)
-	if err != nil {
+	if err := m.writeToken(h, token, &rec, now, s); err != nil {
 		return err
 	}
 	if obsolete != "" {
@@ -403,7 +402,7 @@ func (m *Manager) save(s *Session, h http.Header) error {
 			return fmt.Errorf("session: delete renewed token: %w", err)
 		}
 	}
-	s.saved(token, &rec, chunks)
+	s.saved(token, &rec)
 	return nil
 }
 

@@ -553,6 +553,36 @@ func TestChunking(t *testing.T) {
 	assert.Equal(t, "ada", body(t, c.get("/get?k=user")), "the session is as it was")
 }
 
+// TestSaveKeepsOtherCookies checks that the Manager replaces only its own
+// cookies (Name and its chunks) when it saves or expires a session, not a
+// handler's cookie, or another Manager's, whose name merely starts with
+// Name.
+func TestSaveKeepsOtherCookies(t *testing.T) {
+	m, _ := newManager(newRecordStore())
+	m.Cookie.Name = "app"
+	for _, action := range []string{"put", "destroy"} {
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for _, name := range []string{"app.lang", "app.admin", "app.01", "app.+1", "app.8", "application"} {
+				http.SetCookie(w, &http.Cookie{Name: name, Value: "x"})
+			}
+			s := m.Get(r)
+			s.Put("user", "ada")
+			if action == "destroy" {
+				require.NoError(t, m.Save(w, s))
+				s.Destroy()
+			}
+		}))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		var names []string
+		for _, c := range rec.Result().Cookies() {
+			names = append(names, c.Name)
+		}
+		assert.Subset(t, names, []string{"app.lang", "app.admin", "app.01", "app.+1", "app.8", "application"}, action)
+		assert.Contains(t, names, "app", action)
+	}
+}
+
 func keysOf(m map[string]string) []string {
 	var keys []string
 	for k := range m {

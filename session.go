@@ -33,9 +33,15 @@ type Session struct {
 	// that several Managers can be nested on one request.
 	parent *Session
 
-	token     string // the token the request carried, "" if none; read on load
-	chunks    int    // how many cookies carried it
-	viaHeader bool   // the token came in a request header, not a cookie
+	// token is the token the client holds: the one the request carried
+	// ("" if none, read on load), then the one a save of this request
+	// handed out. chunks and viaHeader describe the request's token and
+	// keep doing so after a save: until the response goes out, the client
+	// still holds what it sent, and a second save in the same response
+	// replaces the first one's headers.
+	token     string
+	chunks    int  // how many cookies carried the request's token
+	viaHeader bool // the request's token came in a header, not a cookie
 
 	loaded  bool
 	loadErr error
@@ -131,8 +137,8 @@ func (s *Session) startNew() {
 
 // saved records a successful save: the session now stands as stored under
 // token, with nothing pending. The caller holds s.mu.
-func (s *Session) saved(token string, rec *Record, chunks int) {
-	s.token, s.chunks = token, chunks
+func (s *Session) saved(token string, rec *Record) {
+	s.token = token
 	s.rec, s.stored = *rec, nil
 	// Data is dropped: what the store holds now may not be values as they
 	// are (a merge brought in another request's changes), so a later merge

@@ -111,7 +111,9 @@ func (m *Manager) readToken(r *http.Request) (token string, chunks int, viaHeade
 }
 
 // replyChannels says where a response about s's token goes: where the
-// token came from, or, for a session that had none, every channel in use.
+// request's token came from, or, for a request that had none, every
+// channel in use. It depends on the request only, so that every save of
+// one response, and an expiry after a save, answers on the same channels.
 func (m *Manager) replyChannels(s *Session) (cookie, header bool) {
 	switch {
 	case m.Transport != TransportBoth:
@@ -124,29 +126,29 @@ func (m *Manager) replyChannels(s *Session) (cookie, header bool) {
 	return true, true
 }
 
-// writeToken hands token to the client and returns how many cookies it
-// took.
-func (m *Manager) writeToken(h http.Header, token string, rec *Record, now time.Time, s *Session) (int, error) {
+// writeToken hands token to the client, in place of anything an earlier
+// save of this response set.
+func (m *Manager) writeToken(h http.Header, token string, rec *Record, now time.Time, s *Session) error {
 	cookie, header := m.replyChannels(s)
-	chunks := 0
 	if cookie {
-		n, err := m.Cookie.write(h, &m.cookieAttrs, token, rec, now, s.chunks)
-		if err != nil {
-			return 0, err
+		if _, err := m.Cookie.write(h, &m.cookieAttrs, token, rec, now, s.chunks); err != nil {
+			return err
 		}
-		chunks = n
 	}
 	if header {
 		m.Header.write(h, token)
 	}
-	return chunks, nil
+	return nil
 }
 
-// expireToken tells the client to drop the token it sent.
+// expireToken tells the client to drop its token: the one the request
+// carried, and any an earlier save of this response handed out.
 func (m *Manager) expireToken(h http.Header, s *Session) {
-	if s.viaHeader {
-		m.Header.write(h, "")
-		return
+	cookie, header := m.replyChannels(s)
+	if cookie {
+		m.Cookie.expire(h, s.chunks)
 	}
-	m.Cookie.expire(h, s.chunks)
+	if header {
+		m.Header.write(h, "")
+	}
 }

@@ -142,6 +142,48 @@ func TestHeaderTransportCarriesLargeSealedSessions(t *testing.T) {
 	assert.True(t, big == body(t, apiCall(h, "/get", bearer(token))), "the large value reads back")
 }
 
+// TestExplicitSaveOverHeaders checks that a second save in one response
+// answers on the same channels as the first: the header a client reads
+// carries the last token, and a Destroy after a save clears it.
+func TestExplicitSaveOverHeaders(t *testing.T) {
+	for _, transport := range []session.Transport{session.TransportHeader, session.TransportBoth} {
+		m := session.New(mustSealed(t))
+		m.Transport = transport
+		saveTwice := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := m.Get(r)
+			s.Put("a", 1)
+			require.NoError(t, m.Save(w, s))
+			s.Put("b", 2)
+		}))
+		res := apiCall(saveTwice, "/", nil)
+		token := res.Header.Get("Session-Token")
+		keys := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(strings.Join(m.Get(r).Keys(), ",")))
+		}))
+		assert.Equal(t, "a,b", body(t, apiCall(keys, "/", bearer(token))), "transport %d: the header has the last save's token", transport)
+		if transport == session.TransportBoth {
+			require.Len(t, res.Cookies(), 1)
+			assert.Equal(t, token, res.Cookies()[0].Value, "cookie and header agree")
+		}
+
+		saveThenDestroy := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := m.Get(r)
+			s.Put("secret", "s3cr3t")
+			require.NoError(t, m.Save(w, s))
+			s.Destroy()
+		}))
+		res = apiCall(saveThenDestroy, "/", nil)
+		assert.Contains(t, res.Header, "Session-Token", "transport %d", transport)
+		assert.Empty(t, res.Header.Get("Session-Token"), "transport %d: Destroy clears the token the save had set", transport)
+		for _, c := range res.Cookies() {
+			assert.Equal(t, -1, c.MaxAge, "transport %d: only an expiry, never the saved cookie", transport)
+		}
+		if transport == session.TransportHeader {
+			assert.Empty(t, res.Header.Values("Set-Cookie"), "the header transport sets no cookie")
+		}
+	}
+}
+
 func TestExplicitSave(t *testing.T) {
 	store := newRecordStore()
 	m, _ := newManager(store)
@@ -161,6 +203,40 @@ func TestExplicitSave(t *testing.T) {
 		})))
 		c.cookies["session"] = res.Cookies()[0].Value
 		assert.Equal(t, "a,b", body(t, c.get("/")), "the later change was saved too")
+	})
+
+	t.Run("saved twice, the request's chunks are still expired", func(t *testing.T) {
+		m := session.New(mustSealed(t))
+		c := newClient(t, testApp(m))
+		c.get("/put?user=ada&big=" + strings.Repeat("x", 7000))
+		require.ElementsMatch(t, []string{"session", "session.1", "session.2"}, keysOf(c.cookies))
+
+		c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := m.Get(r)
+			s.Delete("big") // one cookie from now on
+			require.NoError(t, m.Save(w, s))
+			s.Put("b", "2") // the middleware saves again
+		}))
+		c.get("/")
+		assert.Equal(t, []string{"session"}, keysOf(c.cookies), "the second save expires what the request carried")
+
+		c.h = testApp(m)
+		assert.Equal(t, "ada", body(t, c.get("/get?k=user")))
+		assert.Equal(t, "2", body(t, c.get("/get?k=b")))
+	})
+
+	t.Run("saved, then destroyed", func(t *testing.T) {
+		c := newClient(t, testApp(m))
+		c.get("/put?user=ada")
+		c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := m.Get(r)
+			s.Put("a", 1)
+			require.NoError(t, m.Save(w, s))
+			s.Destroy()
+		}))
+		res := c.get("/")
+		assert.Empty(t, c.cookies, "the cookie is expired, not set")
+		require.Len(t, res.Cookies(), 1, "one expiry, not the first save's cookie as well")
 	})
 
 	t.Run("a failed save is the handler's to answer", func(t *testing.T) {
