@@ -360,8 +360,12 @@ func (m *Manager) save(s *Session, h http.Header) error {
 	rec := s.rec
 	rec.Touched = now
 	rec.Expires = m.deadline(rec.Created, now)
+	// A stored session is written through Update whenever the store has
+	// it, renewed and cleared ones too: Update writes nothing if another
+	// request destroyed the session meanwhile ("log out everywhere"), and
+	// merges what another request changed.
 	updater, canMerge := store.(Updater)
-	merging := oldToken != "" && !s.renewed && canMerge && !s.cleared
+	merging := oldToken != "" && canMerge
 	var err error
 	rec.Data = nil // s.rec's are the loaded bytes: encoded afresh below, or by the merge
 	if !merging {
@@ -376,6 +380,19 @@ func (m *Manager) save(s *Session, h http.Header) error {
 	switch {
 	case oldToken == "":
 		token, err = store.Save(ctx, "", &rec)
+	case merging && s.renewed:
+		// Brought up to date where it is, then moved.
+		var merged *Record
+		merge := s.merge(&rec)
+		token, err = updater.Update(ctx, oldToken, s.stored, func(cur *Record) (*Record, error) {
+			out, err := merge(cur)
+			merged = out // the last attempt is the one written
+			return out, err
+		})
+		if err == nil && token != "" {
+			rec = *merged
+			token, obsolete, err = renew(ctx, store, token, &rec)
+		}
 	case s.renewed:
 		token, obsolete, err = renew(ctx, store, oldToken, &rec)
 	case merging:
@@ -429,7 +446,8 @@ func renew(ctx context.Context, store Store, oldToken string, rec *Record) (toke
 // merge returns the Updater callback that applies this request's changes,
 // key by key, to the record as it is stored now, so that a concurrent
 // request's changes to other keys survive. Of two requests that change the
-// same key, the one that saves last wins. ours is the record to write, but
+// same key, the one that saves last wins. A session this request cleared
+// replaces the stored values wholesale. ours is the record to write, but
 // for its Data, which the callback encodes.
 func (s *Session) merge(ours *Record) func(*Record) (*Record, error) {
 	return func(cur *Record) (*Record, error) {
@@ -438,7 +456,7 @@ func (s *Session) merge(ours *Record) func(*Record) (*Record, error) {
 		}
 		codec := s.m.codec()
 		values := s.values
-		if loaded := s.rec.Data; loaded == nil || !bytes.Equal(cur.Data, loaded) {
+		if loaded := s.rec.Data; !s.cleared && (loaded == nil || !bytes.Equal(cur.Data, loaded)) {
 			// Another request saved since this one loaded (or this one
 			// saved already): apply this request's changes to what is
 			// stored now. In the usual case, where the stored bytes are

@@ -44,7 +44,10 @@ type Store interface {
 
 // Renewer is implemented by stores that can move a record to a new token
 // atomically: after Renew returns, oldToken loads nothing and the returned
-// token loads rec. Without it, the Manager renews with Save(ctx, "", rec)
+// token loads rec. A store that keeps records on the server returns "",
+// and writes nothing, when oldToken no longer names a record (another
+// request destroyed it meanwhile), so that a renewal never brings back a
+// revoked session. Without it, the Manager renews with Save(ctx, "", rec)
 // followed by Delete(ctx, oldToken).
 type Renewer interface {
 	Renew(ctx context.Context, oldToken string, rec *Record) (string, error)

@@ -102,12 +102,19 @@ type HintedTransactor interface {
 
 // Renamer is implemented by backends that can move an entry to a new key
 // atomically: after Rename, oldKey finds nothing and newKey finds e (and,
-// with a UserIndex, only newKey is listed under e.UserID), whether or not
-// oldKey existed. Without it, the Store commits newKey and then deletes
-// oldKey.
+// with a UserIndex, only newKey is listed under e.UserID). If oldKey holds
+// no live entry (deleted, swept, expired, or never there), Rename writes
+// nothing and returns ErrNotFound: the Store renews a session with it, and
+// a session destroyed meanwhile ("log out everywhere") must not come back
+// under its new key. Without it, the Store commits newKey and then ends
+// oldKey, checking that it was still there.
 type Renamer interface {
 	Rename(ctx context.Context, oldKey, newKey string, e Entry) error
 }
+
+// ErrNotFound is returned by Renamer.Rename when the key to move holds no
+// live entry.
+var ErrNotFound = errors.New("serverstore: no live entry under the key")
 
 // LocalBackend is implemented by backends that never block on I/O: every
 // call works in the process's memory and returns without waiting on a

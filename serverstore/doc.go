@@ -63,5 +63,8 @@
 //     password change, say).
 //
 // A request of a destroyed session that is in flight at that moment does
-// not revive it: its save finds the record gone and expires its cookie.
+// not revive it, whatever it does (a Put, a Clear, a Renew): its save
+// finds the record gone and expires its cookie. A Renew first merges the
+// request's changes into the stored record, then moves it, and a move
+// whose record is gone by then writes nothing (see Renamer).
 package serverstore

@@ -131,11 +131,19 @@ func (s *Store) Save(ctx context.Context, token string, rec *session.Record) (st
 }
 
 // Renew moves rec to a new token and returns it; afterwards oldToken loads
-// nothing. With a Renamer backend this is one atomic step. Otherwise the
-// new record is committed first and the old one deleted second, so a
-// failure in between leaves the old session working rather than none; the
-// orphaned new record is then deleted on a best-effort basis (no client
-// holds its token, but it would show in ListUser until it expires).
+// nothing. If oldToken no longer names a live record (another request
+// destroyed it, say with DestroyUser), Renew writes nothing and returns "",
+// so that renewing never brings back a revoked session.
+//
+// With a Renamer backend this is one atomic step. Otherwise the new record
+// is committed first and the old one ended second, so that at every moment
+// one of them exists, tagged with its user, for a concurrent DestroyUser to
+// find. With a Transactor backend the old one is ended only if it is still
+// there, checked atomically; if it is gone, the new record is deleted
+// again and Renew returns "". A backend that is neither checks with a read
+// first and then deletes, which leaves a moment in which a destruction is
+// missed. If ending the old record fails, the new one is deleted on a
+// best-effort basis and the old session keeps working.
 func (s *Store) Renew(ctx context.Context, oldToken string, rec *session.Record) (string, error) {
 	e, err := entryOf(rec)
 	if err != nil {
@@ -149,18 +157,48 @@ func (s *Store) Renew(ctx context.Context, oldToken string, rec *session.Record)
 		// nothing to move, only the new record to write.
 		err = s.b.Commit(ctx, key, e)
 	case s.rn != nil:
-		err = s.rn.Rename(ctx, oldKey, key, e)
+		if err = s.rn.Rename(ctx, oldKey, key, e); errors.Is(err, ErrNotFound) {
+			return "", nil
+		}
 	default:
-		if err = s.b.Commit(ctx, key, e); err == nil {
-			if err = s.b.Delete(ctx, oldKey); err != nil {
-				_ = s.b.Delete(ctx, key)
-			}
+		var moved bool
+		if moved, err = s.renewInSteps(ctx, oldKey, key, e); err == nil && !moved {
+			return "", nil
 		}
 	}
 	if err != nil {
 		return "", fmt.Errorf("serverstore: renew: %w", err)
 	}
 	return token, nil
+}
+
+// renewInSteps is Renew for a backend that is not a Renamer. It reports
+// whether the old record was there to be moved.
+func (s *Store) renewInSteps(ctx context.Context, oldKey, key string, e Entry) (moved bool, err error) {
+	if s.tx == nil {
+		data, found, err := s.b.Find(ctx, oldKey)
+		if err != nil || parseLive(data, found) == nil {
+			return false, err
+		}
+	}
+	if err := s.b.Commit(ctx, key, e); err != nil {
+		return false, err
+	}
+	if s.tx != nil {
+		err = s.tx.Update(ctx, oldKey, func(data []byte, found bool) (Entry, bool, error) {
+			moved = parseLive(data, found) != nil
+			// An entry that has expired is one the backend never serves
+			// and may delete: the old record's end, with its user-index
+			// entry.
+			return Entry{Expires: time.Unix(0, 0)}, moved, nil
+		})
+	} else {
+		moved, err = true, s.b.Delete(ctx, oldKey)
+	}
+	if err != nil || !moved {
+		_ = s.b.Delete(ctx, key)
+	}
+	return moved, err
 }
 
 // Update applies fn to the record stored under token and stores the

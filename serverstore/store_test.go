@@ -419,3 +419,99 @@ func (b *browser) do(method, path string) string {
 	body, _ := io.ReadAll(w.Body)
 	return string(body)
 }
+
+// inFlight serves the routes through a Manager over store and returns a
+// function that sends one request with a session cookie (token, or none)
+// and returns the cookie the response leaves, "" if it expires it or sets
+// none, and the body.
+func inFlight(t *testing.T, store *serverstore.Store, routes map[string]func(m *session.Manager, s *session.Session)) func(path, token string) (string, string) {
+	m := session.New(store)
+	mux := http.NewServeMux()
+	for path, route := range routes {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			s := m.Get(r)
+			route(m, s)
+			_, _ = io.WriteString(w, s.UserID()+"|"+strings.Join(s.Keys(), ","))
+		})
+	}
+	h := m.Handler(mux)
+	return func(path, token string) (string, string) {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		if token != "" {
+			req.AddCookie(&http.Cookie{Name: "session", Value: token})
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		require.Equal(t, http.StatusOK, w.Code, path)
+		for _, c := range w.Result().Cookies() {
+			if c.Name == "session" && c.MaxAge >= 0 {
+				return c.Value, w.Body.String()
+			}
+		}
+		return "", w.Body.String()
+	}
+}
+
+// TestInFlightRequestsDoNotReviveDestroyedSessions checks "log out
+// everywhere" against a request of the session that is in flight when it
+// runs, and saves afterwards with a Renew or a Clear: neither brings the
+// session back, under its old token or a new one. (The Store's part, for
+// every backend, is storetest's RenewGone.)
+func TestInFlightRequestsDoNotReviveDestroyedSessions(t *testing.T) {
+	for _, change := range []string{"renew", "clear", "renew and clear", "put"} {
+		store := serverstore.New(newMem(t))
+		do := inFlight(t, store, map[string]func(*session.Manager, *session.Session){
+			"/login": func(_ *session.Manager, s *session.Session) { s.SetUser("alice"); s.Put("cart", "apple") },
+			"/change": func(_ *session.Manager, s *session.Session) {
+				_ = s.Keys() // loaded
+				_, err := store.DestroyUser(context.Background(), "alice")
+				require.NoError(t, err)
+				if strings.Contains(change, "renew") {
+					require.NoError(t, s.Renew())
+				}
+				if strings.Contains(change, "clear") {
+					s.Clear()
+				}
+				s.Put("after", "x")
+			},
+			"/": func(*session.Manager, *session.Session) {},
+		})
+		old, _ := do("/login", "")
+		require.NotEmpty(t, old)
+		renewed, _ := do("/change", old)
+		require.Empty(t, renewed, "%s: the response hands out a token for a destroyed session", change)
+		_, body := do("/", old)
+		require.Equal(t, "|", body, "%s: the old token serves the session again", change)
+		list, err := store.ListUser(t.Context(), "alice")
+		require.NoError(t, err)
+		require.Empty(t, list, "%s: the session is listed again", change)
+	}
+}
+
+// TestRenewKeepsConcurrentChanges checks that Renew merges like any other
+// save: a key another request of the session saved meanwhile survives
+// the move to the new token.
+func TestRenewKeepsConcurrentChanges(t *testing.T) {
+	for name, b := range map[string]serverstore.Backend{"memstore": newMem(t), "plain": plain{newMem(t)}} {
+		var token string
+		var do func(path, token string) (string, string)
+		do = inFlight(t, serverstore.New(b), map[string]func(*session.Manager, *session.Session){
+			"/start": func(_ *session.Manager, s *session.Session) { s.Put("cart", "apple") },
+			"/theme": func(_ *session.Manager, s *session.Session) { s.Put("theme", "dark") },
+			"/login": func(_ *session.Manager, s *session.Session) {
+				_ = s.Keys()        // loaded
+				do("/theme", token) // meanwhile, another request of the session
+				require.NoError(t, s.Renew())
+				s.SetUser("alice")
+			},
+			"/": func(*session.Manager, *session.Session) {},
+		})
+		token, _ = do("/start", "")
+		renewed, _ := do("/login", token)
+		require.NotEmpty(t, renewed, name)
+		_, body := do("/", renewed)
+		require.Equal(t, "alice|cart,theme", body, "%s: the concurrent change was lost", name)
+		_, body = do("/", token)
+		require.Equal(t, "|", body, "%s: the old token still loads", name)
+	}
+}

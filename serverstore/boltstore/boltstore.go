@@ -375,9 +375,12 @@ func (s *Store) Update(ctx context.Context, key string, fn func(data []byte, fou
 }
 
 // Rename implements serverstore.Renamer: oldKey is deleted and e stored
-// under newKey in one transaction.
+// under newKey in one transaction, if oldKey holds a live entry.
 func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore.Entry) error {
 	return s.update(ctx, "rename", func(b buckets, now uint64) error {
+		if v, ok := decode(b.entries.Get([]byte(oldKey))); !ok || !v.live(now) {
+			return serverstore.ErrNotFound
+		}
 		if oldKey != newKey {
 			if _, err := b.remove([]byte(oldKey)); err != nil {
 				return err

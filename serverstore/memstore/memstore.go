@@ -244,7 +244,8 @@ func (s *Store) Update(ctx context.Context, key string, fn func(data []byte, fou
 }
 
 // Rename implements serverstore.Renamer: with both keys' shards locked,
-// oldKey is removed and e stored under newKey.
+// oldKey is removed and e stored under newKey, if oldKey holds a live
+// entry; otherwise it returns serverstore.ErrNotFound.
 func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore.Entry) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -258,6 +259,9 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore
 		if second != first {
 			second.mu.Lock()
 			defer second.mu.Unlock()
+		}
+		if old, ok := s.shards[a].m[oldKey]; !ok || !old.live(nowNano()) {
+			return serverstore.ErrNotFound
 		}
 		if oldKey != newKey && s.dropLocked(&s.shards[a], oldKey) {
 			// newKey takes oldKey's place in the count, so renewing a

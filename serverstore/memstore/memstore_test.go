@@ -134,8 +134,8 @@ func TestMaxEntries(t *testing.T) {
 	require.NoError(t, s.Rename(ctx, c, d, newEntry("v2", time.Hour, "alice")))
 	require.Equal(t, 3, s.Len())
 
-	// A rename from a missing key needs a place of its own.
-	require.ErrorIs(t, s.Rename(ctx, storetest.NewKey(), storetest.NewKey(), newEntry("v", time.Hour, "")), ErrFull)
+	// A rename from a missing key writes nothing.
+	require.ErrorIs(t, s.Rename(ctx, storetest.NewKey(), storetest.NewKey(), newEntry("v", time.Hour, "")), serverstore.ErrNotFound)
 
 	// A delete makes room.
 	require.NoError(t, s.Delete(ctx, a))

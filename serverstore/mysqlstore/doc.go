@@ -97,8 +97,8 @@
 // no row gets an expired placeholder row to lock, inserted in the same
 // transaction and rolled back if nothing is written, so that concurrent
 // Updates of a new key wait for each other too. Rename
-// (serverstore.Renamer, used at login by Renew) deletes the old key and
-// upserts the new one in one transaction. Commit is an INSERT ... ON
+// (serverstore.Renamer, used at login by Renew) deletes the old key, if
+// live, and upserts the new one in one transaction. Commit is an INSERT ... ON
 // DUPLICATE KEY UPDATE.
 //
 // These transactions, and the sweeper's, run at READ COMMITTED, whatever

@@ -1,6 +1,7 @@
 package mysqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -145,6 +146,7 @@ var (
 // queries are the Store's statements, for its table.
 type queries struct {
 	find, upsert, delete, deleteTwo string
+	deleteLive                      string
 	findUser, deleteUser            string
 	lock, lockNew, update, swap     string
 	sweep                           string
@@ -163,6 +165,7 @@ func newQueries(table string) queries {
 		upsert: r.Replace("INSERT INTO TABLE (`key`, `data`, `expires`, `user_id`) VALUES (?, ?, ?, ?)\n" +
 			"ON DUPLICATE KEY UPDATE `data` = VALUES(`data`), `expires` = VALUES(`expires`), `user_id` = VALUES(`user_id`)"),
 		delete:     r.Replace("DELETE FROM TABLE WHERE `key` = ?"),
+		deleteLive: r.Replace("DELETE FROM TABLE WHERE `key` = ? AND `expires` > ?"),
 		deleteTwo:  r.Replace("DELETE FROM TABLE WHERE `key` IN (?, ?)"),
 		findUser:   r.Replace("SELECT `key`, `data` FROM TABLE WHERE `user_id` = ? AND `expires` > ?"),
 		deleteUser: r.Replace("DELETE FROM TABLE WHERE `user_id` = ? AND `expires` > ?"),
@@ -426,7 +429,7 @@ func (s *Store) UpdateHinted(ctx context.Context, key string, hint serverstore.E
 var errNoWrite = errors.New("no write")
 
 // Rename implements serverstore.Renamer with a transaction that deletes
-// oldKey and upserts newKey.
+// oldKey and upserts newKey, if oldKey held a live row.
 func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore.Entry) error {
 	if err := checkUser(e); err != nil {
 		return err
@@ -436,17 +439,24 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore
 	case sqlstore.Expired(e.Expires):
 		_, err = s.exec(ctx, s.q.deleteTwo, oldKey, newKey)
 	case oldKey == newKey:
-		return s.Commit(ctx, newKey, e)
+		return sqlstore.RenameInPlace(ctx, s.Update, newKey, e)
 	default:
 		err = sqlstore.Retry(ctx, retryable, func() error {
 			return inTx(ctx, s.db, func(tx *sql.Tx) error {
-				if _, err := tx.ExecContext(ctx, s.q.delete, oldKey); err != nil {
+				res, err := tx.ExecContext(ctx, s.q.deleteLive, oldKey, datetime(time.Now()))
+				if err != nil {
 					return err
 				}
-				_, err := tx.ExecContext(ctx, s.q.upsert, newKey, sqlstore.NotNil(e.Data), datetime(e.Expires), sqlstore.NullIfEmpty(e.UserID))
+				if n, err := res.RowsAffected(); err != nil || n == 0 {
+					return cmp.Or(err, serverstore.ErrNotFound) // rolled back: nothing written
+				}
+				_, err = tx.ExecContext(ctx, s.q.upsert, newKey, sqlstore.NotNil(e.Data), datetime(e.Expires), sqlstore.NullIfEmpty(e.UserID))
 				return err
 			})
 		})
+		if errors.Is(err, serverstore.ErrNotFound) {
+			return err
+		}
 	}
 	return wrap("rename", err)
 }

@@ -92,7 +92,7 @@
 //
 // Rename (serverstore.Renamer, used at login by Renew) is a single
 // statement, a DELETE of the old key in a CTE and an upsert of the new
-// one, so atomic without a transaction. Commit is an INSERT ... ON
+// one if the deleted row was live, so atomic without a transaction. Commit is an INSERT ... ON
 // CONFLICT DO UPDATE.
 //
 // # Connections

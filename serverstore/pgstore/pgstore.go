@@ -179,9 +179,12 @@ RETURNING data, expires > $2`),
 		// its WHERE against the row as committed.
 		swap: r.Replace(`UPDATE TABLE SET data = $5, expires = $6, user_id = $7
 WHERE key = $1 AND data = $2 AND expires = $3 AND user_id IS NOT DISTINCT FROM $4 AND expires > $8`),
-		// rename is one statement, so atomic without a transaction.
-		rename: r.Replace(`WITH old AS (DELETE FROM TABLE WHERE key = $1)
-INSERT INTO TABLE (key, data, expires, user_id) VALUES ($2, $3, $4, $5)
+		// rename is one statement, so atomic without a transaction. It
+		// writes newKey only if the row it deletes was live: it affects
+		// no row when oldKey held none.
+		rename: r.Replace(`WITH old AS (DELETE FROM TABLE WHERE key = $1 RETURNING expires)
+INSERT INTO TABLE (key, data, expires, user_id)
+SELECT $2::text, $3::bytea, $4::timestamptz, $5::text FROM old WHERE old.expires > $6
 ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, expires = EXCLUDED.expires, user_id = EXCLUDED.user_id`),
 		// sweep skips rows that a transaction holds (an Update in
 		// progress, another instance's sweep) rather than wait for them.
@@ -400,16 +403,18 @@ func (s *Store) UpdateHinted(ctx context.Context, key string, hint serverstore.E
 var errNoWrite = errors.New("no write")
 
 // Rename implements serverstore.Renamer with one statement that deletes
-// oldKey and upserts newKey.
+// oldKey and upserts newKey, if oldKey held a live row.
 func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore.Entry) error {
-	var err error
 	switch {
 	case sqlstore.Expired(e.Expires):
-		_, err = s.exec(ctx, s.q.deleteTwo, oldKey, newKey)
+		_, err := s.exec(ctx, s.q.deleteTwo, oldKey, newKey)
+		return wrap("rename", err)
 	case oldKey == newKey:
-		return s.Commit(ctx, newKey, e)
-	default:
-		_, err = s.exec(ctx, s.q.rename, oldKey, newKey, sqlstore.NotNil(e.Data), sqlstore.ClampExpires(e.Expires), sqlstore.NullIfEmpty(e.UserID))
+		return sqlstore.RenameInPlace(ctx, s.Update, newKey, e)
+	}
+	tag, err := s.exec(ctx, s.q.rename, oldKey, newKey, sqlstore.NotNil(e.Data), sqlstore.ClampExpires(e.Expires), sqlstore.NullIfEmpty(e.UserID), time.Now())
+	if err == nil && tag.RowsAffected() == 0 {
+		return serverstore.ErrNotFound
 	}
 	return wrap("rename", err)
 }

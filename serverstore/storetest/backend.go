@@ -328,11 +328,25 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 			require.Equal(t, map[string]string{newKey: "new"}, userKeys(t, ui, "bob"))
 		}
 
-		// Renaming a key that is gone still stores the entry.
-		gone, fresh := NewKey(), NewKey()
-		require.NoError(t, rn.Rename(ctx, gone, fresh, entry("fresh", live, "")))
-		requireMissing(t, b, gone)
-		requireData(t, b, fresh, "fresh")
+		// Renaming to the same key replaces the entry.
+		require.NoError(t, rn.Rename(ctx, newKey, newKey, entry("newer", live, "bob")))
+		requireData(t, b, newKey, "newer")
+
+		// A key that is gone is not renamed: nothing is written, so that
+		// a session destroyed meanwhile does not come back.
+		expired := NewKey()
+		require.NoError(t, b.Commit(ctx, expired, entry("expired", 50*time.Millisecond, "alice")))
+		time.Sleep(100 * time.Millisecond)
+		for name, gone := range map[string]string{"never stored": NewKey(), "deleted": oldKey, "expired": expired} {
+			for _, fresh := range []string{NewKey(), gone} {
+				err := rn.Rename(ctx, gone, fresh, entry("revived", live, "alice"))
+				require.ErrorIs(t, err, serverstore.ErrNotFound, "Rename from a key %s", name)
+				requireMissing(t, b, fresh)
+			}
+		}
+		if ui, ok := b.(serverstore.UserIndex); ok {
+			require.Equal(t, map[string]string{other: "other"}, userKeys(t, ui, "alice"), "nothing revived in the index")
+		}
 	})
 
 	t.Run("Concurrency", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -82,7 +83,10 @@ func testIndexUnderConcurrency(t *testing.T, b serverstore.Backend, ui serversto
 			}
 			return htx.UpdateHinted(ctx, key, hint, func([]byte, bool) (serverstore.Entry, bool, error) { return next(), true, nil })
 		case op == 3 && rn != nil:
-			return rn.Rename(ctx, key, keys[rand.IntN(len(keys))], next())
+			if err := rn.Rename(ctx, key, keys[rand.IntN(len(keys))], next()); !errors.Is(err, serverstore.ErrNotFound) {
+				return err
+			}
+			return nil
 		default:
 			return b.Commit(ctx, key, next())
 		}

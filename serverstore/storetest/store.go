@@ -158,6 +158,35 @@ func runStore(t *testing.T, newBackend func(t *testing.T) serverstore.Backend) {
 		requireRecord(t, want, load(t, s, token))
 	})
 
+	t.Run("RenewGone", func(t *testing.T) {
+		// A session that is gone is not renewed: Renew returns "" and
+		// leaves nothing behind, so that a request renewing its session
+		// while "log out everywhere" runs does not bring it back.
+		s, _, _ := newStore(t, newBackend)
+		ctx := t.Context()
+		for name, end := range map[string]func(token string){
+			"deleted": func(token string) { require.NoError(t, s.Delete(ctx, token)) },
+			"destroyed with its user": func(token string) {
+				if _, err := s.DestroyUser(ctx, "bob"); errors.Is(err, serverstore.ErrNoUserIndex) {
+					require.NoError(t, s.Delete(ctx, token))
+				} else {
+					require.NoError(t, err)
+				}
+			},
+			"expired": func(string) { time.Sleep(100 * time.Millisecond) },
+		} {
+			old := save(t, s, "", record("id1", "bob", "data", 50*time.Millisecond))
+			end(old)
+			token, err := s.Renew(ctx, old, record("id2", "bob", "data", live))
+			require.NoError(t, err, name)
+			require.Empty(t, token, "a %s session was renewed", name)
+			require.Nil(t, load(t, s, old), name)
+			if list, err := s.ListUser(ctx, "bob"); err == nil {
+				require.Empty(t, list, "a %s session came back in the user index", name)
+			}
+		}
+	})
+
 	t.Run("Update", func(t *testing.T) {
 		s, b, _ := newStore(t, newBackend)
 		ctx := t.Context()

@@ -257,3 +257,18 @@ func UpdateHinted(hint serverstore.Entry, fn UpdateFunc, swap func(serverstore.E
 	}
 	return update(fn)
 }
+
+// RenameInPlace is Renamer.Rename of a key to itself, through the store's
+// Update: key's entry is replaced by e if it is live, and
+// serverstore.ErrNotFound returned otherwise, with nothing written.
+func RenameInPlace(ctx context.Context, update func(context.Context, string, UpdateFunc) error, key string, e serverstore.Entry) error {
+	found := false
+	err := update(ctx, key, func(_ []byte, live bool) (serverstore.Entry, bool, error) {
+		found = live
+		return e, live, nil
+	})
+	if err == nil && !found {
+		return serverstore.ErrNotFound
+	}
+	return err
+}
