@@ -31,7 +31,8 @@ type Gorilla struct {
 
 	// MaxAge is the CookieStore's Options.MaxAge, in seconds: gorilla
 	// re-signs its cookie on every save, so a legacy cookie is honoured
-	// until MaxAge after it was last saved. 0 or less means
+	// until MaxAge after it was last saved, and the sealed cookie that
+	// replaces it expires then too (see AcceptGorilla). 0 or less means
 	// DefaultGorillaMaxAge. (securecookie's own MaxAge check, inside the
 	// codecs, applies too.)
 	MaxAge int
@@ -76,6 +77,21 @@ type Gorilla struct {
 // if every gorilla session should survive it. The record is persistent,
 // as CookieStore cookies are by default.
 //
+// The conversion never lengthens a session: the sealed token that replaces
+// the legacy cookie expires at the earliest of the timestamp plus
+// Gorilla.MaxAge (when the legacy cookie would have), the timestamp plus
+// Lifetime, and the conversion plus IdleTimeout, whatever else the handler
+// did on that request but Renew (Store.Save takes the deadline from the
+// legacy cookie the Manager passes it). From then on the session is like any
+// other: each later write of it (a change the application saves, or the
+// Manager's touch to extend IdleTimeout) sets its deadline by the
+// Manager's rules alone, Lifetime after the gorilla timestamp, which stays
+// its Created, and IdleTimeout after the write, much as each save under
+// gorilla pushed MaxAge out. A Session.Renew on the converting request
+// counts as such a write: the Manager seals the renewed session without
+// the legacy cookie. A session that is not written again ends at the
+// legacy deadline.
+//
 // A legacy cookie that is forged, tampered with, expired, encoded for
 // another cookie name, or holding a value whose type is not registered
 // with gob (session.Register registers it with both) loads as a new, empty
@@ -84,7 +100,8 @@ type Gorilla struct {
 // of a file, and loads as a new session (see docs/migrating-from-gorilla.md).
 //
 // Once every legacy cookie has expired (MaxAge after the switch), remove
-// the call: the gorilla keys can then be retired.
+// the call: the gorilla keys can then be retired. The sealed tokens the
+// conversions issued do not need it.
 func (s *Store) AcceptGorilla(g Gorilla) {
 	if len(g.Codecs) == 0 {
 		s.gorilla = nil
@@ -193,11 +210,40 @@ func (s *Store) loadGorilla(ctx context.Context, token string) *session.Record {
 	}
 }
 
+// clampExpires lowers rec.Expires to the deadline of the legacy cookie
+// token, when token is one: Store.Save calls it, and the Manager passes
+// Save the token the record was loaded with, so a gorilla cookie there
+// means that this save replaces it (see AcceptGorilla). Without this, the
+// seal would get the Manager's deadline, Created plus Lifetime, and outlive
+// the legacy cookie it replaces. A sealed token is never taken for a
+// gorilla one: its first byte, the format version, is not a digit.
+//
+// The timestamp is not authenticated again: the token is one Load
+// accepted, and a lowered deadline could only shorten the session anyway.
+func (g *Gorilla) clampExpires(token string, rec *session.Record) {
+	ts, ok := gorillaTimestamp(token)
+	if !ok {
+		return
+	}
+	if limit := time.Unix(ts, 0).UTC().Add(g.maxAge()); limit.Before(rec.Expires) {
+		rec.Expires = limit
+	}
+}
+
 // gorillaTimestamp returns the time, in Unix seconds, at which securecookie
 // encoded value. A securecookie value is base64url (padded) of
 // "timestamp|base64url(payload)|mac"; the codec that accepted the value
 // has already checked the MAC over the timestamp, but does not return it.
+//
+// Only a prefix of value is decoded: the timestamp and its separator take
+// at most 21 bytes (a sign, 19 digits, "|"), which the first 28 characters
+// hold, so a long token (Save passes every token here during a migration)
+// costs no more than a short one.
 func gorillaTimestamp(value string) (int64, bool) {
+	const prefix = 32 // whole base64 quanta, and more than 28 characters
+	if len(value) > prefix {
+		value = value[:prefix]
+	}
 	b, err := base64.URLEncoding.DecodeString(value)
 	if err != nil {
 		return 0, false

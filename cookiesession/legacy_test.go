@@ -147,6 +147,232 @@ func TestGorillaRecordTimes(t *testing.T) {
 	require.Nil(t, load(t, store, legacy.Value))
 }
 
+// TestGorillaMaxAgeNotLostOnReseal: the seal that replaces a gorilla
+// cookie does not take the Manager's longer Lifetime when the handler
+// changes nothing; it ends when the gorilla cookie would have.
+func TestGorillaMaxAgeNotLostOnReseal(t *testing.T) {
+	pairs := gorillaKeys["hash+block"]
+	m, store := legacyManager(t, pairs, Gorilla{MaxAge: 3600})
+	m.Lifetime = 24 * time.Hour
+	legacy := gorillaCookie(t, "app", pairs, map[any]any{"user": "alice"})
+	start := time.Now()
+	clock := start.Add(50 * time.Minute)
+	m.Now = func() time.Time { return clock }
+	store.Now = m.Now
+	w := serve(m, func(s *session.Session) { require.Equal(t, "alice", s.GetString("user")) }, legacy)
+	cookies := w.Result().Cookies()
+	require.Len(t, cookies, 1)
+	resealed := cookies[0]
+	clock = start.Add(2 * time.Hour)
+	serve(m, func(s *session.Session) { require.True(t, s.IsNew()) }, legacy)
+	var user string
+	serve(m, func(s *session.Session) { user = s.GetString("user") }, resealed)
+	require.Empty(t, user, "converted session outlived the legacy MaxAge deadline (saved+1h)")
+}
+
+// clocked is a legacyManager and its Store on a clock the test sets.
+type clocked struct {
+	m     *session.Manager
+	store *Store
+	now   time.Time
+}
+
+func clockedLegacyManager(t *testing.T, keyPairs [][]byte, g Gorilla) *clocked {
+	t.Helper()
+	c := new(clocked)
+	c.m, c.store = legacyManager(t, keyPairs, g)
+	// One function for good: the Manager binds a copy of the Store, Now
+	// included, on its first request.
+	c.m.Now = func() time.Time { return c.now }
+	c.store.Now = c.m.Now
+	return c
+}
+
+// serveAt serves, at now, a request carrying cookie (a legacy cookie or a
+// seal) that runs h, and returns the seal the response set, with the
+// record it holds, or nils if it set none (or expired the client's).
+func (c *clocked) serveAt(t *testing.T, now time.Time, cookie *http.Cookie, h func(s *session.Session)) (*http.Cookie, *session.Record) {
+	t.Helper()
+	c.now = now
+	cookies := serve(c.m, h, cookie).Result().Cookies()
+	if len(cookies) == 0 || cookies[0].MaxAge < 0 {
+		return nil, nil
+	}
+	require.Len(t, cookies, 1)
+	rec := load(t, c.store.BindName(cookie.Name).(*Store), cookies[0].Value)
+	require.NotNil(t, rec)
+	return cookies[0], rec
+}
+
+// TestGorillaConversionKeepsLegacyDeadline: the seal that replaces a
+// gorilla cookie expires when that cookie would have, Gorilla.MaxAge after
+// gorilla last saved it, even though the Manager's Lifetime, counted from
+// that save too, is longer; a shorter Lifetime or IdleTimeout still wins.
+func TestGorillaConversionKeepsLegacyDeadline(t *testing.T) {
+	pairs := gorillaKeys["hash+block"]
+	legacy := gorillaCookie(t, "app", pairs, map[any]any{"user": "alice"})
+	ts, ok := gorillaTimestamp(legacy.Value)
+	require.True(t, ok)
+	saved := time.Unix(ts, 0).UTC()
+
+	for _, tc := range []struct {
+		name                  string
+		lifetime, idleTimeout time.Duration
+		converted, deadline   time.Time
+	}{
+		{"MaxAge", 24 * time.Hour, 0, saved.Add(50 * time.Minute), saved.Add(time.Hour)},
+		{"shorter Lifetime", 55 * time.Minute, 0, saved.Add(50 * time.Minute), saved.Add(55 * time.Minute)},
+		// IdleTimeout counts from gorilla's save on the converting
+		// request, and from the conversion after it.
+		{"shorter IdleTimeout", 24 * time.Hour, 10 * time.Minute, saved.Add(5 * time.Minute), saved.Add(15 * time.Minute)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := clockedLegacyManager(t, pairs, Gorilla{MaxAge: 3600})
+			c.m.Lifetime, c.m.IdleTimeout = tc.lifetime, tc.idleTimeout
+			resealed, rec := c.serveAt(t, tc.converted, legacy, func(s *session.Session) {
+				require.Equal(t, "alice", s.GetString("user"))
+			})
+			require.NotNil(t, resealed, "the legacy cookie is replaced on the converting response")
+			require.Equal(t, tc.deadline, rec.Expires)
+			require.Equal(t, saved, rec.Created)
+			require.Equal(t, int(tc.deadline.Sub(tc.converted)/time.Second), resealed.MaxAge,
+				"the cookie's Max-Age is the seal's deadline")
+
+			var user string
+			set, _ := c.serveAt(t, tc.deadline.Add(-time.Second), resealed, func(s *session.Session) {
+				user = s.GetString("user")
+			})
+			require.Equal(t, "alice", user, "alive until its deadline")
+			if tc.idleTimeout == 0 {
+				require.Nil(t, set, "a read writes nothing, so the deadline stays")
+			}
+			for _, at := range []time.Duration{0, time.Hour} {
+				user = "unset"
+				c.serveAt(t, tc.deadline.Add(at), resealed, func(s *session.Session) {
+					require.True(t, s.IsNew())
+					user = s.GetString("user")
+				})
+				require.Empty(t, user, "the seal outlived its deadline")
+			}
+			// Nor does the legacy cookie itself come back to life.
+			c.serveAt(t, saved.Add(2*time.Hour), legacy, func(s *session.Session) {
+				require.True(t, s.IsNew())
+			})
+		})
+	}
+}
+
+// TestGorillaConvertedSessionLaterSaves: the legacy deadline binds the
+// seal of the converting response, whatever its handler did but Renew;
+// any save on a later request, the application's or the Manager's idle
+// touch, sets the deadline by the Manager's rules alone, as a save under
+// gorilla would have pushed its MaxAge out.
+func TestGorillaConvertedSessionLaterSaves(t *testing.T) {
+	pairs := gorillaKeys["hash only"]
+	legacy := gorillaCookie(t, "app", pairs, map[any]any{"user": "alice"})
+	ts, ok := gorillaTimestamp(legacy.Value)
+	require.True(t, ok)
+	saved := time.Unix(ts, 0).UTC()
+	converted, later := saved.Add(50*time.Minute), saved.Add(55*time.Minute)
+	setter := func(n int) func(*session.Session) {
+		return func(s *session.Session) {
+			require.Equal(t, "alice", s.GetString("user"))
+			s.Put("n", n)
+		}
+	}
+
+	t.Run("application save", func(t *testing.T) {
+		c := clockedLegacyManager(t, pairs, Gorilla{MaxAge: 3600})
+		c.m.Lifetime = 24 * time.Hour
+		// A change on the converting response does not extend it...
+		resealed, rec := c.serveAt(t, converted, legacy, setter(1))
+		require.Equal(t, saved.Add(time.Hour), rec.Expires)
+		// ... one on a later request does: to Lifetime after gorilla's
+		// save, the session's Created.
+		again, rec := c.serveAt(t, later, resealed, setter(2))
+		require.NotNil(t, again)
+		require.Equal(t, saved, rec.Created)
+		require.Equal(t, saved.Add(24*time.Hour), rec.Expires)
+		require.Equal(t, int(saved.Add(24*time.Hour).Sub(later)/time.Second), again.MaxAge)
+
+		var n int
+		c.serveAt(t, saved.Add(2*time.Hour), again, func(s *session.Session) { n = s.GetInt("n") })
+		require.Equal(t, 2, n)
+		c.serveAt(t, saved.Add(24*time.Hour), again, func(s *session.Session) { require.True(t, s.IsNew()) })
+		// The first seal still ends at the legacy deadline.
+		c.serveAt(t, saved.Add(2*time.Hour), resealed, func(s *session.Session) { require.True(t, s.IsNew()) })
+	})
+
+	t.Run("renew while converting", func(t *testing.T) {
+		c := clockedLegacyManager(t, pairs, Gorilla{MaxAge: 3600})
+		c.m.Lifetime = 24 * time.Hour
+		_, rec := c.serveAt(t, converted, legacy, func(s *session.Session) {
+			require.Equal(t, "alice", s.GetString("user"))
+			require.NoError(t, s.Renew())
+		})
+		require.Equal(t, saved.Add(24*time.Hour), rec.Expires)
+	})
+
+	t.Run("idle touch", func(t *testing.T) {
+		c := clockedLegacyManager(t, pairs, Gorilla{MaxAge: 3600})
+		c.m.Lifetime, c.m.IdleTimeout = 24*time.Hour, 45*time.Minute
+		resealed, rec := c.serveAt(t, saved.Add(40*time.Minute), legacy, func(s *session.Session) {
+			require.Equal(t, "alice", s.GetString("user"))
+		})
+		require.Equal(t, saved.Add(time.Hour), rec.Expires)
+		// A read past TouchInterval (4.5 minutes) re-seals to extend the
+		// idle deadline: a save like any other.
+		touched, rec := c.serveAt(t, later, resealed, func(s *session.Session) {
+			require.Equal(t, "alice", s.GetString("user"))
+		})
+		require.NotNil(t, touched)
+		require.Equal(t, later.Add(45*time.Minute), rec.Expires)
+	})
+}
+
+// TestGorillaSaveClampsOnlyLegacyTokens: Save lowers a record's deadline
+// to the legacy one only for the token of a gorilla cookie, and never
+// raises it.
+func TestGorillaSaveClampsOnlyLegacyTokens(t *testing.T) {
+	pairs := gorillaKeys["hash only"]
+	legacy := gorillaCookie(t, DefaultName, pairs, map[any]any{"user": "alice"})
+	ts, ok := gorillaTimestamp(legacy.Value)
+	require.True(t, ok)
+	legacyDeadline := time.Unix(ts, 0).UTC().Add(time.Hour)
+
+	store, err := New(GenerateKey())
+	require.NoError(t, err)
+	store.Now = func() time.Time { return legacyDeadline.Add(-time.Minute) }
+	far := legacyDeadline.Add(24 * time.Hour)
+	record := func(expires time.Time) *session.Record {
+		return &session.Record{ID: "id", Created: legacyDeadline.Add(-time.Hour), Touched: legacyDeadline.Add(-time.Hour), Expires: expires}
+	}
+	seal := func(token string, rec *session.Record) *session.Record {
+		t.Helper()
+		tok, err := store.Save(ctx, token, rec)
+		require.NoError(t, err)
+		got := load(t, store, tok)
+		require.NotNil(t, got)
+		require.Equal(t, rec.Expires, got.Expires, "the seal holds the deadline the caller sees")
+		return got
+	}
+
+	// Without AcceptGorilla, the token is ignored.
+	require.Equal(t, far, seal(legacy.Value, record(far)).Expires)
+
+	store.AcceptGorilla(Gorilla{Codecs: securecookie.CodecsFromPairs(pairs...), MaxAge: 3600})
+	require.Equal(t, legacyDeadline, seal(legacy.Value, record(far)).Expires)
+	earlier := legacyDeadline.Add(-30 * time.Second)
+	require.Equal(t, earlier, seal(legacy.Value, record(earlier)).Expires, "never raised")
+	sealed, err := store.Save(ctx, "", record(far))
+	require.NoError(t, err)
+	for _, token := range []string{"", sealed, "garbage"} {
+		require.Equal(t, far, seal(token, record(far)).Expires, "token %q", token)
+	}
+	_, err = store.Save(ctx, legacy.Value, record(time.Time{}))
+	require.ErrorIs(t, err, errNoExpiry, "a record without a deadline is still refused")
+}
+
 func TestGorillaRejected(t *testing.T) {
 	pairs := gorillaKeys["hash+block"]
 	legacy := gorillaCookie(t, "app", pairs, map[any]any{"user": "alice"})

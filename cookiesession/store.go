@@ -192,19 +192,29 @@ func (s *Store) Load(ctx context.Context, token string) (*session.Record, error)
 }
 
 // Save seals rec with the first key and a fresh random nonce, and returns
-// the new token. token is ignored: there is nothing stored under it to
-// update, and every save gives a different token.
+// the new token. token names nothing stored to update, and every save gives
+// a different token: Save seals rec as it is, whatever token is.
+//
+// The one exception, after AcceptGorilla: when token is a legacy gorilla
+// cookie, this is the save that replaces it, and Save first lowers
+// rec.Expires, in place, to when that cookie would have expired (its
+// securecookie timestamp plus Gorilla.MaxAge), if that is earlier. The
+// seal then carries that deadline, and the caller (the Manager, for the
+// cookie's Max-Age) sees it in rec. See AcceptGorilla.
 //
 // Save fails if rec is nil, if rec.Expires is zero (a seal cannot be
 // revoked, so one without a deadline would be valid forever), if the token
 // would be longer than MaxTokenLen (wrapping session.ErrTooLarge), or if
 // the Store was not made with New.
-func (s *Store) Save(ctx context.Context, _ string, rec *session.Record) (string, error) {
+func (s *Store) Save(ctx context.Context, token string, rec *session.Record) (string, error) {
 	if rec == nil {
 		return "", errors.New("cookiesession: Save called with a nil record")
 	}
 	if len(s.keys) == 0 {
 		return "", errors.New("cookiesession: Store has no keys; make it with New")
+	}
+	if s.gorilla != nil {
+		s.gorilla.clampExpires(token, rec)
 	}
 	r := s.rand
 	if r == nil {
