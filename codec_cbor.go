@@ -22,6 +22,7 @@ import (
 // map[string]any, map[string]string, and any nesting of []any and
 // map[string]any, come back from Decode exactly as they were given to
 // Encode. A nil slice or map of these types comes back empty, not nil.
+// Strings come back byte for byte, those that are not valid UTF-8 too.
 //
 // Any other value (a struct, a pointer to one, a named type, a slice of
 // structs) is encoded as plain CBOR, struct fields by name, together with
@@ -35,8 +36,9 @@ import (
 // Decode refuses, with an error, anything outside the format Encode
 // writes, and limits nesting (32 levels) and the length of arrays and maps
 // (131072 items), so it is safe on untrusted input. Encode refuses values
-// that Decode would refuse, values it cannot encode (a func, a channel)
-// and cycles through []any and map[string]any, naming the key at fault.
+// that Decode would refuse (among them a struct holding a string that is
+// not valid UTF-8), values it cannot encode (a func, a channel) and cycles
+// through []any and map[string]any, naming the key at fault.
 // A cycle through pointers inside a struct is not detected: the cbor
 // package recurses until the stack overflows, which crashes the program.
 //
@@ -54,10 +56,11 @@ const (
 	tagInt64     = 6  // content: integer
 	tagUint64    = 7  // content: unsigned integer
 	tagTime      = 8  // content: [unix seconds, nanoseconds?, UTC offset in seconds?]
-	tagStrings   = 9  // content: array of text strings, a []string
+	tagStrings   = 9  // content: array of strings (text, or tagBadText), a []string
 	tagInts      = 10 // content: array of integers, an []int
-	tagStringMap = 11 // content: map of text strings to text strings, a map[string]string
+	tagStringMap = 11 // content: map of strings to strings (text, or tagBadText), a map[string]string
 	tagTyped     = 12 // content: [registered type name or "", plain CBOR of the value]
+	tagBadText   = 13 // content: byte string, a Go string that is not valid UTF-8
 )
 
 // CBOR major types and the simple values this format uses.
@@ -200,7 +203,13 @@ func (cborCodec) Encode(values map[string]any) ([]byte, error) {
 	}()
 	e.buf = appendHead(e.buf[:0], majorMap, uint64(len(values)))
 	for k, v := range values {
-		e.buf = appendText(e.buf, k)
+		// The ASCII check is written out in the three commonest places,
+		// where it is inlined; see appendString.
+		if isASCII(k) {
+			e.buf = appendText(e.buf, k)
+		} else {
+			e.buf = appendNonASCII(e.buf, k)
+		}
 		if err := e.value(v, 1); err != nil {
 			var pe *pathError
 			if errors.As(err, &pe) {
@@ -240,7 +249,11 @@ func (e *cborEncoder) value(v any, depth int) error {
 	case nil:
 		e.buf = append(e.buf, cborNull)
 	case string:
-		e.buf = appendText(e.buf, v)
+		if isASCII(v) {
+			e.buf = appendText(e.buf, v)
+		} else {
+			e.buf = appendNonASCII(e.buf, v)
+		}
 	case int:
 		e.buf = appendInt(e.buf, int64(v))
 	case bool:
@@ -261,7 +274,11 @@ func (e *cborEncoder) value(v any, depth int) error {
 	case []string:
 		e.buf = appendHead(appendTag(e.buf, tagStrings), majorArray, uint64(len(v)))
 		for _, s := range v {
-			e.buf = appendText(e.buf, s)
+			if isASCII(s) {
+				e.buf = appendText(e.buf, s)
+			} else {
+				e.buf = appendNonASCII(e.buf, s)
+			}
 		}
 	case []int:
 		e.buf = appendHead(appendTag(e.buf, tagInts), majorArray, uint64(len(v)))
@@ -271,7 +288,7 @@ func (e *cborEncoder) value(v any, depth int) error {
 	case map[string]string:
 		e.buf = appendHead(appendTag(e.buf, tagStringMap), majorMap, uint64(len(v)))
 		for k, s := range v {
-			e.buf = appendText(appendText(e.buf, k), s)
+			e.buf = appendString(appendString(e.buf, k), s)
 		}
 	case uint64:
 		e.buf = appendHead(appendTag(e.buf, tagUint64), majorUint, v)
@@ -291,7 +308,7 @@ func (e *cborEncoder) value(v any, depth int) error {
 		}
 		e.buf = appendHead(e.buf, majorMap, uint64(len(v)))
 		for k, x := range v {
-			e.buf = appendText(e.buf, k)
+			e.buf = appendString(e.buf, k)
 			if err := e.value(x, depth+1); err != nil {
 				return atPath(err, "["+strconv.Quote(k)+"]")
 			}
@@ -350,6 +367,12 @@ func (e *cborEncoder) typed(v any) error {
 	if err := cborDec.Wellformed(payload); err != nil {
 		return fmt.Errorf("%T does not encode to CBOR that Decode accepts: %w", v, err)
 	}
+	// Wellformed does not look inside text strings, and the cbor package
+	// writes a Go string as text whatever its bytes: a string field that
+	// is not UTF-8 would make the value unreadable on the next request.
+	if err := textIsUTF8(payload); err != nil {
+		return fmt.Errorf("%T does not encode to CBOR that Decode accepts: %w", v, err)
+	}
 	e.buf = appendTypedHead(e.buf, registeredName(reflect.TypeOf(v)))
 	e.buf = append(e.buf, payload...)
 	return nil
@@ -388,6 +411,78 @@ func appendInt(b []byte, i int64) []byte {
 
 func appendText(b []byte, s string) []byte {
 	return append(appendHead(b, majorText, uint64(len(s))), s...)
+}
+
+// appendString appends a Go string. CBOR text must be UTF-8, and a Go
+// string need not be (bytes from a form or a header, say): one that is
+// not is written as tag 13 around a byte string, so that it comes back
+// byte for byte instead of making the whole payload undecodable.
+//
+// Most strings in a session are short and ASCII: isASCII, inlined, tells
+// them for less than a call to utf8.ValidString costs, which added a
+// quarter to Encode's time on the typical session.
+func appendString(b []byte, s string) []byte {
+	if isASCII(s) {
+		return appendText(b, s)
+	}
+	return appendNonASCII(b, s)
+}
+
+// appendNonASCII is appendString for a string that is not all ASCII.
+func appendNonASCII(b []byte, s string) []byte {
+	if utf8.ValidString(s) {
+		return appendText(b, s)
+	}
+	return append(appendHead(appendTag(b, tagBadText), majorBytes, uint64(len(s))), s...)
+}
+
+// isASCII reports whether s is all ASCII, and so valid UTF-8. It is small
+// enough to be inlined.
+func isASCII(s string) bool {
+	var or byte
+	for i := 0; i < len(s); i++ {
+		or |= s[i]
+	}
+	return or < utf8.RuneSelf
+}
+
+// textIsUTF8 checks the text strings in payload. payload must be one
+// well-formed CBOR data item of definite lengths nested at most
+// cborMaxDepth levels, as Wellformed has just checked, so that the walk
+// needs no other check and its recursion is bounded.
+func textIsUTF8(payload []byte) error {
+	d := cborDecoder{data: payload} // no str: checkText reads data only
+	return d.checkText()
+}
+
+// checkText moves past one well-formed data item, checking that every text
+// string in it is UTF-8.
+func (d *cborDecoder) checkText() error {
+	major, n, err := d.head()
+	if err != nil {
+		return err
+	}
+	switch major {
+	case majorText, majorBytes:
+		if n > uint64(len(d.data)-d.off) {
+			return errCBORTruncated
+		}
+		b := d.data[d.off : d.off+int(n)]
+		d.off += int(n)
+		if major == majorText && !utf8.Valid(b) {
+			return errors.New("text string is not valid UTF-8")
+		}
+	case majorArray, majorMap:
+		if major == majorMap {
+			n *= 2
+		}
+		for ; n > 0 && err == nil; n-- {
+			err = d.checkText()
+		}
+	case majorTag:
+		err = d.checkText()
+	}
+	return err
 }
 
 // appendFloat writes f in 4 bytes when that loses nothing, in 8 otherwise.
@@ -577,7 +672,7 @@ func (d *cborDecoder) stringMap(n uint64, depth int) (map[string]any, error) {
 // with duplicates allowed, two readers of one payload could disagree on
 // its values.
 func key[V any](d *cborDecoder, m map[string]V) (string, error) {
-	k, err := d.text()
+	k, err := d.string()
 	if err != nil {
 		return "", err
 	}
@@ -607,6 +702,8 @@ func (d *cborDecoder) tagged(tag uint64) (any, error) {
 		return d.stringStringMap()
 	case tagTyped:
 		return d.typed()
+	case tagBadText:
+		return d.badText()
 	}
 	return nil, fmt.Errorf("unknown tag %d", tag)
 }
@@ -622,7 +719,7 @@ func (d *cborDecoder) strings() ([]string, error) {
 	}
 	s := make([]string, n)
 	for i := range s {
-		if s[i], err = d.text(); err != nil {
+		if s[i], err = d.string(); err != nil {
 			return nil, err
 		}
 	}
@@ -673,7 +770,7 @@ func (d *cborDecoder) stringStringMap() (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m[k], err = d.text(); err != nil {
+		if m[k], err = d.string(); err != nil {
 			return nil, err
 		}
 	}
@@ -689,6 +786,39 @@ func (d *cborDecoder) text() (string, error) {
 		return "", fmt.Errorf("expected a text string, found major type %d", major)
 	}
 	return d.textBody(n)
+}
+
+// string reads a Go string, in either of the forms appendString writes.
+func (d *cborDecoder) string() (string, error) {
+	major, n, err := d.head()
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case major == majorText:
+		return d.textBody(n)
+	case major == majorTag && n == tagBadText:
+		return d.badText()
+	}
+	return "", fmt.Errorf("expected a string, found major type %d", major)
+}
+
+// badText reads the content of tag 13. Valid UTF-8 is refused there, so
+// that every string has exactly one encoding: two payloads differing only
+// in the form of a string must not both be accepted.
+func (d *cborDecoder) badText() (string, error) {
+	major, n, err := d.head()
+	if err != nil {
+		return "", err
+	}
+	if major != majorBytes {
+		return "", fmt.Errorf("tag %d holds major type %d, not a byte string", tagBadText, major)
+	}
+	s, err := d.body(n)
+	if err == nil && utf8.ValidString(s) {
+		err = fmt.Errorf("tag %d holds valid UTF-8, which is written as a text string", tagBadText)
+	}
+	return s, err
 }
 
 func (d *cborDecoder) textBody(n uint64) (string, error) {

@@ -303,12 +303,85 @@ func TestCBORWireFormat(t *testing.T) {
 		{time.Time{}, "a16176" + "c8813b0000000e7791f6ff"},
 		{int8(-1), "a16176" + "cc82" + "64696e7438" + "20"},
 		{testRole("x"), "a16176" + "cc82" + "60" + "6178"},
+		{"caf\xe9", "a16176" + "cd44636166e9"},
+		{[]string{"\xff", "a"}, "a16176" + "c982" + "cd41ff" + "6161"},
+		{map[string]string{"\xff": "\xfe"}, "a16176" + "cba1" + "cd41ff" + "cd41fe"},
+		{map[string]any{"\xff": 1}, "a16176" + "a1" + "cd41ff" + "01"},
 	}
 	for _, c := range cases {
 		data, err := CBOR.Encode(map[string]any{"v": c.value})
 		require.NoError(t, err)
 		assert.Equal(t, c.hex, hex.EncodeToString(data), "%#v", c.value)
 	}
+	data, err := CBOR.Encode(map[string]any{"\xff": 1})
+	require.NoError(t, err)
+	assert.Equal(t, "a1"+"cd41ff"+"01", hex.EncodeToString(data), "a top-level key")
+}
+
+// TestCBORInvalidUTF8RoundTrips checks that a Go string that is not valid
+// UTF-8 comes back byte for byte wherever CBOR keeps strings.
+func TestCBORInvalidUTF8RoundTrips(t *testing.T) {
+	const bad = "caf\xe9"  // Latin-1 é
+	const cut = "\xe2\x82" // a UTF-8 sequence cut short
+	values := map[string]any{
+		"value":      bad,
+		bad:          "under an invalid key",
+		"cut":        cut,
+		"only bad":   "\xff",
+		"strings":    []string{"ok", bad, "", cut},
+		"string map": map[string]string{bad: "v", "k": bad, cut: cut},
+		"list":       []any{"ok", bad, []any{cut}, map[string]any{bad: bad}},
+		"map":        map[string]any{bad: map[string]any{"k": []any{bad}}, "k": bad},
+		"valid":      "héllo",
+	}
+	got := roundTrip(t, CBOR, values)
+	assert.Equal(t, values, got)
+
+	// assert.Equal compares strings byte for byte already; this says so
+	// for the one the bug report was about, with its type.
+	s, ok := got["value"].(string)
+	require.True(t, ok)
+	assert.Equal(t, []byte{'c', 'a', 'f', 0xe9}, []byte(s))
+	assert.Contains(t, got, bad)
+
+	again := roundTrip(t, CBOR, got)
+	assert.Equal(t, values, again, "and again, as the next request saves it")
+
+	// Deep inside []any, where the nesting limit is.
+	v := any(bad)
+	for range cborMaxDepth - 1 {
+		v = []any{v}
+	}
+	assert.Equal(t, v, roundTrip(t, CBOR, map[string]any{"deep": v})["deep"])
+}
+
+// TestCBORStructWithInvalidUTF8IsRefused: the cbor package writes a struct's
+// strings as text whatever their bytes, which Decode could not read back,
+// so Encode refuses them and names the key.
+func TestCBORStructWithInvalidUTF8IsRefused(t *testing.T) {
+	cases := map[string]struct {
+		values map[string]any
+		want   string
+	}{
+		"unregistered":     {map[string]any{"u": testUser{Name: "caf\xe9"}}, `key "u"`},
+		"registered":       {map[string]any{"acc": &testAccount{Owner: "\xff"}}, `key "acc"`},
+		"in a slice field": {map[string]any{"u": testUser{Tags: []string{"ok", "\xff"}}}, `key "u"`},
+		"map key":          {map[string]any{"m": struct{ M map[string]int }{map[string]int{"\xff": 1}}}, `key "m"`},
+		"named string":     {map[string]any{"r": testRole("\xff")}, `key "r"`},
+		"nested":           {map[string]any{"l": []any{1, testUser{Name: "\xff"}}}, `key "l" at [1]`},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			data, err := CBOR.Encode(c.values)
+			require.Error(t, err)
+			assert.Nil(t, data)
+			assert.Contains(t, err.Error(), c.want)
+			assert.Contains(t, err.Error(), "not valid UTF-8")
+		})
+	}
+	// Valid UTF-8 in the same places is fine.
+	_, err := CBOR.Encode(map[string]any{"u": testUser{Name: "café", Tags: []string{"ü"}}})
+	assert.NoError(t, err)
 }
 
 func TestCBOREncodeErrorsNameTheKey(t *testing.T) {
@@ -416,6 +489,39 @@ func TestCBORDecodeRefusesBadInput(t *testing.T) {
 		"typed bad payload":    h("a1 6176 cc 82 60 1c"),
 		"deep arrays":          deep,
 		"deep typed payload":   deepTyped,
+
+		"invalid UTF-8 key":            h("a1 61 ff 01"),
+		"invalid UTF-8 in strings":     h("a1 6176 c9 81 61 ff"),
+		"invalid UTF-8 map key":        h("a1 6176 a1 61 ff 01"),
+		"invalid UTF-8 smap key":       h("a1 6176 cb a1 61 ff 6161"),
+		"invalid UTF-8 smap value":     h("a1 6176 cb a1 6161 61 ff"),
+		"invalid UTF-8 in a list":      h("a1 6176 81 61 ff"),
+		"tag 13 valid UTF-8":           h("a1 6176 cd 43 616263"),
+		"tag 13 empty":                 h("a1 6176 cd 40"),
+		"tag 13 valid UTF-8 key":       h("a1 cd 41 76 01"),
+		"tag 13 valid UTF-8 in list":   h("a1 6176 81 cd 41 61"),
+		"tag 13 valid UTF-8 map key":   h("a1 6176 a1 cd 41 61 01"),
+		"tag 13 valid UTF-8 strings":   h("a1 6176 c9 81 cd 41 61"),
+		"tag 13 valid UTF-8 smap key":  h("a1 6176 cb a1 cd 41 61 6162"),
+		"tag 13 valid UTF-8 smap val":  h("a1 6176 cb a1 6161 cd 41 62"),
+		"tag 13 text":                  h("a1 6176 cd 61 ff"),
+		"tag 13 valid text":            h("a1 6176 cd 61 61"),
+		"tag 13 integer":               h("a1 6176 cd 01"),
+		"tag 13 array":                 h("a1 6176 cd 81 41 ff"),
+		"tag 13 nested tag":            h("a1 6176 cd cd 41 ff"),
+		"tag 13 text key":              h("a1 cd 61 ff 01"),
+		"tag 13 bytes in strings":      h("a1 6176 c9 81 cd 61 ff"),
+		"tag 13 truncated":             h("a1 6176 cd 42 ff"),
+		"tag 13 missing":               h("a1 6176 cd"),
+		"tag 13 indefinite":            h("a1 6176 cd 5f 41 ff ff"),
+		"tag 13 typed name":            h("a1 6176 cc 82 cd 41 ff 01"),
+		"bytes as key":                 h("a1 41 ff 01"),
+		"bytes in strings":             h("a1 6176 c9 81 41 ff"),
+		"duplicate tag 13 key":         h("a2 cd 41 ff 01 cd 41 ff 02"),
+		"duplicate tag 13 map key":     h("a1 6176 a2 cd 41 ff 01 cd 41 ff 02"),
+		"duplicate tag 13 smap key":    h("a1 6176 cb a2 cd 41 ff 6161 cd 41 ff 6162"),
+		"other tag around bad bytes":   h("a1 6176 ce 41 ff"),
+		"tag 13 in a typed value name": h("a1 6176 cc 82 cd 41 ff 60"),
 	}
 	for i := range len(valid) {
 		cases[fmt.Sprintf("truncated to %d bytes", i)] = valid[:i]
@@ -465,9 +571,20 @@ func FuzzCBORDecode(f *testing.F) {
 		{"l": []any{"a", 1, true, []any{int64(2)}, map[string]any{"k": []any{}}}},
 		{"user": testUser{Name: "n", Since: testSince}, "p": testPoint{1, 2}, "acc": &testAccount{ID: 9}},
 		{"role": testRole("r"), "list": []any{testPoint{}, testUser{}}},
+		{"bad": "caf\xe9", "\xff": 1, "ss": []string{"\xfe", "a"}, "sm": map[string]string{"\xff": "\xe2\x82"}},
+		{"l": []any{"\xff", map[string]any{"\xfe": []any{"\xfd"}}}},
 	}
 	for _, s := range seeds {
 		data, err := CBOR.Encode(s)
+		require.NoError(f, err)
+		f.Add(data)
+	}
+	// Tag 13 holding what it must not, and a key made of tag 13 twice.
+	for _, s := range []string{
+		"a1 6176 cd 43 616263", "a1 6176 cd 40", "a1 6176 cd 61 ff", "a1 6176 cd 01",
+		"a1 cd 41 76 01", "a2 cd 41 ff 01 cd 41 ff 02", "a1 6176 cb a1 cd 41 ff cd 41 fe",
+	} {
+		data, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
 		require.NoError(f, err)
 		f.Add(data)
 	}
