@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -231,7 +232,8 @@ func (s *Session) GetBool(key string) bool {
 
 // GetInt returns the integer stored under key, or 0. Any integer type is
 // accepted, and so is a float64 with no fractional part (what a JSON codec
-// gives back for numbers).
+// gives back for numbers), as long as the value fits in an int: one that
+// does not also gives 0, rather than a wrapped-around number.
 func (s *Session) GetInt(key string) int {
 	switch v := s.Get(key).(type) {
 	case int:
@@ -243,19 +245,32 @@ func (s *Session) GetInt(key string) int {
 	case int32:
 		return int(v)
 	case int64:
-		return int(v)
+		if int64(int(v)) == v { // false only where int has 32 bits
+			return int(v)
+		}
 	case uint:
-		return int(v)
+		if v <= math.MaxInt {
+			return int(v)
+		}
 	case uint8:
 		return int(v)
 	case uint16:
 		return int(v)
 	case uint32:
-		return int(v)
+		if uint64(v) <= math.MaxInt {
+			return int(v)
+		}
 	case uint64:
-		return int(v)
+		if v <= math.MaxInt {
+			return int(v)
+		}
 	case float64:
-		if v == float64(int(v)) {
+		// The range is checked before converting: out of range, the
+		// conversion's result depends on the processor, and where it
+		// saturates, float64(int(v)) == v would take 2⁶³ for a fit.
+		// -math.MinInt (2⁶³, or 2³¹) is exact in a float64, unlike
+		// MaxInt on 64 bits.
+		if v >= math.MinInt && v < -math.MinInt && v == math.Trunc(v) {
 			return int(v)
 		}
 	}

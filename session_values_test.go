@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -71,4 +72,60 @@ func TestInvalidUTF8SurvivesTheNextRequest(t *testing.T) {
 			assert.Equal(t, 1, s.GetInt("visits"))
 		},
 	)
+}
+
+func TestGetIntGivesZeroWhenTheValueDoesNotFit(t *testing.T) {
+	is64 := math.MaxInt == math.MaxInt64
+	// on64 is want where int has 64 bits, 0 where it has 32.
+	on64 := func(want int64) int {
+		if is64 {
+			return int(want)
+		}
+		return 0
+	}
+	cases := []struct {
+		name string
+		v    any
+		want int
+	}{
+		{"int", -7, -7},
+		{"int8", int8(-8), -8},
+		{"int32 min", int32(math.MinInt32), math.MinInt32},
+		{"int64 small", int64(-64), -64},
+		{"int64 max", int64(math.MaxInt64), on64(math.MaxInt64)},
+		{"int64 min", int64(math.MinInt64), on64(math.MinInt64)},
+		{"int64 2^40", int64(1 << 40), on64(1 << 40)},
+		{"uint", uint(5), 5},
+		{"uint max", uint(math.MaxUint), 0},
+		{"uint max int", uint(math.MaxInt), math.MaxInt},
+		{"uint max int + 1", uint(math.MaxInt) + 1, 0},
+		{"uint8", uint8(255), 255},
+		{"uint16", uint16(65535), 65535},
+		{"uint32 max", uint32(math.MaxUint32), on64(math.MaxUint32)},
+		{"uint64 small", uint64(9), 9},
+		{"uint64 2^63", uint64(1 << 63), 0},
+		{"uint64 max", uint64(math.MaxUint64), 0},
+		{"uint64 max int", uint64(math.MaxInt), math.MaxInt},
+		{"float64 whole", 42.0, 42},
+		{"float64 negative", -42.0, -42},
+		{"float64 fraction", 1.5, 0},
+		{"float64 2^53", float64(1 << 53), on64(1 << 53)},
+		{"float64 2^63", float64(1 << 63), 0},
+		{"float64 -2^63", -float64(1 << 63), on64(math.MinInt64)},
+		{"float64 1e19", 1e19, 0},
+		{"float64 -1e19", -1e19, 0},
+		{"float64 2^31", float64(1 << 31), on64(1 << 31)},
+		{"float64 -2^31", -float64(1 << 31), math.MinInt32},
+		{"float64 +Inf", math.Inf(1), 0},
+		{"float64 -Inf", math.Inf(-1), 0},
+		{"float64 NaN", math.NaN(), 0},
+		{"string", "1", 0},
+	}
+	m, _ := newManager(newRecordStore())
+	requests(t, m, func(s *session.Session) {
+		for _, c := range cases {
+			s.Put("n", c.v)
+			assert.Equal(t, c.want, s.GetInt("n"), c.name)
+		}
+	})
 }
