@@ -371,7 +371,14 @@ func (s *Session) AddFlash(v any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	flashes, _ := s.values[flashKey].([]any)
+	queued := s.values[flashKey]
+	// A codec that defers decoding (JSON) holds the queue as a Raw. Only
+	// that is looked through: the queue's items stay as decoded, so that a
+	// CBOR Raw among them is saved back unchanged.
+	if r, ok := queued.(Raw); ok {
+		queued = r.Value()
+	}
+	flashes, _ := queued.([]any)
 	s.values[flashKey] = append(flashes, v)
 	s.mark(flashKey)
 }

@@ -74,6 +74,24 @@ func TestInvalidUTF8SurvivesTheNextRequest(t *testing.T) {
 	)
 }
 
+func TestFlashesQueueAcrossRequestsWithEveryCodec(t *testing.T) {
+	for name, codec := range map[string]session.Codec{"cbor": session.CBOR, "json": session.JSON, "gob": session.Gob} {
+		t.Run(name, func(t *testing.T) {
+			m, _ := newManager(newRecordStore())
+			m.Codec = codec
+			requests(t, m,
+				func(s *session.Session) { s.AddFlash("first") },
+				func(s *session.Session) { s.AddFlash("second") },
+				func(s *session.Session) {
+					assert.Equal(t, []any{"first", "second"}, s.Flashes())
+					s.AddFlash("third")
+				},
+				func(s *session.Session) { assert.Equal(t, []any{"third"}, s.Flashes()) },
+			)
+		})
+	}
+}
+
 func TestGetIntGivesZeroWhenTheValueDoesNotFit(t *testing.T) {
 	is64 := math.MaxInt == math.MaxInt64
 	// on64 is want where int has 64 bits, 0 where it has 32.
