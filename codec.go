@@ -23,7 +23,9 @@ type Codec interface {
 // own, typically a user's struct type that was not registered with
 // Register. Session.Get returns its generic form (Value), and GetAs and
 // PopAs decode it into the type asked for, so a struct always comes back
-// into its own type through GetAs.
+// into its own type through GetAs. Nested in an []any or a map[string]any
+// (only CBOR puts one there), it is given back in its generic form by
+// Get, Pop, Flashes, GetAs and PopAs alike.
 type Raw interface {
 	// Value returns the value in its generic form: map[string]any for a
 	// struct, for example.

@@ -884,3 +884,92 @@ func ExampleRaw() {
 	// map[Theme:dark]
 	// dark
 }
+
+// TestGenericReplacesNestedRaws: what Get gives back holds no Raw, at any
+// depth of []any and map[string]any, while the decoded values keep theirs,
+// so that a request that read them but put nothing saves them unchanged.
+func TestGenericReplacesNestedRaws(t *testing.T) {
+	u := testUser{Name: "Ada", Age: 36, Since: testSince}
+	userMap := map[string]any{"Name": "Ada", "Age": int64(36), "Tags": nil, "Since": testSince}
+	values := map[string]any{
+		"list": []any{u, testPoint{X: 1}, "s", []any{1, u}},
+		"map":  map[string]any{"u": u, "l": []any{map[string]any{"u": u}}, "n": 1},
+	}
+	data, err := CBOR.Encode(values)
+	require.NoError(t, err)
+	decoded, err := CBOR.Decode(data)
+	require.NoError(t, err)
+	require.IsType(t, cborRaw{}, decoded["list"].([]any)[0], "the test needs a nested Raw")
+
+	assert.Equal(t, []any{userMap, testPoint{X: 1}, "s", []any{1, userMap}}, generic(decoded["list"]))
+	assert.Equal(t, map[string]any{"u": userMap, "l": []any{map[string]any{"u": userMap}}, "n": 1}, generic(decoded["map"]))
+	l, ok := as[[]any](decoded["list"])
+	require.True(t, ok)
+	assert.Equal(t, userMap, l[0], "GetAs too")
+	m, ok := as[map[string]any](decoded["map"])
+	require.True(t, ok)
+	assert.Equal(t, userMap, m["u"])
+
+	// The decoded values still hold their Raws: written out, they are the
+	// same bytes as before.
+	again, err := CBOR.Decode(data)
+	require.NoError(t, err)
+	requireSameValue(t, again, decoded, "")
+	reencoded, err := CBOR.Encode(decoded)
+	require.NoError(t, err)
+	redecoded, err := CBOR.Decode(reencoded)
+	require.NoError(t, err)
+	requireSameValue(t, again, redecoded, "")
+
+	// A container with no Raw is returned as it is, not copied.
+	plain := []any{"a", map[string]any{"b": []any{1}}}
+	assert.Same(t, &plain[0], &generic(plain).([]any)[0])
+	// And one with a Raw is copied only along the way to it.
+	shared := map[string]any{"x": 1}
+	mixed := []any{shared, []any{cborRaw{payload: "\x01"}}}
+	got := generic(mixed).([]any)
+	assert.Equal(t, []any{shared, []any{int64(1)}}, got)
+	got[0].(map[string]any)["y"] = 2
+	assert.Contains(t, shared, "y", "the map holding no Raw was not copied")
+	assert.Equal(t, cborRaw{payload: "\x01"}, mixed[1].([]any)[0], "the original keeps its Raw")
+}
+
+func TestGenericFindsRawsAtTheDepthLimitAndStopsThere(t *testing.T) {
+	// The deepest place Encode puts a Raw.
+	v := any(testUser{Name: "deep"})
+	for range cborMaxDepth - 1 {
+		v = []any{v}
+	}
+	got := generic(roundTrip(t, CBOR, map[string]any{"v": v})["v"])
+	for range cborMaxDepth - 1 {
+		require.IsType(t, []any{}, got)
+		got = got.([]any)[0]
+	}
+	require.IsType(t, map[string]any{}, got)
+	assert.Equal(t, "deep", got.(map[string]any)["Name"])
+
+	// A cycle, which only a user can put, ends the walk at the same depth.
+	cyclic := []any{nil, cborRaw{payload: "\x01"}}
+	cyclic[0] = cyclic
+	var out any
+	require.NotPanics(t, func() { out = generic(cyclic) })
+	require.IsType(t, []any{}, out)
+	assert.Equal(t, int64(1), out.([]any)[1])
+}
+
+func TestGetDoesNotAllocate(t *testing.T) {
+	m := New(newNopStore())
+	s := m.newSession(httpRequest())
+	s.Put("s", "str")
+	s.Put("l", []any{"a", 1, []any{true}, map[string]any{"k": "v"}})
+	s.Put("m", map[string]any{"k": []any{"v"}})
+	allocs := testing.AllocsPerRun(100, func() {
+		_ = s.Get("s")
+		_ = s.Get("l")
+		_ = s.Get("m")
+		_ = s.GetString("s")
+		_, _ = GetAs[[]any](s, "l")
+		_, _ = GetAs[map[string]any](s, "m")
+	})
+	assert.Zero(t, allocs)
+}

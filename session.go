@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -202,7 +203,8 @@ func (s *Session) IsNew() bool {
 
 // Get returns the value stored under key, or nil. A struct value of a type
 // the codec could not restore (see Register) comes back in its generic
-// form; GetAs returns it in its own type.
+// form, at the top level or inside an []any or a map[string]any; GetAs
+// returns a top-level one in its own type.
 func (s *Session) Get(key string) any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -210,11 +212,58 @@ func (s *Session) Get(key string) any {
 	return generic(s.values[key])
 }
 
+// generic returns v as the user is to see it: with every Raw, v itself or
+// one nested in []any and map[string]any, replaced by its generic form. A
+// Raw is of no use to the user, who cannot tell its type, while the
+// session must keep it, so that a value nobody read is saved unchanged:
+// the containers holding one are copied, and only those, so that reading
+// a value that holds no Raw costs no allocation.
 func generic(v any) any {
-	if r, ok := v.(Raw); ok {
-		return r.Value()
+	if g, ok := withoutRaws(v, 1); ok {
+		return g
 	}
 	return v
+}
+
+// withoutRaws returns v with its Raw values replaced by their generic
+// forms, and true, or false if v holds none. depth counts as CBOR's Encode
+// does: CBOR, the only codec that nests Raws, decodes no container nested
+// deeper than cborMaxDepth, so there is no Raw to find below, and
+// stopping there bounds the walk of a cyclic value that the user put.
+func withoutRaws(v any, depth int) (any, bool) {
+	switch x := v.(type) {
+	case []any:
+		if depth >= cborMaxDepth {
+			return nil, false
+		}
+		var out []any
+		for i, item := range x {
+			if g, ok := withoutRaws(item, depth+1); ok {
+				if out == nil {
+					out = slices.Clone(x)
+				}
+				out[i] = g
+			}
+		}
+		return out, out != nil
+	case map[string]any:
+		if depth >= cborMaxDepth {
+			return nil, false
+		}
+		var out map[string]any
+		for k, item := range x {
+			if g, ok := withoutRaws(item, depth+1); ok {
+				if out == nil {
+					out = maps.Clone(x)
+				}
+				out[k] = g
+			}
+		}
+		return out, out != nil
+	case Raw:
+		return x.Value(), true
+	}
+	return nil, false
 }
 
 // GetString returns the string stored under key, or "" if there is none or
@@ -384,7 +433,8 @@ func (s *Session) AddFlash(v any) {
 }
 
 // Flashes returns the queued flash messages, oldest first, and removes
-// them: each is seen once.
+// them: each is seen once. A message of a type the codec could not
+// restore (see Register) comes back in its generic form, as from Get.
 func (s *Session) Flashes() []any {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -92,6 +92,71 @@ func TestFlashesQueueAcrossRequestsWithEveryCodec(t *testing.T) {
 	}
 }
 
+// flashNotice is never registered: CBOR decodes it as a Raw.
+type flashNotice struct {
+	Text  string
+	Level int
+}
+
+// registeredNotice is registered: CBOR decodes it as itself.
+type registeredNotice struct{ Text string }
+
+func init() { session.Register(registeredNotice{}) }
+
+// TestUnregisteredStructInsideContainersIsGeneric: a struct whose type was
+// not registered, inside an []any or a map[string]any, comes back in its
+// generic form, as it does at the top level, never as a value of the
+// codec's internal Raw type.
+func TestUnregisteredStructInsideContainersIsGeneric(t *testing.T) {
+	m, _ := newManager(newRecordStore())
+	notice := flashNotice{Text: "Saved", Level: 2}
+	generic := map[string]any{"Text": "Saved", "Level": int64(2)}
+	requests(t, m,
+		func(s *session.Session) {
+			s.AddFlash(notice)
+			s.AddFlash(registeredNotice{Text: "kept"})
+			s.Put("list", []any{"a", notice})
+			s.Put("map", map[string]any{"n": notice, "deeper": []any{map[string]any{"n": notice}}})
+			s.Put("popped", []any{notice})
+			s.Put("top", notice)
+		},
+		func(s *session.Session) {
+			assert.Equal(t, []any{generic, registeredNotice{Text: "kept"}}, s.Flashes())
+			assert.Equal(t, []any{"a", generic}, s.Get("list"))
+			l, ok := session.GetAs[[]any](s, "list")
+			require.True(t, ok)
+			assert.Equal(t, []any{"a", generic}, l)
+			wantMap := map[string]any{"n": generic, "deeper": []any{map[string]any{"n": generic}}}
+			assert.Equal(t, wantMap, s.Get("map"))
+			mm, ok := session.GetAs[map[string]any](s, "map")
+			require.True(t, ok)
+			assert.Equal(t, wantMap, mm)
+			assert.Equal(t, []any{generic}, s.Pop("popped"))
+			// A top-level one still decodes into its own type.
+			n, ok := session.GetAs[flashNotice](s, "top")
+			require.True(t, ok)
+			assert.Equal(t, notice, n)
+			assert.Equal(t, generic, s.Get("top"))
+
+			// Changing what Get returned changes nothing saved.
+			require.IsType(t, map[string]any{}, l[1])
+			l[1].(map[string]any)["Text"] = "changed"
+			s.AddFlash(notice) // a change, so that the session is saved
+		},
+		func(s *session.Session) {
+			assert.Equal(t, []any{"a", generic}, s.Get("list"), "read, not put: saved as it was")
+			assert.Equal(t, []any{generic}, s.Flashes())
+			assert.False(t, s.Has("popped"))
+			n, ok := session.PopAs[flashNotice](s, "top")
+			require.True(t, ok)
+			assert.Equal(t, notice, n)
+			pl, ok := session.PopAs[[]any](s, "list")
+			require.True(t, ok)
+			assert.Equal(t, []any{"a", generic}, pl)
+		},
+	)
+}
+
 func TestGetIntGivesZeroWhenTheValueDoesNotFit(t *testing.T) {
 	is64 := math.MaxInt == math.MaxInt64
 	// on64 is want where int has 64 bits, 0 where it has 32.

@@ -5,7 +5,8 @@ import "context"
 // GetAs returns the value stored under key as a T. It returns the zero T and
 // false when the key is missing or holds a value of another type; it never
 // panics. A struct the codec could not restore by itself (see Register) is
-// decoded into T here.
+// decoded into T here; inside an []any or a map[string]any, it is in its
+// generic form, as Get gives it.
 func GetAs[T any](s *Session, key string) (T, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -30,7 +31,7 @@ func as[T any](v any) (T, bool) {
 	if r, ok := v.(Raw); ok {
 		return decodeRaw[T](r)
 	}
-	t, ok := v.(T)
+	t, ok := generic(v).(T)
 	return t, ok
 }
 
