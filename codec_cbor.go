@@ -36,9 +36,8 @@ import (
 // Decode refuses, with an error, anything outside the format Encode
 // writes, and limits nesting (32 levels) and the length of arrays and maps
 // (131072 items), so it is safe on untrusted input. Encode refuses values
-// that Decode would refuse (among them a struct holding a string that is
-// not valid UTF-8), values it cannot encode (a func, a channel) and cycles
-// through []any and map[string]any, naming the key at fault.
+// that Decode would refuse, values it cannot encode (a func, a channel)
+// and cycles through []any and map[string]any, naming the key at fault.
 // A cycle through pointers inside a struct is not detected: the cbor
 // package recurses until the stack overflows, which crashes the program.
 //
@@ -119,6 +118,12 @@ var (
 		// whatever their sign, rather than uint64 for positive ones.
 		DefaultMapType: reflect.TypeOf(map[string]any(nil)),
 		IntDec:         cbor.IntDecConvertSignedOrBigInt,
+		// The cbor package writes a Go string as text whatever its bytes
+		// (a struct field filled from a form, say); read such text back
+		// as it was, so that the value round-trips instead of failing.
+		// Tag-12 payloads come only from Encode, inside a sealed or
+		// server-side record, never straight from a client.
+		UTF8: cbor.UTF8DecodeInvalid,
 	}
 	cborDec = mustDecMode(cborDecOptions)
 	// cborAnyKeyDec is the fallback of Raw.Value for a value holding a map
@@ -367,12 +372,6 @@ func (e *cborEncoder) typed(v any) error {
 	if err := cborDec.Wellformed(payload); err != nil {
 		return fmt.Errorf("%T does not encode to CBOR that Decode accepts: %w", v, err)
 	}
-	// Wellformed does not look inside text strings, and the cbor package
-	// writes a Go string as text whatever its bytes: a string field that
-	// is not UTF-8 would make the value unreadable on the next request.
-	if err := textIsUTF8(payload); err != nil {
-		return fmt.Errorf("%T does not encode to CBOR that Decode accepts: %w", v, err)
-	}
 	e.buf = appendTypedHead(e.buf, registeredName(reflect.TypeOf(v)))
 	e.buf = append(e.buf, payload...)
 	return nil
@@ -444,45 +443,6 @@ func isASCII(s string) bool {
 		or |= s[i]
 	}
 	return or < utf8.RuneSelf
-}
-
-// textIsUTF8 checks the text strings in payload. payload must be one
-// well-formed CBOR data item of definite lengths nested at most
-// cborMaxDepth levels, as Wellformed has just checked, so that the walk
-// needs no other check and its recursion is bounded.
-func textIsUTF8(payload []byte) error {
-	d := cborDecoder{data: payload} // no str: checkText reads data only
-	return d.checkText()
-}
-
-// checkText moves past one well-formed data item, checking that every text
-// string in it is UTF-8.
-func (d *cborDecoder) checkText() error {
-	major, n, err := d.head()
-	if err != nil {
-		return err
-	}
-	switch major {
-	case majorText, majorBytes:
-		if n > uint64(len(d.data)-d.off) {
-			return errCBORTruncated
-		}
-		b := d.data[d.off : d.off+int(n)]
-		d.off += int(n)
-		if major == majorText && !utf8.Valid(b) {
-			return errors.New("text string is not valid UTF-8")
-		}
-	case majorArray, majorMap:
-		if major == majorMap {
-			n *= 2
-		}
-		for ; n > 0 && err == nil; n-- {
-			err = d.checkText()
-		}
-	case majorTag:
-		err = d.checkText()
-	}
-	return err
 }
 
 // appendFloat writes f in 4 bytes when that loses nothing, in 8 otherwise.
