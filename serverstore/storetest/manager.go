@@ -170,32 +170,47 @@ func runManager(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 				sess.Keys()
 				loaded <- struct{}{}
 				<-release
+				switch r.URL.Query().Get("then") {
+				case "clear":
+					sess.Clear()
+				case "renew":
+					if err := sess.Renew(); err != nil {
+						http.Error(w, err.Error(), http.StatusInternalServerError)
+						return
+					}
+				}
 				sess.Put("late", "write")
 			}
 			_, _ = io.WriteString(w, sess.UserID())
 		}))
-		laptop := serve(t, h, "/login?user=alice", "").token
-		phone := serve(t, h, "/login?user=alice", "").token
 		bob := serve(t, h, "/login?user=bob", "").token
-		infos, err := s.ListUser(t.Context(), "alice")
-		require.NoError(t, err)
-		require.Len(t, infos, 2)
-
 		// A request of the laptop is under way while alice logs out
-		// everywhere: its save must not bring the session back.
-		done := make(chan response)
-		go func() { done <- serve(t, h, "/slow", laptop) }()
-		<-loaded
-		n, err := s.DestroyUser(t.Context(), "alice")
-		require.NoError(t, err)
-		require.Equal(t, 2, n)
-		close(release)
-		late := <-done
-		requireOK(t, late)
-		require.True(t, late.setCookie && late.token == "", "the in-flight request kept its cookie")
+		// everywhere: its save must not bring the session back, whatever
+		// it does to the session.
+		for _, then := range []string{"put", "clear", "renew"} {
+			laptop := serve(t, h, "/login?user=alice", "").token
+			phone := serve(t, h, "/login?user=alice", "").token
+			infos, err := s.ListUser(t.Context(), "alice")
+			require.NoError(t, err)
+			require.Len(t, infos, 2)
 
-		require.Nil(t, load(t, s, laptop))
-		require.Nil(t, load(t, s, phone))
+			done := make(chan response)
+			go func() { done <- serve(t, h, "/slow?then="+then, laptop) }()
+			<-loaded
+			n, err := s.DestroyUser(t.Context(), "alice")
+			require.NoError(t, err)
+			require.Equal(t, 2, n)
+			release <- struct{}{}
+			late := <-done
+			requireOK(t, late)
+			require.True(t, late.setCookie && late.token == "", "%s: the in-flight request kept a cookie", then)
+
+			require.Nil(t, load(t, s, laptop), then)
+			require.Nil(t, load(t, s, phone), then)
+			infos, err = s.ListUser(t.Context(), "alice")
+			require.NoError(t, err)
+			require.Empty(t, infos, "%s: a session of alice came back", then)
+		}
 		require.Equal(t, "bob", serve(t, h, "/", bob).body, "another user was logged out")
 	})
 }
