@@ -361,11 +361,15 @@ func (m *Manager) save(s *Session, h http.Header) error {
 	rec.Touched = now
 	rec.Expires = m.deadline(rec.Created, now)
 	// A stored session is written through Update whenever the store has
-	// it, renewed and cleared ones too: Update writes nothing if another
-	// request destroyed the session meanwhile ("log out everywhere"), and
-	// merges what another request changed.
+	// it, cleared ones too: Update writes nothing if another request
+	// destroyed the session meanwhile ("log out everywhere"), and merges
+	// what another request changed. A renewed one goes to its new token in
+	// one step, which a Renewer takes only from a record still there: it
+	// is not merged where it is first, which would write the logged-in
+	// record under the token from before the login, the one an attacker
+	// may have planted.
 	updater, canMerge := store.(Updater)
-	merging := oldToken != "" && canMerge
+	merging := oldToken != "" && canMerge && !s.renewed
 	var err error
 	rec.Data = nil // s.rec's are the loaded bytes: encoded afresh below, or by the merge
 	if !merging {
@@ -380,19 +384,6 @@ func (m *Manager) save(s *Session, h http.Header) error {
 	switch {
 	case oldToken == "":
 		token, err = store.Save(ctx, "", &rec)
-	case merging && s.renewed:
-		// Brought up to date where it is, then moved.
-		var merged *Record
-		merge := s.merge(&rec)
-		token, err = updater.Update(ctx, oldToken, s.stored, func(cur *Record) (*Record, error) {
-			out, err := merge(cur)
-			merged = out // the last attempt is the one written
-			return out, err
-		})
-		if err == nil && token != "" {
-			rec = *merged
-			token, obsolete, err = renew(ctx, store, token, &rec)
-		}
 	case s.renewed:
 		token, obsolete, err = renew(ctx, store, oldToken, &rec)
 	case merging:

@@ -48,7 +48,9 @@ type Store interface {
 // and writes nothing, when oldToken no longer names a record (another
 // request destroyed it meanwhile), so that a renewal never brings back a
 // revoked session. Without it, the Manager renews with Save(ctx, "", rec)
-// followed by Delete(ctx, oldToken).
+// followed by Delete(ctx, oldToken), which cannot tell that the record was
+// destroyed meanwhile: a store that keeps records on the server should
+// implement Renewer. (A wrapper around one should pass Renew on.)
 type Renewer interface {
 	Renew(ctx context.Context, oldToken string, rec *Record) (string, error)
 }

@@ -81,8 +81,10 @@ type Gorilla struct {
 // the legacy cookie expires at the earliest of the timestamp plus
 // Gorilla.MaxAge (when the legacy cookie would have), the timestamp plus
 // Lifetime, and the conversion plus IdleTimeout, whatever else the handler
-// did on that request but Renew (Store.Save takes the deadline from the
-// legacy cookie the Manager passes it). From then on the session is like any
+// did on that request but Renew, or a second save (Manager.Save, then
+// more changes that the middleware saves): Store.Save takes the deadline
+// from the legacy cookie the Manager passes it, and a second save passes
+// the first one's seal instead. From then on the session is like any
 // other: each later write of it (a change the application saves, or the
 // Manager's touch to extend IdleTimeout) sets its deadline by the
 // Manager's rules alone, Lifetime after the gorilla timestamp, which stays

@@ -64,7 +64,11 @@
 //
 // A request of a destroyed session that is in flight at that moment does
 // not revive it, whatever it does (a Put, a Clear, a Renew): its save
-// finds the record gone and expires its cookie. A Renew first merges the
-// request's changes into the stored record, then moves it, and a move
-// whose record is gone by then writes nothing (see Renamer).
+// finds the record gone and expires its cookie, and a Renew moves only a
+// record that is still there (see Renamer and Store.DestroyUser).
+//
+// A Renew is not merged: the session moves to its new token as the
+// renewing request has it, and a change that another request of the same
+// session saved in the meantime is lost. Renew at login, when no other
+// request of the session is changing it.
 package serverstore

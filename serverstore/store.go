@@ -137,7 +137,7 @@ func (s *Store) Save(ctx context.Context, token string, rec *session.Record) (st
 //
 // With a Renamer backend this is one atomic step. Otherwise the new record
 // is committed first and the old one ended second, so that at every moment
-// one of them exists, tagged with its user, for a concurrent DestroyUser to
+// one of them exists, tagged with its user, for DestroyUser's passes to
 // find. With a Transactor backend the old one is ended only if it is still
 // there, checked atomically; if it is gone, the new record is deleted
 // again and Renew returns "". A backend that is neither checks with a read
@@ -382,18 +382,31 @@ func (s *Store) ListUser(ctx context.Context, userID string) ([]Info, error) {
 // DestroyUser deletes every session tagged with userID ("log out
 // everywhere") and returns how many live sessions it ended. A request of
 // one of them that is in flight cannot bring it back: its save finds the
-// record gone and expires its cookie. A session tagged with userID while
-// DestroyUser runs (a login on another device at that very moment) may
-// survive it. It returns ErrNoUserIndex if the backend keeps no user index.
+// record gone and expires its cookie, and a Renew moves only a record that
+// is still there.
+//
+// It goes over the user's sessions twice. A Renew that moves a session to
+// its new key while the first pass runs can land beside it, under a key
+// the pass has already gone by; the second pass ends it. (The renewal
+// writes the new key before it ends the old one, so one or the other is
+// there for a pass to find, and a renewal that starts after the first pass
+// finds its old record gone and writes nothing.) A session tagged with
+// userID by a login that completes while DestroyUser runs may be ended
+// too, or survive it. It returns ErrNoUserIndex if the backend keeps no
+// user index.
 func (s *Store) DestroyUser(ctx context.Context, userID string) (int, error) {
 	if err := s.checkUser(userID); err != nil {
 		return 0, err
 	}
-	n, err := s.ui.DeleteUser(ctx, userID)
-	if err != nil {
-		return n, fmt.Errorf("serverstore: destroy user sessions: %w", err)
+	var total int
+	for range 2 {
+		n, err := s.ui.DeleteUser(ctx, userID)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("serverstore: destroy user sessions: %w", err)
+		}
 	}
-	return n, nil
+	return total, nil
 }
 
 // DestroyHandle ends the session named by handle (an Info.Handle from

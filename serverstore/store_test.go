@@ -488,30 +488,66 @@ func TestInFlightRequestsDoNotReviveDestroyedSessions(t *testing.T) {
 	}
 }
 
-// TestRenewKeepsConcurrentChanges checks that Renew merges like any other
-// save: a key another request of the session saved meanwhile survives
-// the move to the new token.
-func TestRenewKeepsConcurrentChanges(t *testing.T) {
-	for name, b := range map[string]serverstore.Backend{"memstore": newMem(t), "plain": plain{newMem(t)}} {
-		var token string
-		var do func(path, token string) (string, string)
-		do = inFlight(t, serverstore.New(b), map[string]func(*session.Manager, *session.Session){
-			"/start": func(_ *session.Manager, s *session.Session) { s.Put("cart", "apple") },
-			"/theme": func(_ *session.Manager, s *session.Session) { s.Put("theme", "dark") },
-			"/login": func(_ *session.Manager, s *session.Session) {
-				_ = s.Keys()        // loaded
-				do("/theme", token) // meanwhile, another request of the session
-				require.NoError(t, s.Renew())
-				s.SetUser("alice")
-			},
-			"/": func(*session.Manager, *session.Session) {},
-		})
-		token, _ = do("/start", "")
-		renewed, _ := do("/login", token)
-		require.NotEmpty(t, renewed, name)
-		_, body := do("/", renewed)
-		require.Equal(t, "alice|cart,theme", body, "%s: the concurrent change was lost", name)
-		_, body = do("/", token)
-		require.Equal(t, "|", body, "%s: the old token still loads", name)
+// TestLoginWritesOnlyTheNewToken checks that a login (SetUser, then
+// Renew) writes once, to the new token: nothing of the logged-in session
+// is ever written under the token the request came with, which an
+// attacker may have planted before the login.
+func TestLoginWritesOnlyTheNewToken(t *testing.T) {
+	b, counts := storetest.Count(newMem(t))
+	do := inFlight(t, serverstore.New(b), map[string]func(*session.Manager, *session.Session){
+		"/visit": func(_ *session.Manager, s *session.Session) { s.Put("csrf", "x") },
+		"/login": func(_ *session.Manager, s *session.Session) {
+			s.SetUser("alice")
+			require.NoError(t, s.Renew())
+		},
+		"/": func(*session.Manager, *session.Session) {},
+	})
+	planted, _ := do("/visit", "")
+	counts.Reset()
+	renewed, _ := do("/login", planted)
+	require.NotEmpty(t, renewed)
+	require.EqualValues(t, 1, counts.Writes.Load(), "the login wrote more than the move to its new token")
+	_, body := do("/", planted)
+	require.Equal(t, "|", body, "the planted token loads a session")
+	_, body = do("/", renewed)
+	require.Equal(t, "alice|csrf", body)
+}
+
+// racingRenew is a backend whose first DeleteUser stands for one whose
+// view of the user's sessions was taken just before a Renew moved one of
+// them: the renewal runs, and the pass deletes nothing, since the key it
+// saw is gone and the new one is not in its view.
+type racingRenew struct {
+	*memstore.Store
+	renew func()
+	calls int
+}
+
+func (b *racingRenew) DeleteUser(ctx context.Context, userID string) (int, error) {
+	if b.calls++; b.calls == 1 {
+		b.renew()
+		return 0, nil
 	}
+	return b.Store.DeleteUser(ctx, userID)
+}
+
+// TestDestroyUserCatchesARacingRenew checks DestroyUser's second pass: a
+// session that a Renew moved past the first pass is ended all the same.
+func TestDestroyUserCatchesARacingRenew(t *testing.T) {
+	b := &racingRenew{Store: newMem(t)}
+	store := serverstore.New(b)
+	do := inFlight(t, store, map[string]func(*session.Manager, *session.Session){
+		"/login": func(_ *session.Manager, s *session.Session) { s.SetUser("alice"); s.Put("cart", "apple") },
+		"/renew": func(_ *session.Manager, s *session.Session) { require.NoError(t, s.Renew()) },
+		"/":      func(*session.Manager, *session.Session) {},
+	})
+	old, _ := do("/login", "")
+	var renewed string
+	b.renew = func() { renewed, _ = do("/renew", old) }
+	n, err := store.DestroyUser(t.Context(), "alice")
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.NotEmpty(t, renewed, "the renewal ran during the first pass")
+	_, body := do("/", renewed)
+	require.Equal(t, "|", body, "the renewed session survived DestroyUser")
 }
