@@ -56,7 +56,11 @@ const (
 const keyUser = "user"
 
 func main() {
-	if err := run(context.Background(), os.Args[1:]); err != nil {
+	err := run(context.Background(), os.Args[1:])
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		// -h: the flag package has printed the usage; that is all.
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "api:", err)
 		os.Exit(1)
 	}

@@ -25,7 +25,11 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:]); err != nil {
+	err := run(context.Background(), os.Args[1:])
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		// -h: the flag package has printed the usage; that is all.
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
