@@ -221,17 +221,7 @@ func (m *minimal) save(h http.Header, s *minimalSession) {
 	h["Set-Cookie"] = append(h["Set-Cookie"], line.String())
 }
 
-func readMinimal(s *minimalSession) typical {
-	var t typical
-	t.UserID, _ = s.Get(kUserID).(int)
-	t.Name, _ = s.Get(kName).(string)
-	t.Role, _ = s.Get(kRole).(string)
-	t.CSRF, _ = s.Get(kCSRF).(string)
-	t.LastLogin, _ = s.Get(kLastLogin).(time.Time)
-	t.Cart, _ = s.Get(kCart).([]string)
-	t.Theme, _ = s.Get(kTheme).(string)
-	return t
-}
+func readMinimal(s *minimalSession) typical { return readValues(s.Get) }
 
 // newMinimalLib returns the yardstick and its handlers for the typical
 // session.
@@ -239,14 +229,7 @@ func newMinimalLib(tb testing.TB, t typical) (*minimal, cookieLib) {
 	m := newMinimal(tb)
 	return m, cookieLib{
 		save: m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s := minimalGet(r)
-			s.Put(kUserID, t.UserID)
-			s.Put(kName, t.Name)
-			s.Put(kRole, t.Role)
-			s.Put(kCSRF, t.CSRF)
-			s.Put(kLastLogin, t.LastLogin)
-			s.Put(kCart, t.Cart)
-			s.Put(kTheme, t.Theme)
+			putSealed(minimalGet(r), t)
 		})),
 		load: m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !readMinimal(minimalGet(r)).plausible() {

@@ -91,7 +91,9 @@ func (t typical) plausible() bool {
 
 // The typical session through this library's Session.
 
-func putSealed(s *session.Session, t typical) {
+// putSealed puts the typical session through s's Put: this library's
+// Session, or the minimal yardstick's.
+func putSealed(s interface{ Put(string, any) }, t typical) {
 	s.Put(kUserID, t.UserID)
 	s.Put(kName, t.Name)
 	s.Put(kRole, t.Role)
@@ -127,14 +129,20 @@ func putGorilla(s *sessions.Session, t typical) {
 }
 
 func readGorilla(s *sessions.Session) typical {
+	return readValues(func(key string) any { return s.Values[key] })
+}
+
+// readValues reads the typical session back through get, which returns
+// the value stored under a key, untyped.
+func readValues(get func(key string) any) typical {
 	var t typical
-	t.UserID, _ = s.Values[kUserID].(int)
-	t.Name, _ = s.Values[kName].(string)
-	t.Role, _ = s.Values[kRole].(string)
-	t.CSRF, _ = s.Values[kCSRF].(string)
-	t.LastLogin, _ = s.Values[kLastLogin].(time.Time)
-	t.Cart, _ = s.Values[kCart].([]string)
-	t.Theme, _ = s.Values[kTheme].(string)
+	t.UserID, _ = get(kUserID).(int)
+	t.Name, _ = get(kName).(string)
+	t.Role, _ = get(kRole).(string)
+	t.CSRF, _ = get(kCSRF).(string)
+	t.LastLogin, _ = get(kLastLogin).(time.Time)
+	t.Cart, _ = get(kCart).([]string)
+	t.Theme, _ = get(kTheme).(string)
 	return t
 }
 
