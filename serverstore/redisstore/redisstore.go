@@ -682,7 +682,13 @@ func (s *Store) update(ctx context.Context, key string, hint *serverstore.Entry,
 		args := []any{cur.version, "del"}
 		if !expired {
 			args = []any{cur.version, "set", e.Data, e.UserID, ms, versionOf(e.Data, e.UserID, ms)}
-			covered := cur.covers(e.UserID, ms) || (e.UserID == indexedUser && ms <= indexedScore)
+			// A member an earlier attempt added covers this one only if
+			// reconcile indexes the key again after the write (the owner
+			// changes): meanwhile another client may have dropped it (a
+			// FindUser, while the session was not the user's) and put it
+			// back with a lower score.
+			covered := cur.covers(e.UserID, ms) ||
+				(e.UserID == indexedUser && ms <= indexedScore && cur.owner != e.UserID)
 			if e.UserID != "" && !covered {
 				// Index first, as Commit does. Should the write not
 				// happen, the member is harmless: it names a session

@@ -679,3 +679,45 @@ func spawn(wg *sync.WaitGroup, f func()) {
 		f()
 	}()
 }
+
+// TestUpdateRetryIndexesAgainAfterMemberReplaced: an Update whose first
+// attempt indexed the key under its user, and lost its compare-and-set,
+// must not count on that member in a later attempt when the session is
+// already the user's: meanwhile a FindUser may have dropped the member
+// (the session was not the user's yet) and another write put it back
+// with a lower score, which would fall out of the index before the
+// session expires, out of reach of "log out everywhere".
+func TestUpdateRetryIndexesAgainAfterMemberReplaced(t *testing.T) {
+	ctx := t.Context()
+	c := singleClient(t)
+	a, prefix := newTestStore(t, c)
+	other := New(c, WithPrefix(prefix)) // another process on the same Redis
+	key, user := "k1", "U"
+	require.NoError(t, a.Commit(ctx, key, serverstore.Entry{Data: []byte("anon"), Expires: time.Now().Add(time.Hour)}))
+	shortExp := time.Now().Add(1500 * time.Millisecond)
+	calls := 0
+	require.NoError(t, a.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
+		calls++
+		switch calls {
+		case 1: // a concurrent anonymous write: this attempt's write fails, after it indexed the key under U
+			require.NoError(t, other.Commit(ctx, key, serverstore.Entry{Data: []byte("anon2"), Expires: time.Now().Add(time.Hour)}))
+		case 2: // U lists their sessions (k1 is not U's: dropped), then another request logs k1 in as U, expiring sooner
+			_, err := other.FindUser(ctx, user)
+			require.NoError(t, err)
+			require.NoError(t, other.Commit(ctx, key, serverstore.Entry{Data: []byte("login"), UserID: user, Expires: shortExp}))
+		}
+		return serverstore.Entry{Data: []byte("mine"), UserID: user, Expires: time.Now().Add(10 * time.Minute)}, true, nil
+	}))
+	time.Sleep(time.Until(shortExp) + 200*time.Millisecond)
+	// U logs in elsewhere: indexing prunes the members whose score passed.
+	require.NoError(t, a.Commit(ctx, "k2", serverstore.Entry{Data: []byte("d2"), UserID: user, Expires: time.Now().Add(time.Hour)}))
+	listed, err := a.FindUser(ctx, user)
+	require.NoError(t, err)
+	assert.Contains(t, listed, key, "FindUser misses a live session of the user")
+	n, err := a.DeleteUser(ctx, user)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	_, found, err := a.Find(ctx, key)
+	require.NoError(t, err)
+	assert.False(t, found, "DeleteUser left a live session of the user")
+}
