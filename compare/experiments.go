@@ -435,10 +435,24 @@ func accepted(ctx context.Context, m Mechanism, tok Token) (Values, bool, error)
 	return nil, false, err
 }
 
+// acceptedFresh checks that tok, just issued, is accepted: an experiment
+// that reports a changed, replayed or expired token as rejected means
+// something only if the token was accepted to begin with.
+func acceptedFresh(ctx context.Context, m Mechanism, tok Token) error {
+	_, ok, err := accepted(ctx, m, tok)
+	if err == nil && !ok {
+		err = errors.New("a freshly issued token was rejected")
+	}
+	return err
+}
+
 func measureTamper(ctx context.Context, m Mechanism, trials int) (Tamper, error) {
 	var t Tamper
 	tok, err := m.Issue(ctx, User, TypicalSession())
 	if err != nil {
+		return t, err
+	}
+	if err := acceptedFresh(ctx, m, tok); err != nil {
 		return t, err
 	}
 	value := tok.Value()
@@ -494,6 +508,9 @@ func measureRevocation(ctx context.Context, m Mechanism) (Revocation, error) {
 	// Log out, then replay the copy taken before.
 	tok, err := m.Issue(ctx, User, TypicalSession())
 	if err != nil {
+		return r, err
+	}
+	if err := acceptedFresh(ctx, m, tok); err != nil {
 		return r, err
 	}
 	if err := m.Logout(ctx, tok); err != nil {
@@ -614,6 +631,9 @@ func runExpiry(ctx context.Context, s Spec) (bool, error) {
 	defer m.Close()
 	tok, err := m.Issue(ctx, User, TypicalSession())
 	if err != nil {
+		return false, err
+	}
+	if err := acceptedFresh(ctx, m, tok); err != nil {
 		return false, err
 	}
 	select {

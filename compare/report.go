@@ -72,6 +72,24 @@ func (rep *Report) each(f func(*Row) float64) []float64 {
 
 // which returns the names of the mechanisms for which f holds, as a
 // Markdown list in a sentence, or "none".
+// allCookies says whether every cookie mechanism was accepted by a second
+// instance: "every cookie mechanism was", or how many of how many.
+func (rep *Report) allCookies() string {
+	var cookies, accepted int
+	for i := range rep.Rows {
+		if r := &rep.Rows[i]; strings.Contains(r.Name, "cookie") {
+			cookies++
+			if r.ReplicaAccepts {
+				accepted++
+			}
+		}
+	}
+	if accepted == cookies {
+		return "every cookie mechanism was"
+	}
+	return fmt.Sprintf("only %d of the %d cookie mechanisms were", accepted, cookies)
+}
+
 func (rep *Report) which(f func(*Row) bool) string {
 	var n []string
 	for i := range rep.Rows {
@@ -199,9 +217,12 @@ func (r Rotation) cell() string {
 	if !r.DuringAccepted {
 		during = "rejected"
 	}
-	if r.Reissued {
+	switch {
+	case r.Reissued && r.ReissuedAccepted:
 		during += ", re-issued under the new key"
-	} else {
+	case r.Reissued:
+		during += ", re-issued, but **not** accepted once the old key is gone"
+	default:
 		during += ", not re-issued"
 	}
 	after := "rejected"
@@ -433,8 +454,8 @@ func (rep *Report) seed(p func(string, ...any)) {
 	p("**Cookies: \"Low-Medium\" security.** One adjective for three different things. A plain cookie is low: %s. A signed cookie resists tampering exactly like a JWT (%s) and is just as readable. A sealed cookie resists both (%s).",
 		rep.plainSummary(), rep.acceptSummary("signed cookie", func(r *Row) bool { return r.Tamper.EditAccepted }), rep.sealedSummary())
 	p("")
-	p("**Cookies: \"Limited\".** In size, yes: %s. In scaling, no: every cookie mechanism was accepted by a second instance (%s), exactly as the JWTs were, since a JWT in a cookie is a cookie. And the limit applies to JWTs just as much: the large session's JWT was %s bytes, which a browser drops.",
-		rep.fitSummary(), rep.which(func(r *Row) bool { return strings.Contains(r.Name, "cookie") && r.ReplicaAccepts }), rep.largeSummary("JWT HS256"))
+	p("**Cookies: \"Limited\".** In size, yes: %s. In scaling, no: %s accepted by a second instance (%s), exactly as the JWTs were, since a JWT in a cookie is a cookie. And the limit applies to JWTs just as much: the large session's JWT took a Set-Cookie header of %s bytes, which a browser drops.",
+		rep.fitSummary(), rep.allCookies(), rep.which(func(r *Row) bool { return strings.Contains(r.Name, "cookie") && r.ReplicaAccepts }), rep.largeSummary("JWT HS256"))
 	p("")
 }
 
