@@ -37,7 +37,9 @@
 //   - users: the user ID's length (uvarint) + user ID + key → empty, for
 //     the entries tagged with a user. The keys of one user are adjacent:
 //     FindUser and DeleteUser read only theirs. The length in front keeps
-//     user IDs apart whatever bytes they contain.
+//     user IDs apart whatever bytes they contain. A bolt key holds at
+//     most 32 KiB, so a user ID longer than about 32,700 bytes fails the
+//     write with bolt's "key too large".
 //
 // Keys are the 64 hex characters serverstore derives from a token, never
 // the token itself.

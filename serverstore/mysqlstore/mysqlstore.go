@@ -145,11 +145,10 @@ var (
 
 // queries are the Store's statements, for its table.
 type queries struct {
-	find, upsert, delete, deleteTwo string
-	deleteLive                      string
-	findUser, deleteUser            string
-	lock, lockNew, update, swap     string
-	sweep                           string
+	find, upsert, delete, deleteLive string
+	findUser, deleteUser             string
+	lock, lockNew, update, swap      string
+	sweep                            string
 }
 
 // placeholderExpires is the expiry of the placeholder rows of Update:
@@ -166,7 +165,6 @@ func newQueries(table string) queries {
 			"ON DUPLICATE KEY UPDATE `data` = VALUES(`data`), `expires` = VALUES(`expires`), `user_id` = VALUES(`user_id`)"),
 		delete:     r.Replace("DELETE FROM TABLE WHERE `key` = ?"),
 		deleteLive: r.Replace("DELETE FROM TABLE WHERE `key` = ? AND `expires` > ?"),
-		deleteTwo:  r.Replace("DELETE FROM TABLE WHERE `key` IN (?, ?)"),
 		findUser:   r.Replace("SELECT `key`, `data` FROM TABLE WHERE `user_id` = ? AND `expires` > ?"),
 		deleteUser: r.Replace("DELETE FROM TABLE WHERE `user_id` = ? AND `expires` > ?"),
 		// lock reads and locks key's row, expired or not, for Update.
@@ -252,14 +250,20 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 // locks only the rows it deletes, where REPEATABLE READ would also lock
 // the gaps of the expires index it scans, holding up the inserts that
 // fall in them.
+//
+// A sweep that meets an Update extending one of its rows can be aborted as
+// deadlocked (it holds the row's expires index entry, and waits for the
+// row the Update holds): it is run again, like the Store's transactions.
 func sweepBatch(ctx context.Context, db *sql.DB, query string, before time.Time, limit int) (int, error) {
 	var n int64
-	err := inTx(ctx, db, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, query, datetime(before), limit)
-		if err == nil {
-			n, err = res.RowsAffected()
-		}
-		return err
+	err := sqlstore.Retry(ctx, retryable, func() error {
+		return inTx(ctx, db, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, query, datetime(before), limit)
+			if err == nil {
+				n, err = res.RowsAffected()
+			}
+			return err
+		})
 	})
 	return int(n), err
 }
@@ -437,7 +441,15 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore
 	var err error
 	switch {
 	case sqlstore.Expired(e.Expires):
-		_, err = s.exec(ctx, s.q.deleteTwo, oldKey, newKey)
+		// A move to an entry that has expired ends both keys, if there
+		// was a live entry to move.
+		var res sql.Result
+		if res, err = s.exec(ctx, s.q.deleteLive, oldKey, datetime(time.Now())); err == nil {
+			if n, rerr := res.RowsAffected(); rerr != nil || n == 0 {
+				return cmp.Or(rerr, serverstore.ErrNotFound)
+			}
+			_, err = s.exec(ctx, s.q.delete, newKey)
+		}
 	case oldKey == newKey:
 		return sqlstore.RenameInPlace(ctx, s.Update, newKey, e)
 	default:
@@ -471,8 +483,11 @@ func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	// Rolled back however fn ends, a panic included (fn runs an Update's
+	// callback, application code): a transaction left open would hold its
+	// row lock and its connection for as long as ctx lives.
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
 		return err
 	}
 	return tx.Commit()

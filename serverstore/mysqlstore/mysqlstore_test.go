@@ -415,3 +415,64 @@ func BenchmarkStore(b *testing.B) {
 		})
 	}
 }
+
+// TestSweepMeetingAnUpdateIsRetried: a sweep that meets an Update
+// extending one of its rows is aborted by InnoDB as deadlocked; it is run
+// again, and the extended row survives it.
+func TestSweepMeetingAnUpdateIsRetried(t *testing.T) {
+	modes(t, func(t *testing.T, interpolate bool) {
+		db := connect(t, interpolate)
+		s := newStore(t, db)
+		ctx := t.Context()
+		key := storetest.NewKey()
+		harness(db).Insert(t, s, key, "old", time.Now().Add(-time.Minute), "")
+		inFn, release := make(chan struct{}), make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			done <- s.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
+				close(inFn)
+				<-release
+				return serverstore.Entry{Data: []byte("new"), Expires: time.Now().Add(time.Hour)}, true, nil
+			})
+		}()
+		<-inFn
+		swept := make(chan error, 1)
+		go func() { _, err := s.Sweep(ctx); swept <- err }()
+		time.Sleep(300 * time.Millisecond) // the sweep waits on the Update's row
+		close(release)
+		require.NoError(t, <-done)
+		require.NoError(t, <-swept, "the sweep failed rather than run again")
+		data, found, err := s.Find(ctx, key)
+		require.NoError(t, err)
+		require.True(t, found)
+		require.Equal(t, "new", string(data))
+	})
+}
+
+// TestUpdatePanicRollsBack: a panic in an Update's function (application
+// code; net/http recovers a handler's panic) leaves no transaction open,
+// with its row lock and its connection.
+func TestUpdatePanicRollsBack(t *testing.T) {
+	admin := connect(t, true)
+	db := open(t, testDSN(), true)
+	db.SetMaxOpenConns(1)
+	var id int64
+	require.NoError(t, db.QueryRowContext(t.Context(), "SELECT CONNECTION_ID()").Scan(&id))
+	other := newStore(t, admin)                                         // its table is dropped through admin
+	t.Cleanup(func() { _, _ = admin.Exec(fmt.Sprintf("KILL %d", id)) }) // before the drop, should the test fail
+	s, err := New(t.Context(), db, WithTable(other.name.Table), WithoutMigration(), WithSweepInterval(0))
+	require.NoError(t, err)
+	key := storetest.NewKey()
+	func() {
+		defer func() { _ = recover() }()
+		_ = s.Update(context.Background(), key, func([]byte, bool) (serverstore.Entry, bool, error) {
+			panic("handler bug")
+		})
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	assert.NoError(t, other.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
+		return serverstore.Entry{Data: []byte("x"), Expires: time.Now().Add(time.Hour)}, true, nil
+	}), "the next Update of the key waits on a lock nobody releases")
+	assert.Zero(t, db.Stats().InUse, "the panicking Update's connection is still checked out")
+}

@@ -41,7 +41,9 @@
 // them). user_id is NULL for sessions tagged with no user, so the partial
 // index on it holds tagged sessions only; it serves FindUser and
 // DeleteUser ("log out everywhere"). The index on expires serves the
-// sweeper. User IDs must be valid UTF-8 without NUL bytes, as any text.
+// sweeper. User IDs must be valid UTF-8 without NUL bytes, as any text,
+// and at most about 2,700 bytes, the most a B-tree index entry holds: a
+// longer one fails the write with PostgreSQL's "index row size" error.
 //
 // # Time
 //

@@ -147,10 +147,10 @@ var (
 
 // queries are the Store's statements, for its table.
 type queries struct {
-	find, upsert, delete, deleteTwo string
-	findUser, deleteUser            string
-	lock, lockNew, update, swap     string
-	rename, sweep                   string
+	find, upsert, delete, deleteLive string
+	findUser, deleteUser             string
+	lock, lockNew, update, swap      string
+	rename, sweep                    string
 }
 
 func newQueries(table string) queries {
@@ -160,7 +160,7 @@ func newQueries(table string) queries {
 		upsert: r.Replace(`INSERT INTO TABLE (key, data, expires, user_id) VALUES ($1, $2, $3, $4)
 ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, expires = EXCLUDED.expires, user_id = EXCLUDED.user_id`),
 		delete:     r.Replace(`DELETE FROM TABLE WHERE key = $1`),
-		deleteTwo:  r.Replace(`DELETE FROM TABLE WHERE key = $1 OR key = $2`),
+		deleteLive: r.Replace(`DELETE FROM TABLE WHERE key = $1 AND expires > $2`),
 		findUser:   r.Replace(`SELECT key, data FROM TABLE WHERE user_id = $1 AND expires > $2`),
 		deleteUser: r.Replace(`DELETE FROM TABLE WHERE user_id = $1 AND expires > $2`),
 		// lock reads and locks key's row, expired or not, for Update.
@@ -235,7 +235,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 // It never alters or drops anything.
 func (s *Store) Migrate(ctx context.Context) error {
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, lockPrefix+quote(s.name)); err != nil {
+		// One lock for every table: a name can be spelled several ways
+		// ("x", "public.x"), and migrations are rare and quick.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, lockPrefix+"migrate"); err != nil {
 			return err
 		}
 		// No arguments: sent as a simple query, which may hold several
@@ -407,7 +409,15 @@ var errNoWrite = errors.New("no write")
 func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore.Entry) error {
 	switch {
 	case sqlstore.Expired(e.Expires):
-		_, err := s.exec(ctx, s.q.deleteTwo, oldKey, newKey)
+		// A move to an entry that has expired ends both keys, if there
+		// was a live entry to move.
+		tag, err := s.exec(ctx, s.q.deleteLive, oldKey, time.Now())
+		if err == nil && tag.RowsAffected() == 0 {
+			return serverstore.ErrNotFound
+		}
+		if err == nil {
+			_, err = s.exec(ctx, s.q.delete, newKey)
+		}
 		return wrap("rename", err)
 	case oldKey == newKey:
 		return sqlstore.RenameInPlace(ctx, s.Update, newKey, e)

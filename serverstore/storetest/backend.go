@@ -347,6 +347,17 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 		if ui, ok := b.(serverstore.UserIndex); ok {
 			require.Equal(t, map[string]string{other: "other"}, userKeys(t, ui, "alice"), "nothing revived in the index")
 		}
+
+		// A move to an entry that has already expired ends both keys, if
+		// the old one was live; if not, it writes nothing.
+		ended := entry("ended", -time.Second, "alice")
+		require.ErrorIs(t, rn.Rename(ctx, NewKey(), other, ended), serverstore.ErrNotFound)
+		requireData(t, b, other, "other")
+		target := NewKey()
+		require.NoError(t, b.Commit(ctx, target, entry("target", live, "")))
+		require.NoError(t, rn.Rename(ctx, other, target, ended))
+		requireMissing(t, b, other)
+		requireMissing(t, b, target)
 	})
 
 	t.Run("Concurrency", func(t *testing.T) {
