@@ -204,6 +204,15 @@ func (c *clocked) serveAt(t *testing.T, now time.Time, cookie *http.Cookie, h fu
 	return cookies[0], rec
 }
 
+// gorillaSaved returns when gorilla saved the legacy cookie: its
+// securecookie timestamp.
+func gorillaSaved(t *testing.T, legacy *http.Cookie) time.Time {
+	t.Helper()
+	ts, ok := gorillaTimestamp(legacy.Value)
+	require.True(t, ok)
+	return time.Unix(ts, 0).UTC()
+}
+
 // TestGorillaConversionKeepsLegacyDeadline: the seal that replaces a
 // gorilla cookie expires when that cookie would have, Gorilla.MaxAge after
 // gorilla last saved it, even though the Manager's Lifetime, counted from
@@ -211,9 +220,7 @@ func (c *clocked) serveAt(t *testing.T, now time.Time, cookie *http.Cookie, h fu
 func TestGorillaConversionKeepsLegacyDeadline(t *testing.T) {
 	pairs := gorillaKeys["hash+block"]
 	legacy := gorillaCookie(t, "app", pairs, map[any]any{"user": "alice"})
-	ts, ok := gorillaTimestamp(legacy.Value)
-	require.True(t, ok)
-	saved := time.Unix(ts, 0).UTC()
+	saved := gorillaSaved(t, legacy)
 
 	for _, tc := range []struct {
 		name                  string
@@ -270,9 +277,7 @@ func TestGorillaConversionKeepsLegacyDeadline(t *testing.T) {
 func TestGorillaConvertedSessionLaterSaves(t *testing.T) {
 	pairs := gorillaKeys["hash only"]
 	legacy := gorillaCookie(t, "app", pairs, map[any]any{"user": "alice"})
-	ts, ok := gorillaTimestamp(legacy.Value)
-	require.True(t, ok)
-	saved := time.Unix(ts, 0).UTC()
+	saved := gorillaSaved(t, legacy)
 	converted, later := saved.Add(50*time.Minute), saved.Add(55*time.Minute)
 	setter := func(n int) func(*session.Session) {
 		return func(s *session.Session) {
@@ -336,9 +341,7 @@ func TestGorillaConvertedSessionLaterSaves(t *testing.T) {
 func TestGorillaSaveClampsOnlyLegacyTokens(t *testing.T) {
 	pairs := gorillaKeys["hash only"]
 	legacy := gorillaCookie(t, DefaultName, pairs, map[any]any{"user": "alice"})
-	ts, ok := gorillaTimestamp(legacy.Value)
-	require.True(t, ok)
-	legacyDeadline := time.Unix(ts, 0).UTC().Add(time.Hour)
+	legacyDeadline := gorillaSaved(t, legacy).Add(time.Hour)
 
 	store, err := New(GenerateKey())
 	require.NoError(t, err)
