@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -17,8 +18,18 @@ import (
 const MaxCookieSize = 4096
 
 // DefaultMaxChunks is how many cookies one session may span unless
-// CookieOptions.MaxChunks says otherwise: about 30 KB of token.
-const DefaultMaxChunks = 8
+// CookieOptions.MaxChunks says otherwise: two, as DefaultMaxBytes needs.
+const DefaultMaxChunks = 2
+
+// DefaultMaxBytes is how many bytes the session's cookies may take in a
+// request's Cookie header unless CookieOptions.MaxBytes says otherwise.
+// Browsers send all of a site's cookies in one Cookie header, and common
+// proxies refuse a header line past 8 KB (nginx's default
+// large_client_header_buffers, 8192 bytes with "Cookie: " and CRLF) or
+// 8190 bytes (Apache's LimitRequestFieldSize): a request over it gets a
+// 400 and the user's session is lost. 7168 bytes keeps the header within
+// 8190 with 1014 bytes left for the site's other cookies.
+const DefaultMaxBytes = 7168
 
 // minChunk is a lower bound on a full chunk's length: a token cookie this
 // long may have a continuation, a shorter one has none. Attributes never
@@ -49,10 +60,36 @@ type CookieOptions struct {
 	// expires, false a browser-session cookie.
 	Persist bool
 
-	// MaxChunks caps how many cookies one session may span. A save that
-	// would need more fails with ErrTooLarge, leaving the client's cookies
-	// as they were. 0 means DefaultMaxChunks.
+	// MaxChunks caps how many cookies one session may span, and MaxBytes
+	// how many bytes they may take in a request's Cookie header (each
+	// "name=value", and "; " between them). A save that would pass either
+	// fails with ErrTooLarge, leaving the client's cookies as they were.
+	// 0 means DefaultMaxChunks and DefaultMaxBytes. Raise them only with
+	// the limits of every proxy and server in front of the application
+	// (docs/security.md lists them), and both together: a cookie carries
+	// at most MaxCookieSize bytes.
 	MaxChunks int
+	MaxBytes  int
+}
+
+// check reports a configuration that browsers would refuse or ignore
+// without a word, naming the fix.
+func (o *CookieOptions) check() error {
+	switch {
+	case !validCookieName(o.Name):
+		return fmt.Errorf("session: Cookie.Name %q is not a valid cookie name (a token of RFC 7230: letters, digits and !#$%%&'*+-.^_`|~)", o.Name)
+	case strings.HasPrefix(o.Name, "__Host-") && (!o.Secure || o.Path != "/" || o.Domain != ""):
+		return fmt.Errorf("session: Cookie.Name %q has the __Host- prefix, which browsers accept only with Secure, Path \"/\" and no Domain: set Cookie.Secure = true, Cookie.Path = \"/\" and Cookie.Domain = \"\"", o.Name)
+	case strings.HasPrefix(o.Name, "__Secure-") && !o.Secure:
+		return fmt.Errorf("session: Cookie.Name %q has the __Secure- prefix, which browsers accept only with Secure: set Cookie.Secure = true", o.Name)
+	case o.SameSite == http.SameSiteNoneMode && !o.Secure:
+		return errors.New("session: Cookie.SameSite is None, which browsers accept only with Secure: set Cookie.Secure = true, or choose SameSite Lax")
+	case o.Partitioned && !o.Secure:
+		return errors.New("session: Cookie.Partitioned is set, which browsers accept only with Secure: set Cookie.Secure = true")
+	case o.MaxChunks < 0 || o.MaxBytes < 0:
+		return errors.New("session: Cookie.MaxChunks and Cookie.MaxBytes must not be negative (0 means the default)")
+	}
+	return nil
 }
 
 func (o *CookieOptions) maxChunks() int {
@@ -60,6 +97,13 @@ func (o *CookieOptions) maxChunks() int {
 		return o.MaxChunks
 	}
 	return DefaultMaxChunks
+}
+
+func (o *CookieOptions) maxBytes() int {
+	if o.MaxBytes > 0 {
+		return o.MaxBytes
+	}
+	return DefaultMaxBytes
 }
 
 // isChunkName reports whether name is one of the names chunkName gives:
@@ -97,52 +141,95 @@ func (o *CookieOptions) cookie(name, value string, maxAge int) *http.Cookie {
 	}
 }
 
-// read returns the token the request carries and how many cookies carry
-// it.
-func (o *CookieOptions) read(r *http.Request) (token string, chunks int) {
-	first, _ := requestCookie(r.Header, o.Name)
-	if first == "" {
-		return "", 0
+// maxCookieValues bounds how many cookies of one name the Manager
+// considers, and maxTokenTries how many tokens assembled from them it
+// tries to open, so that a request stuffed with cookies of the session's
+// name costs a bounded number of store reads.
+const (
+	maxCookieValues = 4
+	maxTokenTries   = 8
+)
+
+// tokens calls yield with each token h's cookies may carry, in the order
+// to try them, until yield returns false: the value of the first cookie
+// named Name, followed by its continuations if it is long enough to have
+// any, then the other cookies of the same name. A request usually carries
+// one; several come from cookie tossing (a sibling subdomain, or a page on
+// a longer path, planting a cookie of the same name), and the Manager uses
+// the first that opens, so a planted junk cookie cannot log a user out.
+// chunks is how many cookies carried the token.
+func (o *CookieOptions) tokens(h http.Header, yield func(token string, chunks int) bool) {
+	var buf [maxCookieValues]string
+	firsts := cookieValues(h, o.Name, buf[:0])
+	if len(firsts) == 1 && len(firsts[0]) < minChunk {
+		yield(firsts[0], 1) // the common case: one cookie, one chunk
+		return
 	}
-	token, chunks = first, 1
-	for last := first; len(last) >= minChunk && chunks < o.maxChunks(); chunks++ {
-		if last, _ = requestCookie(r.Header, o.chunkName(chunks)); last == "" {
-			break
+	w := chunkWalk{o: o, h: h, yield: yield}
+	for _, v := range firsts {
+		if !w.from(v, v, 1) {
+			return
 		}
-		token += last
 	}
-	return token, chunks
 }
 
-// requestCookie returns the value of the first cookie named name in the
-// request header h, and whether there is one: what r.Cookie(name) returns,
-// found without parsing every cookie of the request into an *http.Cookie,
-// which costs two allocations and a check of every byte of every value
-// when only one cookie is wanted.
+// chunkWalk assembles the tokens a chunked cookie may carry, trying every
+// value of every continuation name, depth first, within maxTokenTries.
+type chunkWalk struct {
+	o     *CookieOptions
+	h     http.Header
+	tries int
+	yield func(token string, chunks int) bool
+}
+
+// from yields the tokens that start with token, whose last chunk was last
+// and whose next chunk would be number i. It returns false to stop.
+func (w *chunkWalk) from(token, last string, i int) bool {
+	if len(last) >= minChunk && i < w.o.maxChunks() {
+		var buf [maxCookieValues]string
+		for _, v := range cookieValues(w.h, w.o.chunkName(i), buf[:0]) {
+			if !w.from(token+v, v, i+1) {
+				return false
+			}
+		}
+	}
+	// The token as it stands: whole if its last chunk is short, and worth
+	// a try otherwise, in case a continuation was planted.
+	w.tries++
+	return w.tries <= maxTokenTries && w.yield(token, i)
+}
+
+// cookieValues appends to values the distinct values of the cookies named
+// name in the request header h, in the order net/http's Request.CookiesNamed
+// gives them, up to cap(values): each is what r.Cookie(name) would return
+// if the cookies before it were not there. It finds them without parsing
+// every cookie of the request into an *http.Cookie, which costs two
+// allocations and a check of every byte of every value when only one name
+// is wanted.
 //
 // It reads as net/http does: every Cookie header line, pairs split on ';'
 // and trimmed of ASCII spaces, the name trimmed too and compared exactly,
 // the value unquoted if it is wholly in double quotes. A pair whose value
-// holds a byte net/http rejects is skipped, so that a later pair of the
-// same name can still match, and a name that is not a valid cookie name
-// never matches. Unlike net/http it sets no limit on the number of
-// cookies in a request (GODEBUG httpcookiemaxnum): that limit guards
-// against the allocation per cookie that this scan does not make.
-func requestCookie(h http.Header, name string) (value string, ok bool) {
+// holds a byte net/http rejects is skipped, and a name that is not a
+// valid cookie name never matches. Unlike net/http it sets no limit on
+// the number of cookies in a request (GODEBUG httpcookiemaxnum): that limit
+// guards against the allocation per cookie that this scan does not make.
+// An empty value is skipped: it names no session.
+func cookieValues(h http.Header, name string, values []string) []string {
 	for _, line := range h["Cookie"] {
-		for line != "" {
+		for line != "" && len(values) < cap(values) {
 			var pair string
 			pair, line, _ = strings.Cut(line, ";")
 			pairName, raw, _ := strings.Cut(textproto.TrimString(pair), "=")
 			if textproto.TrimString(pairName) != name {
 				continue
 			}
-			if value, ok := parseCookieValue(raw); ok && validCookieName(name) {
-				return value, true
+			if value, ok := parseCookieValue(raw); ok && value != "" && validCookieName(name) && !slices.Contains(values, value) {
+				values = append(values, value)
 			}
 		}
 	}
-	return "", false
+	return values
 }
 
 // validCookieName reports whether net/http takes name as a cookie's name
@@ -178,10 +265,11 @@ var cookieValueByte = func() (t [256]bool) {
 }()
 
 // write adds the Set-Cookie headers that carry token, split into as many
-// cookies as it needs, and expires chunks left over from a longer token
-// (had is how many the request carried). attrs keeps the formatted
-// attributes from one write to the next.
-func (o *CookieOptions) write(h http.Header, attrs *attributeCache, token string, rec *Record, now time.Time, had int) (int, error) {
+// cookies as it needs, in place of any an earlier save of this response
+// added, and expires the chunk names past them that a client could read
+// (had is how many cookies the request carried). attrs keeps the
+// formatted attributes from one write to the next.
+func (o *CookieOptions) write(h http.Header, attrs *attributeCache, token string, rec *Record, now time.Time, had int) error {
 	maxAge := 0 // a browser-session cookie
 	if rec.Persistent {
 		maxAge = int(math.Ceil(rec.Expires.Sub(now).Seconds()))
@@ -189,37 +277,47 @@ func (o *CookieOptions) write(h http.Header, attrs *attributeCache, token string
 			maxAge = -1
 		}
 	}
-	// The attributes are the same for every chunk, and but for Max-Age
-	// for every save. Each cookie is name=part+attributes, joined here, so
-	// that net/http does not examine the token byte by byte for every
-	// chunk: it holds only cookie-safe bytes (checked below), which
+	// The attributes are the same for every chunk, and but for Expires and
+	// Max-Age for every save. Each cookie is name=part+attributes, joined
+	// here, so that net/http does not examine the token byte by byte for
+	// every chunk: it holds only cookie-safe bytes (checked below), which
 	// net/http would pass through as they are, unquoted.
 	a, err := attrs.get(o)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	var maxAgeBuf [len("; Max-Age=") + 20]byte
-	maxAgeAttr := appendMaxAge(maxAgeBuf[:0], maxAge)
-	attrsLen := len(a.beforeMaxAge) + len(maxAgeAttr) + len(a.afterMaxAge)
+	var lifeBuf [len(expiresAttr) + len(http.TimeFormat) + len(maxAgeAttr) + 20]byte
+	life := appendLifetime(lifeBuf[:0], now, maxAge)
+	attrsLen := len(a.beforeExpires) + len(life) + len(a.afterMaxAge)
 	if !cookieSafe(token) {
-		return 0, errUnsafeToken
+		return errUnsafeToken
 	}
 	// The room for the value is what the attributes leave of a cookie,
 	// reserving the longest chunk name: Name.MaxChunks.
 	overhead := len(o.Name) + len(".") + len(strconv.Itoa(o.maxChunks())) + len("=") + attrsLen
 	room := MaxCookieSize - overhead
 	if room < minChunk {
-		return 0, fmt.Errorf("session: cookie attributes leave only %d bytes for the value", room)
+		return fmt.Errorf("session: cookie attributes leave only %d bytes for the value", room)
 	}
 	n := (len(token) + room - 1) / room
 	if n > o.maxChunks() {
-		return 0, fmt.Errorf("%w: the session needs %d bytes of cookies, more than the %d cookies of %d bytes CookieOptions.MaxChunks allows; keep less in it, or use a server-side store",
+		return fmt.Errorf("%w: the session needs %d bytes of cookies, more than the %d cookies of %d bytes CookieOptions.MaxChunks allows; keep less in it, or use a server-side store",
 			ErrTooLarge, len(token), o.maxChunks(), room)
+	}
+	// What the cookies will take in the request's Cookie header:
+	// "name=part" for each, and "; " between them.
+	sent := len(token) + 2*(n-1)
+	for i := range n {
+		sent += len(o.chunkName(i)) + len("=")
+	}
+	if sent > o.maxBytes() {
+		return fmt.Errorf("%w: the session's cookies would take %d bytes of the request's Cookie header, more than CookieOptions.MaxBytes (%d); keep less in it, or use a server-side store",
+			ErrTooLarge, sent, o.maxBytes())
 	}
 	// A session saved twice in one response (an explicit Manager.Save,
 	// then the middleware's) must not leave two versions of its cookies.
 	o.drop(h)
-	for i := 0; i < n; i++ {
+	for i := range n {
 		name := o.chunkName(i)
 		part := token[i*room : min(len(token), (i+1)*room)]
 		var line strings.Builder // one allocation, of exactly the header's length
@@ -227,26 +325,44 @@ func (o *CookieOptions) write(h http.Header, attrs *attributeCache, token string
 		line.WriteString(name)
 		line.WriteByte('=')
 		line.WriteString(part)
-		line.WriteString(a.beforeMaxAge)
-		line.Write(maxAgeAttr)
+		line.WriteString(a.beforeExpires)
+		line.Write(life)
 		line.WriteString(a.afterMaxAge)
 		h.Add("Set-Cookie", line.String())
 	}
-	o.expireFrom(h, n, had)
-	return n, nil
+	// The chunk names past the last written are expired, not only those
+	// the request carried, whenever the last chunk is long enough for a
+	// reader to look for a continuation: of two responses that wrote
+	// different numbers of chunks, the browser may otherwise keep the
+	// longer one's tail after the shorter one's head, and glue them into
+	// a token that does not open. After a short chunk no reader looks
+	// further (see tokens), so nothing past it can do harm, and the
+	// common one-cookie session pays no expiry lines; those the request
+	// carried are expired all the same, to tidy the client's jar.
+	last := len(token) - (n-1)*room
+	switch {
+	case last >= minChunk:
+		o.expireFrom(h, a, n, o.maxChunks())
+	case had > n:
+		o.expireFrom(h, a, n, had)
+	}
+	return nil
 }
 
 // cookieAttributes are the attributes of the cookies CookieOptions
 // describes, as net/http's Cookie.String formats them, split around the
-// place of Max-Age, the one attribute that changes from save to save.
-// net/http writes them in a fixed order: Path, Domain, Expires (which the
-// Manager never sets), Max-Age, HttpOnly, Secure, SameSite, Partitioned.
+// place of Expires and Max-Age, the attributes that change from save to
+// save. net/http writes them in a fixed order: Path, Domain, Expires,
+// Max-Age, HttpOnly, Secure, SameSite, Partitioned.
 // TestCookieWriteMatchesNetHTTP holds write to net/http's own output, so a
 // Go release that changed the order would fail it.
 type cookieAttributes struct {
-	opts         CookieOptions // what they were formatted from
-	beforeMaxAge string        // "; Path=/", and Domain
-	afterMaxAge  string        // "; HttpOnly; Secure; SameSite=Lax", and Partitioned
+	opts          CookieOptions // what they were formatted from
+	beforeExpires string        // "; Path=/", and Domain
+	afterMaxAge   string        // "; HttpOnly; Secure; SameSite=Lax", and Partitioned
+
+	// expired[i] is the Set-Cookie line that expires chunk i.
+	expired []string
 }
 
 func formatCookieAttributes(o *CookieOptions) (*cookieAttributes, error) {
@@ -258,7 +374,11 @@ func formatCookieAttributes(o *CookieOptions) (*cookieAttributes, error) {
 		return nil, fmt.Errorf("session: invalid cookie name %q", o.Name)
 	}
 	bare := len(o.Name) + len("=")
-	return &cookieAttributes{opts: *o, beforeMaxAge: before[bare:], afterMaxAge: after[bare:]}, nil
+	a := &cookieAttributes{opts: *o, beforeExpires: before[bare:], afterMaxAge: after[bare:]}
+	for i := range o.maxChunks() {
+		a.expired = append(a.expired, o.chunkName(i)+"="+a.beforeExpires+expiredLifetime+a.afterMaxAge)
+	}
+	return a, nil
 }
 
 // attributeCache keeps the attributes a Manager last formatted, so that a
@@ -281,15 +401,30 @@ func (c *attributeCache) get(o *CookieOptions) (*cookieAttributes, error) {
 	return a, nil
 }
 
-// appendMaxAge appends the Max-Age attribute as net/http formats it: none
-// for a browser-session cookie (0), the seconds left if positive, and
-// Max-Age=0, which deletes the cookie, if negative.
-func appendMaxAge(b []byte, maxAge int) []byte {
+const (
+	expiresAttr = "; Expires="
+	maxAgeAttr  = "; Max-Age="
+
+	// expiredLifetime is the lifetime of a cookie being deleted: an
+	// Expires in the past for clients that ignore Max-Age, as net/http
+	// formats time.Unix(0, 0).
+	expiredLifetime = expiresAttr + "Thu, 01 Jan 1970 00:00:00 GMT" + maxAgeAttr + "0"
+)
+
+// appendLifetime appends the Expires and Max-Age attributes as net/http
+// formats them: none for a browser-session cookie (maxAge 0); Max-Age the
+// seconds left and Expires the moment they run out, if positive; a
+// deletion, if negative. Expires goes with every Max-Age, as
+// express-session, scs and gorilla send it, for clients (and proxies)
+// that know only Expires.
+func appendLifetime(b []byte, now time.Time, maxAge int) []byte {
 	switch {
 	case maxAge > 0:
-		return strconv.AppendInt(append(b, "; Max-Age="...), int64(maxAge), 10)
+		b = append(b, expiresAttr...)
+		b = now.Add(time.Duration(maxAge) * time.Second).UTC().AppendFormat(b, http.TimeFormat)
+		return strconv.AppendInt(append(b, maxAgeAttr...), int64(maxAge), 10)
 	case maxAge < 0:
-		return append(b, "; Max-Age=0"...)
+		return append(b, expiredLifetime...)
 	}
 	return b
 }
@@ -337,14 +472,22 @@ func (o *CookieOptions) drop(h http.Header) {
 	}
 }
 
-// expire removes the session cookies the request carried.
-func (o *CookieOptions) expire(h http.Header, had int) {
+// expire tells the client to delete the session's cookies the request
+// carried (had of them), in place of any an earlier save of this response
+// added. Without the first, no reader looks at the others.
+func (o *CookieOptions) expire(h http.Header, attrs *attributeCache, had int) error {
+	a, err := attrs.get(o)
+	if err != nil {
+		return err
+	}
 	o.drop(h)
-	o.expireFrom(h, 0, max(had, 1))
+	o.expireFrom(h, a, 0, max(had, 1))
+	return nil
 }
 
-func (o *CookieOptions) expireFrom(h http.Header, from, to int) {
-	for i := from; i < to; i++ {
-		h.Add("Set-Cookie", o.cookie(o.chunkName(i), "", -1).String())
+// expireFrom expires chunks from..to-1.
+func (o *CookieOptions) expireFrom(h http.Header, a *cookieAttributes, from, to int) {
+	for _, line := range a.expired[from:min(to, len(a.expired))] {
+		h.Add("Set-Cookie", line)
 	}
 }

@@ -27,6 +27,7 @@ func FuzzChunkedCookies(f *testing.F) {
 	}
 	m := session.New(store)
 	m.Cookie.Secure = false
+	m.Cookie.MaxChunks, m.Cookie.MaxBytes = 8, 64<<10 // four cookies, past the defaults
 
 	// Sessions of about 3 KB (two cookies) and 10 KB (four) of
 	// incompressible data, issued once.

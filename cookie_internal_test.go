@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,23 +17,42 @@ import (
 
 // netHTTPWrite is how CookieOptions.write formatted cookies before it
 // joined them by hand: every chunk through http.Cookie.String, the overhead
-// measured on a formatted cookie. write must give exactly its output.
+// measured on a formatted cookie, then the other chunk names expired if
+// the last chunk is long enough to have a continuation.
+// write must give exactly its output.
 func netHTTPWrite(o *CookieOptions, token string, rec *Record, now time.Time) ([]string, error) {
 	maxAge := 0
+	var expires time.Time
 	if rec.Persistent {
 		maxAge = int(math.Ceil(rec.Expires.Sub(now).Seconds()))
+		expires = now.Add(time.Duration(maxAge) * time.Second)
 		if maxAge <= 0 {
-			maxAge = -1
+			maxAge, expires = -1, time.Unix(0, 0)
 		}
 	}
-	room := MaxCookieSize - len(o.cookie(o.chunkName(o.maxChunks()), "", maxAge).String())
+	cookie := func(name, value string, maxAge int, expires time.Time) string {
+		c := o.cookie(name, value, maxAge)
+		c.Expires = expires
+		return c.String()
+	}
+	room := MaxCookieSize - len(cookie(o.chunkName(o.maxChunks()), "", maxAge, expires))
 	n := (len(token) + room - 1) / room
 	if n > o.maxChunks() {
 		return nil, ErrTooLarge
 	}
-	var out []string
+	var out, sent []string
 	for i := 0; i < n; i++ {
-		out = append(out, o.cookie(o.chunkName(i), token[i*room:min(len(token), (i+1)*room)], maxAge).String())
+		part := token[i*room : min(len(token), (i+1)*room)]
+		out = append(out, cookie(o.chunkName(i), part, maxAge, expires))
+		sent = append(sent, o.chunkName(i)+"="+part)
+	}
+	if len(strings.Join(sent, "; ")) > o.maxBytes() {
+		return nil, ErrTooLarge
+	}
+	if len(token)-(n-1)*room >= minChunk {
+		for i := n; i < o.maxChunks(); i++ {
+			out = append(out, cookie(o.chunkName(i), "", -1, time.Unix(0, 0)))
+		}
 	}
 	return out, nil
 }
@@ -48,10 +68,11 @@ func TestCookieWriteMatchesNetHTTP(t *testing.T) {
 		}
 	}
 	tokens := map[string]string{
-		"short":       "AbtAX5JAQUJDREVGR0hJSktMTU5PUFFSU1RVVleV492O91I55KN0QWP2a180CiOlc_AsKcTXJaTKhDPadislZffJKX6X",
-		"every byte":  safe.String(),
-		"two chunks":  strings.Repeat("x", 5000),
-		"many chunks": strings.Repeat("A-_z", 7000),
+		"short":                            "AbtAX5JAQUJDREVGR0hJSktMTU5PUFFSU1RVVleV492O91I55KN0QWP2a180CiOlc_AsKcTXJaTKhDPadislZffJKX6X",
+		"every byte":                       safe.String(),
+		"two chunks":                       strings.Repeat("x", 5000),
+		"over MaxBytes, within two chunks": strings.Repeat("y", DefaultMaxBytes),
+		"many chunks":                      strings.Repeat("A-_z", 7000),
 	}
 	expires := map[string]*Record{
 		"browser session (Max-Age unset)": {Persistent: false, Expires: now.Add(time.Hour)},
@@ -76,14 +97,13 @@ func TestCookieWriteMatchesNetHTTP(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%s/%s", on, rn, tn), func(t *testing.T) {
 					want, wantErr := netHTTPWrite(&o, token, rec, now)
 					h := http.Header{}
-					n, err := o.write(h, attrs, token, rec, now, 0)
+					err := o.write(h, attrs, token, rec, now, 0)
 					if wantErr != nil {
 						require.ErrorIs(t, err, ErrTooLarge)
 						assert.Empty(t, h)
 						return
 					}
 					require.NoError(t, err)
-					assert.Equal(t, len(want), n)
 					assert.Equal(t, want, h.Values("Set-Cookie"))
 				})
 			}
@@ -96,12 +116,12 @@ func TestCookieWriteRejectsUnsafeTokens(t *testing.T) {
 	rec := &Record{Persistent: true, Expires: time.Now().Add(time.Hour)}
 	for _, token := range []string{"a b", "a,b", "a;b", `a"b`, `a\b`, "a\x00b", "a\nb", "a\x7fb", "a\xffb", "é"} {
 		h := http.Header{}
-		_, err := o.write(h, new(attributeCache), token, rec, time.Now(), 0)
+		err := o.write(h, new(attributeCache), token, rec, time.Now(), 0)
 		assert.ErrorIs(t, err, errUnsafeToken, "%q", token)
 		assert.Empty(t, h, "%q: no cookie written", token)
 	}
 	o.Name = "bad name"
-	_, err := o.write(http.Header{}, new(attributeCache), "token", rec, time.Now(), 0)
+	err := o.write(http.Header{}, new(attributeCache), "token", rec, time.Now(), 0)
 	assert.ErrorContains(t, err, "invalid cookie name")
 }
 
@@ -132,9 +152,9 @@ func httpRequest() *http.Request {
 	return httptest.NewRequest(http.MethodGet, "/", nil)
 }
 
-// requestCookieCases are Cookie headers on which requestCookie must read
-// exactly what net/http's Request.Cookie reads, each header a list of
-// lines.
+// requestCookieCases are Cookie headers on which cookieValues must read
+// exactly what net/http's Request.CookiesNamed reads, each header a list
+// of lines.
 var requestCookieCases = map[string][]string{
 	"none":                        nil,
 	"empty line":                  {""},
@@ -155,7 +175,9 @@ var requestCookieCases = map[string][]string{
 	"control byte, then valid":    {"session=a\x01bc; session=def"},
 	"DEL, then valid":             {"session=a\x7fbc; session=def"},
 	"non-ASCII, then valid":       {"session=é; session=def"},
-	"duplicates: first wins":      {"session=first; session=second"},
+	"duplicates":                  {"session=first; session=second"},
+	"duplicates, same value":      {"session=first; session=first; session=second"},
+	"many duplicates":             {"session=1; session=2; session=3; session=4; session=5"},
 	"empty first, then a value":   {"session=; session=abc"},
 	"no equals sign":              {"session; session=abc"},
 	"no equals sign alone":        {"session"},
@@ -173,7 +195,19 @@ var requestCookieCases = map[string][]string{
 	"trailing semicolon and tabs": {"session=abc;\t"},
 }
 
-func TestRequestCookieMatchesNetHTTP(t *testing.T) {
+// netHTTPValues is what cookieValues must give: the distinct non-empty
+// values net/http's Request.CookiesNamed reads, up to maxCookieValues.
+func netHTTPValues(r *http.Request, name string) []string {
+	var out []string
+	for _, c := range r.CookiesNamed(name) {
+		if c.Value != "" && !slices.Contains(out, c.Value) && len(out) < maxCookieValues {
+			out = append(out, c.Value)
+		}
+	}
+	return out
+}
+
+func TestCookieValuesMatchNetHTTP(t *testing.T) {
 	names := []string{"session", "session.1", "session.2", "a", "ses sion", "", "sessionx"}
 	for cn, lines := range requestCookieCases {
 		r := httpRequest()
@@ -182,34 +216,29 @@ func TestRequestCookieMatchesNetHTTP(t *testing.T) {
 		}
 		for _, name := range names {
 			t.Run(cn+"/"+name, func(t *testing.T) {
-				want, err := r.Cookie(name)
-				got, ok := requestCookie(r.Header, name)
-				if err != nil {
-					assert.False(t, ok, "net/http finds no %q cookie; requestCookie found %q", name, got)
-					assert.Empty(t, got)
-					return
-				}
-				assert.True(t, ok)
-				assert.Equal(t, want.Value, got)
+				var buf [maxCookieValues]string
+				want, got := netHTTPValues(r, name), cookieValues(r.Header, name, buf[:0])
+				assert.True(t, slices.Equal(want, got), "net/http reads %q, cookieValues %q", want, got)
 			})
 		}
 	}
 }
 
-func TestRequestCookieDoesNotAllocate(t *testing.T) {
+func TestCookieValuesDoNotAllocate(t *testing.T) {
 	r := httpRequest()
-	r.Header.Set("Cookie", `theme=dark; session="abc"; session.1=def`)
+	r.Header.Set("Cookie", `theme=dark; session="abc"; session.1=def; session=ghi`)
 	allocs := testing.AllocsPerRun(100, func() {
-		_, _ = requestCookie(r.Header, "session")
-		_, _ = requestCookie(r.Header, "session.1")
-		_, _ = requestCookie(r.Header, "missing")
+		var buf [maxCookieValues]string
+		_ = cookieValues(r.Header, "session", buf[:0])
+		_ = cookieValues(r.Header, "session.1", buf[:0])
+		_ = cookieValues(r.Header, "missing", buf[:0])
 	})
 	assert.Zero(t, allocs)
 }
 
-// FuzzRequestCookie checks requestCookie against net/http's Request.Cookie
-// on arbitrary Cookie headers of one or two lines.
-func FuzzRequestCookie(f *testing.F) {
+// FuzzCookieValues checks cookieValues against net/http's
+// Request.CookiesNamed on arbitrary Cookie headers of one or two lines.
+func FuzzCookieValues(f *testing.F) {
 	for _, lines := range requestCookieCases {
 		switch len(lines) {
 		case 1:
@@ -226,18 +255,12 @@ func FuzzRequestCookie(f *testing.F) {
 			r.Header.Add("Cookie", line2)
 		}
 		if strings.Count(line1, ";")+strings.Count(line2, ";")+2 > 3000 {
-			t.Skip("past net/http's limit on the number of cookies, which requestCookie does not apply")
+			t.Skip("past net/http's limit on the number of cookies, which cookieValues does not apply")
 		}
-		want, err := r.Cookie(name)
-		got, ok := requestCookie(r.Header, name)
-		if err != nil {
-			if ok {
-				t.Fatalf("net/http finds no %q cookie in %q; requestCookie found %q", name, r.Header["Cookie"], got)
-			}
-			return
-		}
-		if !ok || got != want.Value {
-			t.Fatalf("in %q, net/http reads %q = %q; requestCookie %q (found: %v)", r.Header["Cookie"], name, want.Value, got, ok)
+		want := netHTTPValues(r, name)
+		var buf [maxCookieValues]string
+		if got := cookieValues(r.Header, name, buf[:0]); !slices.Equal(got, want) {
+			t.Fatalf("in %q, net/http reads %q = %q; cookieValues %q", r.Header["Cookie"], name, want, got)
 		}
 	})
 }

@@ -1,13 +1,13 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,6 +37,15 @@ type Manager struct {
 	// so a copied cookie stops working too. 0 means no idle limit.
 	IdleTimeout time.Duration
 
+	// BrowserSessionIdleTimeout, when positive, is the idle limit of
+	// sessions whose cookie is a browser-session cookie (RememberMe(false),
+	// or Cookie.Persist false), in place of IdleTimeout. The browser drops
+	// such a cookie when it closes, but the server cannot tell: a copy
+	// taken earlier would stay valid for the whole Lifetime (or
+	// IdleTimeout). Set it to end sessions the user chose not to keep soon
+	// after they stop being used, e.g. 30 minutes. 0 means IdleTimeout.
+	BrowserSessionIdleTimeout time.Duration
+
 	// Lifetime ends a session this long after it was created, however
 	// active it is. 0 or less means DefaultLifetime.
 	Lifetime time.Duration
@@ -62,9 +71,19 @@ type Manager struct {
 	// means: log the error with Logger and reply 500 with no details.
 	ErrorFunc func(http.ResponseWriter, *http.Request, error)
 
-	// Logger receives the errors the default ErrorFunc handles, and
-	// warnings about discarded records. nil means slog.Default().
+	// Logger receives the errors the default ErrorFunc handles, changes
+	// made after the response began that could not be saved (at Error),
+	// warnings about discarded records and misconfiguration (at Warn), and
+	// the session events when OnEvent is nil (at Debug). nil means
+	// slog.Default().
 	Logger *slog.Logger
+
+	// OnEvent, if set, is called for each security event (a session
+	// created, renewed, destroyed, or a token that did not open), for an
+	// application to count or audit them; it must be safe for concurrent
+	// use and return quickly. nil means the events go to Logger at debug
+	// level, as "session: created" and so on. Events never carry tokens.
+	OnEvent func(context.Context, Event)
 
 	// Now returns the current time; nil means time.Now. Tests set it to
 	// move a session through its deadlines.
@@ -76,7 +95,8 @@ type Manager struct {
 	local    bool  // bound is a LocalStore that reports true: no StoreTimeout
 	updater  bool  // bound is an Updater: sessions track their changed keys
 
-	cookieAttrs attributeCache // Cookie's attributes, formatted
+	cookieAttrs     attributeCache // Cookie's attributes, formatted
+	warnedPlainHTTP atomic.Bool    // warnPlainHTTP has warned
 }
 
 // New returns a Manager that keeps sessions in store, with secure defaults:
@@ -102,10 +122,31 @@ func New(store Store) *Manager {
 	}
 }
 
+// mustBeValid panics if the Manager's fields make a mistake that would
+// otherwise show only in production, as http.ServeMux panics on a bad
+// pattern: at start, not on the first request.
+func (m *Manager) mustBeValid() {
+	var err error
+	if m.useCookie() {
+		err = m.Cookie.check()
+	}
+	if err == nil && (m.Transport < TransportCookie || m.Transport > TransportBoth) {
+		err = fmt.Errorf("session: Manager.Transport %d is not one of TransportCookie, TransportHeader, TransportBoth", m.Transport)
+	}
+	if err == nil && (m.IdleTimeout < 0 || m.BrowserSessionIdleTimeout < 0 || m.TouchInterval < 0) {
+		err = errors.New("session: Manager.IdleTimeout, BrowserSessionIdleTimeout and TouchInterval must not be negative")
+	}
+	if err != nil {
+		panic(err.Error())
+	}
+}
+
 // boundStore returns the store to use, bound to the cookie name on first
-// use, when the Manager's fields are settled.
+// use, when the Manager's fields are settled. It checks them then, and
+// panics on a mistake, as Handler does.
 func (m *Manager) boundStore() Store {
 	m.bindOnce.Do(func() {
+		m.mustBeValid()
 		m.bound = m.store
 		if b, ok := m.store.(NameBinder); ok {
 			m.bound = b.BindName(m.Cookie.Name)
@@ -125,6 +166,11 @@ func (m *Manager) merges() bool {
 	m.boundStore() // settles m.updater
 	return m.updater
 }
+
+// serverKept reports whether the store keeps records on the server, so
+// that a stored session can change without its token changing. It is the
+// same test as merges: an Updater is a store that keeps records.
+func (m *Manager) serverKept() bool { return m.merges() }
 
 // storeContext bounds a call to the store by StoreTimeout, unless the store
 // is local: a store that never waits on I/O has nothing to time out, and
@@ -166,21 +212,35 @@ func (m *Manager) lifetime() time.Duration {
 	return DefaultLifetime
 }
 
-func (m *Manager) touchInterval() time.Duration {
+// idleTimeout is the idle limit of a session with a persistent cookie or
+// not; 0 means none.
+func (m *Manager) idleTimeout(persistent bool) time.Duration {
+	if !persistent && m.BrowserSessionIdleTimeout > 0 {
+		return m.BrowserSessionIdleTimeout
+	}
+	return m.IdleTimeout
+}
+
+func (m *Manager) touchInterval(persistent bool) time.Duration {
 	if m.TouchInterval > 0 {
 		return m.TouchInterval
 	}
-	return m.IdleTimeout / 10
+	return m.idleTimeout(persistent) / 10
 }
 
-// deadline is when a session created and last touched at these times
-// expires under the Manager's current limits.
-func (m *Manager) deadline(created, touched time.Time) time.Time {
-	d := created.Add(m.lifetime())
-	if m.IdleTimeout > 0 {
-		if idle := touched.Add(m.IdleTimeout); idle.Before(d) {
-			d = idle
+// deadline is when the session rec describes expires under the Manager's
+// current limits, if it was last touched at touched: the earliest of its
+// creation plus Lifetime, touched plus its idle limit, and its own
+// Deadline.
+func (m *Manager) deadline(rec *Record, touched time.Time) time.Time {
+	d := rec.Created.Add(m.lifetime())
+	if idle := m.idleTimeout(rec.Persistent); idle > 0 {
+		if t := touched.Add(idle); t.Before(d) {
+			d = t
 		}
+	}
+	if !rec.Deadline.IsZero() && rec.Deadline.Before(d) {
+		d = rec.Deadline
 	}
 	return d
 }
@@ -189,14 +249,28 @@ func (m *Manager) deadline(created, touched time.Time) time.Time {
 // own deadline and by the Manager's current limits, which may have been
 // shortened since the record was saved.
 func (m *Manager) valid(rec *Record, now time.Time) bool {
-	return now.Before(rec.Expires) && now.Before(m.deadline(rec.Created, rec.Touched))
+	return now.Before(rec.Expires) && now.Before(m.deadline(rec, rec.Touched))
 }
 
 // Handler returns middleware that makes the request's session available to
 // next through Get and FromContext. The session is loaded only if next
 // uses it, and saved, if it changed, before the response's first byte is
 // written, whether next calls WriteHeader, Write or Flush, or just returns.
+// What next changes after that is saved, or reported, as Session
+// describes, by the time Handler returns.
+//
+// At the response boundary, for the caches in between: a response whose
+// session was loaded carries Vary: Cookie (or the token header's name), and
+// one that sets or clears the session's token is made unstorable by shared
+// caches (Cache-Control private, CDN-only cache headers removed), whatever
+// the handler set.
+//
+// Handler checks the Manager's configuration and panics, naming the fix,
+// on a mistake browsers would punish silently: a __Host- cookie that is
+// not Secure, on Path "/" and without Domain; a __Secure- or SameSite=None
+// or Partitioned cookie that is not Secure; an invalid cookie name.
 func (m *Manager) Handler(next http.Handler) http.Handler {
+	m.mustBeValid()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := new(handlerState)
 		s := &h.session
@@ -206,6 +280,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		h.writer = writer{ResponseWriter: w, m: m, s: s, r: r}
 		next.ServeHTTP(&h.writer, r)
 		h.writer.commit()
+		m.saveLate(s)
 	})
 }
 
@@ -282,16 +357,49 @@ func (m *Manager) find(r *http.Request) *Session {
 // Calling Save there anyway lets a handler see a failure (ErrTooLarge, a
 // store error) and answer it itself; after a failed Save the middleware
 // does not try again, so the handler's answer stands. A session may be
-// saved any number of times; a save with nothing new writes nothing.
+// saved any number of times; a save with nothing new writes nothing. After
+// the response began, Save saves what a store can keep under the client's
+// token, and returns the error Session.Err would report.
 func (m *Manager) Save(w http.ResponseWriter, s *Session) error {
 	if s.m != m {
 		return errors.New("session: Manager.Save called with another Manager's session")
 	}
-	err := m.save(s, w.Header())
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sent {
+		return s.saveAfterSent()
+	}
+	h := w.Header()
+	err := s.commit(s.ctx, &headerReply{s: s, h: h}, false)
 	s.saveErr = err
-	s.mu.Unlock()
+	if err == nil && s.replied {
+		// Outside Handler, nothing else will protect the response.
+		m.protect(h, true)
+	}
 	return err
+}
+
+// saveLate saves, once the handler returned, what it changed after the
+// response began and a store can keep under the client's token; the rest
+// was reported when it was changed. A failure is logged: there is no
+// response left to answer it with.
+func (m *Manager) saveLate(s *Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.sent || !m.serverKept() {
+		return
+	}
+	if err := s.saveAfterSent(); err != nil && s.lateErr == nil {
+		s.reportLate(err)
+	}
+}
+
+// saveAfterSent runs a late save. The caller holds s.mu.
+func (s *Session) saveAfterSent() error {
+	if err := s.commit(s.ctx, nil, true); err != nil {
+		return err
+	}
+	return s.lateErr
 }
 
 func (m *Manager) serveError(w http.ResponseWriter, r *http.Request, err error) {
@@ -304,178 +412,6 @@ func (m *Manager) serveError(w http.ResponseWriter, r *http.Request, err error) 
 	// none of it belongs to this reply.
 	clear(w.Header())
 	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-}
-
-// save writes what the request did to its session: to the store, and as
-// cookies into h. It runs once per request, before the response's header
-// is sent.
-func (m *Manager) save(s *Session, h http.Header) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.loaded {
-		return nil // never touched: no decoding, no store work, no cookie
-	}
-	if s.saveErr != nil {
-		return nil // an explicit Save failed and the handler was told
-	}
-	if s.loadErr != nil {
-		return fmt.Errorf("session: load: %w", s.loadErr)
-	}
-	store := m.boundStore()
-	oldToken := s.token
-	if oldToken != "" && (s.destroyed || s.discard) {
-		ctx, cancel := m.saveContext(s)
-		err := store.Delete(ctx, oldToken)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("session: delete: %w", err)
-		}
-	}
-	if s.fresh {
-		oldToken = "" // a new session (also after Destroy) gets a new token
-	}
-
-	now := m.now()
-	empty := len(s.values) == 0
-	dirty := s.valuesDirty || s.cleared || s.metaDirty || s.renewed
-	touch := m.IdleTimeout > 0 && now.Sub(s.rec.Touched) >= m.touchInterval()
-	switch {
-	case s.fresh && empty && !s.metaDirty:
-		// Nothing worth a cookie: a new session that stayed empty (no
-		// values, no owner) sets none, and a dead token the client sent
-		// is expired.
-		if s.token != "" {
-			m.expireToken(h, s)
-		}
-		s.saved("", &s.rec)
-		return nil
-	case !dirty && !touch && !s.rec.Reissue:
-		return nil // read only: no write
-	}
-	// Made only now, past the returns above: a request that writes nothing
-	// (the common, read-only one) pays for no context.
-	ctx, cancel := m.saveContext(s)
-	defer cancel()
-
-	rec := s.rec
-	rec.Touched = now
-	rec.Expires = m.deadline(rec.Created, now)
-	// A stored session is written through Update whenever the store has
-	// it, cleared ones too: Update writes nothing if another request
-	// destroyed the session meanwhile ("log out everywhere"), and merges
-	// what another request changed. A renewed one goes to its new token in
-	// one step, which a Renewer takes only from a record still there: it
-	// is not merged where it is first, which would write the logged-in
-	// record under the token from before the login, the one an attacker
-	// may have planted.
-	updater, canMerge := store.(Updater)
-	merging := oldToken != "" && canMerge && !s.renewed
-	var err error
-	rec.Data = nil // s.rec's are the loaded bytes: encoded afresh below, or by the merge
-	if !merging {
-		// A merge encodes what it writes itself, from what the store holds
-		// by then; encoding here too would be thrown away.
-		if rec.Data, err = m.codec().Encode(s.values); err != nil {
-			return fmt.Errorf("session: encode: %w", err)
-		}
-	}
-
-	var token, obsolete string
-	switch {
-	case oldToken == "":
-		token, err = store.Save(ctx, "", &rec)
-	case s.renewed:
-		token, obsolete, err = renew(ctx, store, oldToken, &rec)
-	case merging:
-		token, err = updater.Update(ctx, oldToken, s.stored, s.merge(&rec))
-	default:
-		token, err = store.Save(ctx, oldToken, &rec)
-	}
-	if err != nil {
-		return fmt.Errorf("session: save: %w", err)
-	}
-	if token == "" {
-		// The record was destroyed by another request while this one ran
-		// ("log out everywhere", say): the revocation wins.
-		m.expireToken(h, s)
-		s.startNew()
-		s.saved("", &s.rec)
-		return nil
-	}
-	if err := m.writeToken(h, token, &rec, now, s); err != nil {
-		return err
-	}
-	if obsolete != "" {
-		if err := store.Delete(ctx, obsolete); err != nil {
-			return fmt.Errorf("session: delete renewed token: %w", err)
-		}
-	}
-	s.saved(token, &rec)
-	return nil
-}
-
-// saveContext returns the context of the store calls of a save. A save
-// finishes work the handler already did, so it is not cut short by a client
-// that hangs up; StoreTimeout still bounds each call.
-func (m *Manager) saveContext(s *Session) (context.Context, context.CancelFunc) {
-	return m.storeContext(context.WithoutCancel(s.ctx))
-}
-
-// renew moves rec to a new token. A Renewer does it in one step; otherwise
-// the new record is saved here and the old token is returned for deletion
-// once the new cookie is known to fit, so a failed save never loses the
-// session.
-func renew(ctx context.Context, store Store, oldToken string, rec *Record) (token, obsolete string, err error) {
-	if r, ok := store.(Renewer); ok {
-		token, err = r.Renew(ctx, oldToken, rec)
-		return token, "", err
-	}
-	token, err = store.Save(ctx, "", rec)
-	return token, oldToken, err
-}
-
-// merge returns the Updater callback that applies this request's changes,
-// key by key, to the record as it is stored now, so that a concurrent
-// request's changes to other keys survive. Of two requests that change the
-// same key, the one that saves last wins. A session this request cleared
-// replaces the stored values wholesale. ours is the record to write, but
-// for its Data, which the callback encodes.
-func (s *Session) merge(ours *Record) func(*Record) (*Record, error) {
-	return func(cur *Record) (*Record, error) {
-		if cur == nil {
-			return nil, nil // destroyed meanwhile: do not resurrect it
-		}
-		codec := s.m.codec()
-		values := s.values
-		if loaded := s.rec.Data; !s.cleared && (loaded == nil || !bytes.Equal(cur.Data, loaded)) {
-			// Another request saved since this one loaded (or this one
-			// saved already): apply this request's changes to what is
-			// stored now. In the usual case, where the stored bytes are
-			// still those this request loaded, the result would be
-			// s.values itself: the loaded values with this request's
-			// changes applied, so decoding them again is skipped.
-			var err error
-			if values, err = codec.Decode(cur.Data); err != nil {
-				return nil, fmt.Errorf("decode stored record: %w", err)
-			}
-			for k := range s.changed {
-				if v, ok := s.values[k]; ok {
-					values[k] = v
-				} else {
-					delete(values, k)
-				}
-			}
-		}
-		out := *ours
-		var err error
-		if out.Data, err = codec.Encode(values); err != nil {
-			return nil, err
-		}
-		if !s.metaDirty {
-			out.UserID, out.Persistent = cur.UserID, cur.Persistent
-		}
-		return &out, nil
-	}
 }
 
 // ErrAborted is returned by Write on a response that the Manager replaced

@@ -528,6 +528,7 @@ func TestTamperedOrUnknownTokenIsNewSession(t *testing.T) {
 func TestChunking(t *testing.T) {
 	store := newRecordStore()
 	m, _ := newManager(store)
+	m.Cookie.MaxChunks, m.Cookie.MaxBytes = 8, 64<<10 // past the defaults, knowingly
 	c := newClient(t, testApp(m))
 
 	store.tokenPadding = 10000 // ~10 KB tokens: three cookies

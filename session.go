@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"net/http"
@@ -19,17 +21,28 @@ import (
 const flashKey = "\x00flash"
 
 // Session is one request's view of a user's session. Get it from
-// Manager.Get or FromContext inside Manager.Handler.
+// Manager.Get or FromContext inside Manager.Handler, or from
+// Manager.LoadToken outside HTTP.
 //
 // A Session loads itself from the store the first time one of its methods
 // needs the data, and is saved by the Manager before the response's first
 // byte goes out, only if something changed. Its methods are safe for
 // concurrent use by the goroutines of one request.
+//
+// Changes after the response began (the handler wrote, or called
+// WriteHeader or Flush) are never dropped in silence. Renew, SetUser with
+// another user and RememberMe need a new token or cookie, which can no
+// longer reach the client: they change nothing, and Renew returns an error
+// wrapping ErrResponseStarted. Destroy, and changes to the values and
+// deadline, are saved when Handler returns by a store that keeps records
+// on the server (the client keeps its token); with the sealed cookie
+// store, or for a session that was not stored yet, they cannot be, and
+// Err reports it. Each such failure is also logged.
 type Session struct {
 	mu  sync.Mutex
 	m   *Manager
 	ctx context.Context
-	req *http.Request
+	req *http.Request // nil for a session of LoadToken
 
 	// parent is the session of an enclosing Manager.Handler, if any, so
 	// that several Managers can be nested on one request.
@@ -67,13 +80,21 @@ type Session struct {
 	isNew       bool // created by this request (IsNew)
 	fresh       bool // not stored yet: the next save mints a token
 
-	cleared   bool  // values replaced wholesale: save them, do not merge
-	metaDirty bool  // UserID or Persistent changed
-	renewed   bool  // Renew was called: save under a fresh token
-	destroyed bool  // Destroy was called: delete the loaded record
-	stale     bool  // the request's token named nothing usable: expire it
-	discard   bool  // the store holds a record this Manager rejects: delete it
-	saveErr   error // an explicit Manager.Save failed: the middleware leaves it be
+	cleared   bool   // values replaced wholesale: save them, do not merge
+	metaDirty bool   // UserID, Persistent or Deadline changed
+	renewed   bool   // Renew was called: save under a fresh token
+	renewedFrom string // the ID before the first Renew since the last save
+	destroyed bool   // Destroy was called: delete the loaded record
+	discard   string // a token whose record this Manager rejects: delete it
+	ended     Record // the session Destroy ended, for its EventDestroyed
+	saveErr   error  // a save of the response failed: the middleware leaves it be
+
+	// The response: sent once its header went out, after which a change
+	// that cannot be saved is kept in lateErr; replied once a save of it
+	// handed out or cleared a token.
+	sent    bool
+	replied bool
+	lateErr error
 }
 
 // load fetches and decodes the session the first time it is needed. The
@@ -83,43 +104,56 @@ func (s *Session) load() {
 		return
 	}
 	s.loaded = true
-	// values is made by startNew or comes from decoding, and changed on the
-	// first change: a map made here would mostly be thrown away.
-	s.token, s.chunks, s.viaHeader = s.m.readToken(s.req)
-	if s.token == "" {
-		s.startNew()
-		return
+	if s.req != nil {
+		s.m.tokens(s.req, func(token string, chunks int) bool {
+			if s.token == "" {
+				// The first token is the one to expire if none opens.
+				s.token, s.chunks, s.viaHeader = token, chunks, chunks == 0
+			}
+			if !s.open(token) {
+				return s.loadErr == nil // try the next, unless the store failed
+			}
+			s.token, s.chunks, s.viaHeader = token, chunks, chunks == 0
+			return false
+		})
 	}
+	if s.values == nil {
+		s.startNew()
+	}
+}
+
+// open loads the session named by token and reports whether it did. A
+// token that names no usable session is reported as an EventRejected; a
+// store failure is kept in loadErr.
+func (s *Session) open(token string) bool {
 	ctx, cancel := s.m.storeContext(s.ctx)
-	rec, err := s.m.boundStore().Load(ctx, s.token)
+	rec, err := s.m.boundStore().Load(ctx, token)
 	cancel()
-	if err != nil {
+	var reason error
+	switch {
+	case errors.Is(err, ErrInvalidToken):
+		reason = err
+	case err != nil:
 		s.loadErr = err
-		s.startNew()
-		return
+		return false
+	case rec == nil:
+		reason = errNoRecord
+	case !s.m.valid(rec, s.m.now()):
+		reason, s.discard = errExpiredByManager, token
 	}
-	if rec == nil {
-		s.startNew()
-		s.stale = true
-		return
-	}
-	if !s.m.valid(rec, s.m.now()) {
-		// Expired under limits shortened since it was saved.
-		s.startNew()
-		s.stale, s.discard = true, true
-		return
-	}
-	values, err := s.m.codec().Decode(rec.Data)
-	if err != nil {
+	if reason == nil {
+		values, err := s.m.codec().Decode(rec.Data)
+		if err == nil {
+			s.rec, s.stored, s.values = *rec, rec, values
+			return true
+		}
 		// Undecodable data (a codec changed under a live session, say) is
 		// treated like a forged token: never serve part of it.
 		s.m.logger().WarnContext(s.ctx, "session: discarding a record that does not decode", "id", rec.ID, "err", err)
-		s.startNew()
-		s.stale, s.discard = true, true
-		return
+		reason, s.discard = fmt.Errorf("%w: its record does not decode", ErrInvalidToken), token
 	}
-	s.rec, s.stored = *rec, rec
-	s.values = values
+	s.m.event(s.ctx, Event{Kind: EventRejected, Reason: reason, Request: s.req})
+	return false
 }
 
 // startNew makes s a new, empty session with a fresh ID.
@@ -148,7 +182,7 @@ func (s *Session) saved(token string, rec *Record) {
 	s.rec.Data, s.rec.Reissue = nil, false
 	s.fresh = token == ""
 	s.changed, s.valuesDirty = nil, false
-	s.cleared, s.metaDirty, s.renewed, s.destroyed, s.stale, s.discard = false, false, false, false, false, false
+	s.cleared, s.metaDirty, s.renewed, s.destroyed, s.discard = false, false, false, false, ""
 }
 
 // newID returns 128 random bits, base64url encoded.
@@ -173,14 +207,21 @@ func (s *Session) mark(key string) {
 }
 
 // Err reports why the session could not be loaded (a store that is down, a
-// cancelled request), or nil. While it is non-nil the session acts empty,
+// cancelled request), or nil. While that is so the session acts empty,
 // and the Manager answers the request with its ErrorFunc instead of saving
 // anything, so a real session is never overwritten by an empty one.
+//
+// Once the session loaded, Err reports the first change made after the
+// response began that cannot be saved (see Session), as an error wrapping
+// ErrResponseStarted.
 func (s *Session) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	return s.loadErr
+	if s.loadErr != nil {
+		return s.loadErr
+	}
+	return s.lateErr
 }
 
 // ID returns the session's random identifier. It is not the token the
@@ -351,6 +392,7 @@ func (s *Session) Put(key string, v any) {
 	s.load()
 	s.values[key] = v
 	s.mark(key)
+	s.lateChange("Put")
 }
 
 // Delete removes key. Deleting a missing key is a no-op.
@@ -361,6 +403,7 @@ func (s *Session) Delete(key string) {
 	if _, ok := s.values[key]; ok {
 		delete(s.values, key)
 		s.mark(key)
+		s.lateChange("Delete")
 	}
 }
 
@@ -398,6 +441,7 @@ func (s *Session) Clear() {
 	if len(s.values) > 0 {
 		s.values = map[string]any{}
 		s.cleared = true
+		s.lateChange("Clear")
 	}
 }
 
@@ -410,6 +454,7 @@ func (s *Session) Pop(key string) any {
 	if ok {
 		delete(s.values, key)
 		s.mark(key)
+		s.lateChange("Pop")
 	}
 	return generic(v)
 }
@@ -430,6 +475,7 @@ func (s *Session) AddFlash(v any) {
 	flashes, _ := queued.([]any)
 	s.values[flashKey] = append(flashes, v)
 	s.mark(flashKey)
+	s.lateChange("AddFlash")
 }
 
 // Flashes returns the queued flash messages, oldest first, and removes
@@ -445,6 +491,7 @@ func (s *Session) Flashes() []any {
 	}
 	delete(s.values, flashKey)
 	s.mark(flashKey)
+	s.lateChange("Flashes")
 	flashes, _ := generic(v).([]any)
 	return flashes
 }
@@ -452,13 +499,22 @@ func (s *Session) Flashes() []any {
 // SetUser tags the session with the ID of the user it belongs to. Server
 // side stores index sessions by it, so that all of a user's sessions can be
 // listed or destroyed ("log out everywhere"). An empty id removes the tag.
+//
+// A change of user is a change of privilege: a stored session is renewed
+// with it (see Renew), so that an application that forgets Renew at login
+// is still safe from session fixation. After the response began, a change
+// of user is refused, as Renew is, and reported by Err.
 func (s *Session) SetUser(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if s.rec.UserID != id {
-		s.rec.UserID = id
-		s.metaDirty = true
+	if s.rec.UserID == id || s.lateRefusal("SetUser with another user") != nil {
+		return
+	}
+	s.rec.UserID = id
+	s.metaDirty = true
+	if !s.fresh {
+		s.renew()
 	}
 }
 
@@ -473,14 +529,50 @@ func (s *Session) UserID() string {
 // RememberMe chooses, for this session, between a persistent cookie that
 // survives a browser restart until the session expires (true), and a
 // browser-session cookie that the browser drops when it closes (false). The
-// default is Manager.Cookie.Persist.
+// default is Manager.Cookie.Persist. A browser drops the cookie, but a
+// copy of it stays valid on the server until the session's deadline:
+// Manager.BrowserSessionIdleTimeout shortens that for sessions that are not
+// remembered. After the response began a change is refused, and reported
+// by Err: the cookie can no longer be set.
 func (s *Session) RememberMe(persist bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if s.rec.Persistent != persist {
+	if s.rec.Persistent != persist && s.lateRefusal("RememberMe") == nil {
 		s.rec.Persistent = persist
 		s.metaDirty = true
+	}
+}
+
+// Deadline returns when the session ends unless it is used again: the
+// earliest of its creation plus Manager.Lifetime, its last save plus the
+// idle limit, and the deadline set by SetDeadline. It is the zero time
+// before the session exists: while it is new and empty, with nothing to
+// store.
+func (s *Session) Deadline() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if s.fresh && len(s.values) == 0 && !s.metaDirty {
+		return time.Time{}
+	}
+	return s.m.deadline(&s.rec, s.rec.Touched)
+}
+
+// SetDeadline ends the session at t at the latest, however active it is:
+// for a session that should not outlive something else (a password
+// reset, the token it was built from, a sign-in that must be renewed by
+// a given hour). It never extends the session past what Lifetime and the
+// idle limit allow. A later call replaces t; the zero time removes it.
+// After the response began it is saved as values are (see Session).
+func (s *Session) SetDeadline(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if !s.rec.Deadline.Equal(t) {
+		s.rec.Deadline = t
+		s.metaDirty = true
+		s.lateChange("SetDeadline")
 	}
 }
 
@@ -488,8 +580,10 @@ func (s *Session) RememberMe(persist bool) {
 // makes the old token stop working (in server-side stores; a sealed cookie
 // copied earlier stays valid until it expires, as nothing is kept on the
 // server to revoke it). Call it when privileges change, at login above all,
-// against session fixation. It returns the error that kept the session
-// from loading, if any.
+// against session fixation; SetUser with another user does it too. It
+// returns the error that kept the session from loading, if any, and an
+// error wrapping ErrResponseStarted, changing nothing, once the response
+// began: the new token could no longer reach the client.
 func (s *Session) Renew() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -497,14 +591,27 @@ func (s *Session) Renew() error {
 	if s.loadErr != nil {
 		return s.loadErr
 	}
+	if err := s.lateRefusal("Renew"); err != nil {
+		return err
+	}
+	s.renew()
+	return nil
+}
+
+func (s *Session) renew() {
+	if !s.renewed {
+		s.renewedFrom = s.rec.ID
+	}
 	s.rec.ID = newID()
 	s.renewed = true
-	return nil
 }
 
 // Destroy ends the session: its data is gone, its record is deleted from
 // the store, and the client's cookie is expired. Values put after Destroy
-// start a new session with a new ID.
+// start a new session with a new ID. After the response began, the record
+// is still deleted, when Handler returns; but the cookie can no longer be
+// expired, so a sealed cookie stays valid until its deadline, which Err
+// reports.
 func (s *Session) Destroy() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -512,8 +619,15 @@ func (s *Session) Destroy() {
 	// The loaded data no longer matters, so neither does a failure to
 	// load it: the delete is still attempted.
 	s.loadErr = nil
+	stored := !s.fresh
+	if stored {
+		s.ended = s.rec
+	}
 	s.destroyed = true
 	s.renewed, s.cleared, s.metaDirty = false, false, false
 	s.changed, s.valuesDirty = nil, false
 	s.startNew() // empties values
+	if stored {
+		s.lateChange("Destroy")
+	}
 }

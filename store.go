@@ -24,8 +24,9 @@ import (
 // use.
 type Store interface {
 	// Load returns the record named by token. A token that is unknown,
-	// malformed, forged or expired is not an error: Load returns (nil, nil)
-	// and the request gets a new, empty session. An error means the store
+	// malformed, forged or expired is not an error: Load returns (nil, nil),
+	// or (nil, err) with err wrapping ErrInvalidToken to say why, and the
+	// request gets a new, empty session. Any other error means the store
 	// could not answer (a backend that is down, a cancelled context); the
 	// Manager then answers with its ErrorFunc instead of running on an empty
 	// session that might overwrite the real one.
@@ -90,9 +91,16 @@ type Record struct {
 	// extended; IdleTimeout counts from here.
 	Touched time.Time
 
-	// Expires is the hard deadline: the earlier of Created+Lifetime and
-	// Touched+IdleTimeout. A Store never returns a record past it.
+	// Expires is the hard deadline: the earliest of Created+Lifetime,
+	// Touched+IdleTimeout and Deadline. A Store never returns a record
+	// past it.
 	Expires time.Time
+
+	// Deadline is the session's own deadline, set by Session.SetDeadline:
+	// the session ends then at the latest, whatever its other limits
+	// allow. Zero when none was set. A Store keeps it with the record, so
+	// that later saves, which compute Expires afresh, keep honouring it.
+	Deadline time.Time
 
 	// Persistent selects a cookie that outlives the browser session
 	// (Max-Age set) rather than one the browser drops when it closes.
@@ -128,6 +136,15 @@ func (r *Record) Clone() *Record {
 // CookieOptions.MaxChunks, for example. Nothing is written and the previous
 // session stays as it was.
 var ErrTooLarge = errors.New("session: too large")
+
+// ErrInvalidToken may be wrapped by the error Store.Load returns for a
+// token that names no usable record, to say why (malformed, unknown,
+// expired, forged, sealed under a key the store no longer has). The
+// Manager treats such an error exactly like Load's (nil, nil): the
+// request gets a new, empty session. It only passes the reason on, in its
+// EventRejected, so that an operator can tell a spike of forged tokens
+// from sessions that merely expired. Its text must not quote the token.
+var ErrInvalidToken = errors.New("session: invalid token")
 
 // LocalStore is implemented by stores that may never block on I/O: each
 // call works in the process's memory and returns without waiting on a

@@ -54,8 +54,10 @@ type HeaderOptions struct {
 	// changes: a new session, Renew, a re-seal after a key rotation, an
 	// extended idle deadline. After Destroy, or when the request's token
 	// is dead, it is sent empty: the client must drop its token. Default
-	// "Session-Token". A response that sets it also gets
-	// "Cache-Control: no-store" unless the handler set Cache-Control.
+	// "Session-Token". A response that sets it gets "Cache-Control:
+	// no-store" if the handler set none, and is made unstorable by shared
+	// caches whatever it set, as one that sets the session cookie is (see
+	// Manager.Handler).
 	Response string
 }
 
@@ -86,9 +88,12 @@ func (o *HeaderOptions) read(r *http.Request) string {
 	return strings.TrimSpace(token)
 }
 
+// write sets the token header. An API response that carries a token
+// gets "Cache-Control: no-store" if the handler set none: no cache, the
+// client's included, should keep a token on disk.
 func (o *HeaderOptions) write(h http.Header, token string) {
 	h.Set(o.response(), token)
-	if h.Get("Cache-Control") == "" {
+	if len(h["Cache-Control"]) == 0 {
 		h.Set("Cache-Control", "no-store")
 	}
 }
@@ -96,18 +101,19 @@ func (o *HeaderOptions) write(h http.Header, token string) {
 func (m *Manager) useCookie() bool { return m.Transport != TransportHeader }
 func (m *Manager) useHeader() bool { return m.Transport != TransportCookie }
 
-// readToken returns the token r carries, how many cookies carried it, and
-// whether it came in a header.
-func (m *Manager) readToken(r *http.Request) (token string, chunks int, viaHeader bool) {
+// tokens calls yield with each token r carries, in the order to try them,
+// until yield returns false: the header's, then those of the cookies (see
+// CookieOptions.tokens). chunks is how many cookies carried the token, 0
+// for the header's.
+func (m *Manager) tokens(r *http.Request, yield func(token string, chunks int) bool) {
 	if m.useHeader() {
-		if token := m.Header.read(r); token != "" {
-			return token, 0, true
+		if token := m.Header.read(r); token != "" && !yield(token, 0) {
+			return
 		}
 	}
 	if m.useCookie() {
-		token, chunks = m.Cookie.read(r)
+		m.Cookie.tokens(r.Header, yield)
 	}
-	return token, chunks, false
 }
 
 // replyChannels says where a response about s's token goes: where the
@@ -126,29 +132,52 @@ func (m *Manager) replyChannels(s *Session) (cookie, header bool) {
 	return true, true
 }
 
-// writeToken hands token to the client, in place of anything an earlier
-// save of this response set.
-func (m *Manager) writeToken(h http.Header, token string, rec *Record, now time.Time, s *Session) error {
+// headerReply hands a save's outcome to an HTTP client, through the
+// response header h. Handler's writer does the same, without the
+// allocation of a headerReply.
+type headerReply struct {
+	s *Session
+	h http.Header
+}
+
+func (r *headerReply) hand(token string, rec *Record, now time.Time) error {
+	return r.s.m.handToken(r.h, r.s, token, rec, now)
+}
+
+func (r *headerReply) drop() error { return r.s.m.dropToken(r.h, r.s) }
+
+// handToken gives the client of s token, in the response header h: in
+// the Manager's cookie, its token header, or both, in place of anything an
+// earlier save of this response set.
+func (m *Manager) handToken(h http.Header, s *Session, token string, rec *Record, now time.Time) error {
 	cookie, header := m.replyChannels(s)
 	if cookie {
-		if _, err := m.Cookie.write(h, &m.cookieAttrs, token, rec, now, s.chunks); err != nil {
+		if err := m.Cookie.write(h, &m.cookieAttrs, token, rec, now, s.chunks); err != nil {
 			return err
+		}
+		if m.Cookie.Secure {
+			m.warnPlainHTTP(s.req)
 		}
 	}
 	if header {
 		m.Header.write(h, token)
 	}
+	s.replied = true
 	return nil
 }
 
-// expireToken tells the client to drop its token: the one the request
+// dropToken tells the client of s to drop its token: the one the request
 // carried, and any an earlier save of this response handed out.
-func (m *Manager) expireToken(h http.Header, s *Session) {
+func (m *Manager) dropToken(h http.Header, s *Session) error {
 	cookie, header := m.replyChannels(s)
 	if cookie {
-		m.Cookie.expire(h, s.chunks)
+		if err := m.Cookie.expire(h, &m.cookieAttrs, s.chunks); err != nil {
+			return err
+		}
 	}
 	if header {
 		m.Header.write(h, "")
 	}
+	s.replied = true
+	return nil
 }

@@ -207,6 +207,7 @@ func TestExplicitSave(t *testing.T) {
 
 	t.Run("saved twice, the request's chunks are still expired", func(t *testing.T) {
 		m := session.New(mustSealed(t))
+		m.Cookie.MaxChunks, m.Cookie.MaxBytes = 8, 64<<10 // past the defaults, knowingly
 		c := newClient(t, testApp(m))
 		c.get("/put?user=ada&big=" + strings.Repeat("x", 7000))
 		require.ElementsMatch(t, []string{"session", "session.1", "session.2"}, keysOf(c.cookies))

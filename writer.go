@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"time"
 )
 
 // writer wraps the handler's ResponseWriter so that the session is saved,
@@ -20,18 +21,38 @@ type writer struct {
 	failed    bool // the save failed and ErrorFunc answered instead
 }
 
-// commit saves the session once. On failure ErrorFunc answers the request
-// and the handler's own response is discarded from then on.
+// commit saves the session once, readies the header for caches (see
+// Manager.protect), and marks the response as begun: from then on the
+// session saves only what keeps the client's token. On failure ErrorFunc
+// answers the request and the handler's own response is discarded from
+// then on.
 func (w *writer) commit() {
 	if w.committed {
 		return
 	}
 	w.committed = true
-	if err := w.m.save(w.s, w.ResponseWriter.Header()); err != nil {
+	s, h := w.s, w.ResponseWriter.Header()
+	s.mu.Lock()
+	err := s.commit(s.ctx, w, false)
+	if err != nil {
+		s.saveErr = err
+	} else if s.loaded {
+		w.m.protect(h, s.replied)
+	}
+	s.sent = true
+	s.mu.Unlock()
+	if err != nil {
 		w.failed = true
 		w.m.serveError(w.ResponseWriter, w.r, err)
 	}
 }
+
+// hand and drop make the writer the reply of its session's save.
+func (w *writer) hand(token string, rec *Record, now time.Time) error {
+	return w.m.handToken(w.ResponseWriter.Header(), w.s, token, rec, now)
+}
+
+func (w *writer) drop() error { return w.m.dropToken(w.ResponseWriter.Header(), w.s) }
 
 // WriteHeader saves the session, then sends the header. Informational
 // (1xx) headers other than 101 go out as they are: the final header

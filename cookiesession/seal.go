@@ -37,7 +37,8 @@ const (
 	overhead = headerLen + nonceLen + tagLen
 
 	flagPersistent = 1 << 0
-	knownFlags     = flagPersistent
+	flagDeadline   = 1 << 1 // a Record.Deadline follows Expires
+	knownFlags     = flagPersistent | flagDeadline
 )
 
 // MaxTokenLen is the longest token Load examines and Save produces, in
@@ -81,7 +82,7 @@ func seal(k *sealKey, ad []byte, rec *session.Record, rand io.Reader) (string, e
 	if rec.Expires.IsZero() {
 		return "", errNoExpiry
 	}
-	plainLen := 1 + 3*binary.MaxVarintLen64 +
+	plainLen := 1 + 4*binary.MaxVarintLen64 +
 		binary.MaxVarintLen64 + len(rec.ID) +
 		binary.MaxVarintLen64 + len(rec.UserID) +
 		len(rec.Data)
@@ -158,16 +159,23 @@ func (k *sealKey) header() []byte {
 // appendPlaintext appends the inner layout of rec to b. Times are signed
 // varints of Unix milliseconds (encoding/binary's zigzag Varint), so times
 // keep millisecond precision; lengths are unsigned varints; Data runs to the
-// end. Reissue is not sealed: it describes a load, not the session.
+// end. A Deadline, when set, follows Expires, flagged. Reissue is not
+// sealed: it describes a load, not the session.
 func appendPlaintext(b []byte, rec *session.Record) []byte {
 	var flags byte
 	if rec.Persistent {
 		flags |= flagPersistent
 	}
+	if !rec.Deadline.IsZero() {
+		flags |= flagDeadline
+	}
 	b = append(b, flags)
 	b = binary.AppendVarint(b, rec.Created.UnixMilli())
 	b = binary.AppendVarint(b, rec.Touched.UnixMilli())
 	b = binary.AppendVarint(b, rec.Expires.UnixMilli())
+	if flags&flagDeadline != 0 {
+		b = binary.AppendVarint(b, rec.Deadline.UnixMilli())
+	}
 	b = binary.AppendUvarint(b, uint64(len(rec.ID)))
 	b = append(b, rec.ID...)
 	b = binary.AppendUvarint(b, uint64(len(rec.UserID)))
@@ -183,8 +191,12 @@ func parsePlaintext(p []byte) *session.Record {
 		return nil
 	}
 	rec := &session.Record{Persistent: p[0]&flagPersistent != 0}
+	times := []*time.Time{&rec.Created, &rec.Touched, &rec.Expires, &rec.Deadline}
+	if p[0]&flagDeadline == 0 {
+		times = times[:3]
+	}
 	p = p[1:]
-	for _, t := range []*time.Time{&rec.Created, &rec.Touched, &rec.Expires} {
+	for _, t := range times {
 		ms, n := binary.Varint(p)
 		if n <= 0 {
 			return nil
@@ -224,14 +236,23 @@ func decodeToken(token string) []byte {
 	return b
 }
 
+// Why a token did not open, for the Manager's EventRejected.
+var (
+	errMalformed     = fmt.Errorf("%w: not a sealed session of this format", session.ErrInvalidToken)
+	errUnknownKey    = fmt.Errorf("%w: sealed under a key this store does not have (retired, or never its own)", session.ErrInvalidToken)
+	errUnauthentic   = fmt.Errorf("%w: failed authentication (tampered with, forged, or sealed for another cookie name)", session.ErrInvalidToken)
+	errFromTheFuture = fmt.Errorf("%w: created or touched in the future", session.ErrInvalidToken)
+	errExpired       = fmt.Errorf("%w: expired", session.ErrInvalidToken)
+)
+
 // open authenticates and decrypts a decoded token. It returns the record and
-// the index of the key that opened it, or nil when the token is malformed,
-// of another version, under an unknown key ID, or fails authentication,
-// checked in that order. It does not check times.
-func (s *Store) open(name string, b []byte) (*session.Record, int) {
+// the index of the key that opened it, or why it did not open when the
+// token is malformed, of another version, under an unknown key ID, or
+// fails authentication, checked in that order. It does not check times.
+func (s *Store) open(name string, b []byte) (*session.Record, int, error) {
 	keys := s.keys
 	if len(b) < overhead+minPlaintext || b[0] != version {
-		return nil, -1
+		return nil, -1, errMalformed
 	}
 	ki := -1
 	for i := range keys {
@@ -243,18 +264,20 @@ func (s *Store) open(name string, b []byte) (*session.Record, int) {
 		}
 	}
 	if ki < 0 {
-		return nil, -1
+		return nil, -1, errUnknownKey
 	}
 	nonce := b[headerLen : headerLen+nonceLen]
 	ct := b[headerLen+nonceLen:]
 	// Decrypt in place; b is this Load's own copy.
 	plain, err := keys[ki].aead.Open(ct[:0], nonce, ct, s.additionalData(ki, name))
 	if err != nil {
-		return nil, -1
+		return nil, -1, errUnauthentic
 	}
 	rec := parsePlaintext(plain)
 	if rec == nil {
-		return nil, -1
+		// Authentic, so sealed by a newer version of this package that
+		// set a flag this one does not know.
+		return nil, -1, errMalformed
 	}
-	return rec, ki
+	return rec, ki, nil
 }

@@ -160,11 +160,12 @@ func (s *Store) clockSkew() time.Duration {
 
 // Load opens token and returns the record sealed in it.
 //
-// Load never returns an error: it does no I/O, so there is nothing that can
-// fail but the token, and a bad token means a new session. It returns
-// (nil, nil) for a token that is too long, not unpadded base64url, too
-// short, of another format version, under a key ID none of the keys has,
-// not authentic (tampered, truncated, extended, or sealed for another
+// Load does no I/O, so nothing can fail but the token, and a bad token
+// means a new session: it returns no record and an error wrapping
+// session.ErrInvalidToken that says why (for the Manager's
+// EventRejected), for a token that is too long, not unpadded base64url,
+// too short, of another format version, under a key ID none of the keys
+// has, not authentic (tampered, truncated, extended, or sealed for another
 // cookie name), of a malformed inner layout, created or touched more than
 // ClockSkew in the future, or at or past its Expires. It never returns
 // part of a record.
@@ -174,18 +175,24 @@ func (s *Store) clockSkew() time.Duration {
 // AcceptGorilla, a token that does not open as a seal is tried as a legacy
 // gorilla/sessions cookie, with the same rules.
 func (s *Store) Load(ctx context.Context, token string) (*session.Record, error) {
-	b := decodeToken(token)
-	if b == nil {
-		return s.loadGorilla(ctx, token), nil
+	var rec *session.Record
+	ki, err := -1, error(errMalformed)
+	if b := decodeToken(token); b != nil {
+		rec, ki, err = s.open(s.name(), b)
 	}
-	rec, ki := s.open(s.name(), b)
-	if rec == nil {
-		return s.loadGorilla(ctx, token), nil
+	if err != nil {
+		if legacy := s.loadGorilla(ctx, token); legacy != nil {
+			return legacy, nil
+		}
+		return nil, err
 	}
 	now := s.now()
 	limit := now.Add(s.clockSkew())
-	if rec.Created.After(limit) || rec.Touched.After(limit) || !now.Before(rec.Expires) {
-		return nil, nil
+	switch {
+	case rec.Created.After(limit) || rec.Touched.After(limit):
+		return nil, errFromTheFuture
+	case !now.Before(rec.Expires):
+		return nil, errExpired
 	}
 	rec.Reissue = ki > 0
 	return rec, nil

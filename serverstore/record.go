@@ -11,10 +11,11 @@ import (
 // The serialized record (Entry.Data), version 1:
 //
 //	byte     version, 1
-//	byte     flags: bit 0 Persistent; the other bits must be 0
+//	byte     flags: bit 0 Persistent, bit 1 Deadline; the other bits must be 0
 //	varint   Created, Unix seconds     uvarint  its nanoseconds, < 1e9
 //	varint   Touched, Unix seconds     uvarint  its nanoseconds, < 1e9
 //	varint   Expires, Unix seconds     uvarint  its nanoseconds, < 1e9
+//	varint   Deadline, Unix seconds    uvarint  its nanoseconds (if bit 1)
 //	uvarint  len(ID)       ID bytes
 //	uvarint  len(UserID)   UserID bytes
 //	uvarint  len(Data)     Data bytes
@@ -33,20 +34,28 @@ import (
 const (
 	recordVersion  = 1
 	flagPersistent = 1 << 0
+	flagDeadline   = 1 << 1
+	knownFlags     = flagPersistent | flagDeadline
 )
 
 var errCorrupt = errors.New("serverstore: corrupt session record")
 
 func encodeRecord(rec *session.Record) []byte {
-	size := 2 + 3*(binary.MaxVarintLen64+5) +
+	size := 2 + 4*(binary.MaxVarintLen64+5) +
 		3*binary.MaxVarintLen64 + len(rec.ID) + len(rec.UserID) + len(rec.Data)
 	b := make([]byte, 0, size)
 	var flags byte
 	if rec.Persistent {
 		flags |= flagPersistent
 	}
+	times := []time.Time{rec.Created, rec.Touched, rec.Expires, rec.Deadline}
+	if rec.Deadline.IsZero() {
+		times = times[:3]
+	} else {
+		flags |= flagDeadline
+	}
 	b = append(b, recordVersion, flags)
-	for _, t := range [...]time.Time{rec.Created, rec.Touched, rec.Expires} {
+	for _, t := range times {
 		b = binary.AppendVarint(b, t.Unix())
 		b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
 	}
@@ -66,13 +75,16 @@ func decodeRecord(b []byte) (*session.Record, error) {
 		return nil, errCorrupt
 	}
 	flags := d.byte()
-	if flags&^flagPersistent != 0 {
+	if flags&^knownFlags != 0 {
 		return nil, errCorrupt
 	}
 	rec := &session.Record{Persistent: flags&flagPersistent != 0}
 	rec.Created = d.time()
 	rec.Touched = d.time()
 	rec.Expires = d.time()
+	if flags&flagDeadline != 0 {
+		rec.Deadline = d.time()
+	}
 	rec.ID = string(d.bytes())
 	rec.UserID = string(d.bytes())
 	rec.Data = d.bytes()

@@ -8,6 +8,7 @@ package app
 
 import (
 	"encoding/json"
+	"errors"
 	"html/template"
 	"net/http"
 	"strings"
@@ -103,6 +104,17 @@ func New(m *session.Manager) http.Handler {
 		s := m.Get(r)
 		cart, _ := session.GetAs[[]string](s, keyCart)
 		s.Put(keyCart, append(cart, item))
+		// Saved here, rather than by the middleware, to answer a cart
+		// that no longer fits in its cookies (sealed sessions are bounded
+		// by what proxies let through) with a clear reply; the cart stays
+		// as it was.
+		if err := m.Save(w, s); errors.Is(err, session.ErrTooLarge) {
+			text(w, http.StatusRequestEntityTooLarge, "Cart full")
+			return
+		} else if err != nil {
+			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			return
+		}
 		text(w, http.StatusOK, "Added "+item)
 	})
 	mux.HandleFunc("GET /cart", func(w http.ResponseWriter, r *http.Request) {
