@@ -421,7 +421,7 @@ func appendLifetime(b []byte, now time.Time, maxAge int) []byte {
 	switch {
 	case maxAge > 0:
 		b = append(b, expiresAttr...)
-		b = now.Add(time.Duration(maxAge) * time.Second).UTC().AppendFormat(b, http.TimeFormat)
+		b = now.Add(time.Duration(maxAge)*time.Second).UTC().AppendFormat(b, http.TimeFormat)
 		return strconv.AppendInt(append(b, maxAgeAttr...), int64(maxAge), 10)
 	case maxAge < 0:
 		return append(b, expiredLifetime...)

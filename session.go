@@ -80,14 +80,14 @@ type Session struct {
 	isNew       bool // created by this request (IsNew)
 	fresh       bool // not stored yet: the next save mints a token
 
-	cleared   bool   // values replaced wholesale: save them, do not merge
-	metaDirty bool   // UserID, Persistent or Deadline changed
-	renewed   bool   // Renew was called: save under a fresh token
+	cleared     bool   // values replaced wholesale: save them, do not merge
+	metaDirty   bool   // UserID, Persistent or Deadline changed
+	renewed     bool   // Renew was called: save under a fresh token
 	renewedFrom string // the ID before the first Renew since the last save
-	destroyed bool   // Destroy was called: delete the loaded record
-	discard   string // a token whose record this Manager rejects: delete it
-	ended     Record // the session Destroy ended, for its EventDestroyed
-	saveErr   error  // a save of the response failed: the middleware leaves it be
+	destroyed   bool   // Destroy was called: delete the loaded record
+	discard     string // a token whose record this Manager rejects: delete it
+	ended       Record // the session Destroy ended, for its EventDestroyed
+	saveErr     error  // a save of the response failed: the middleware leaves it be
 
 	// The response: sent once its header went out, after which a change
 	// that cannot be saved is kept in lateErr; replied once a save of it

@@ -59,4 +59,4 @@ func (m *Manager) SaveToken(ctx context.Context, s *Session) (string, error) {
 type tokenReply struct{}
 
 func (*tokenReply) hand(string, *Record, time.Time) error { return nil }
-func (*tokenReply) drop() error                             { return nil }
+func (*tokenReply) drop() error                           { return nil }
