@@ -2,7 +2,7 @@ package session
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 )
@@ -67,11 +67,11 @@ type Event struct {
 
 // errNoRecord is the reason given for a token whose store found nothing
 // and did not say why.
-var errNoRecord = errors.New("session: invalid token: no live record (unknown, expired, forged or tampered with)")
+var errNoRecord = fmt.Errorf("%w: no live record (unknown, expired, forged or tampered with)", ErrInvalidToken)
 
 // errExpiredByManager is the reason given for a record the store served
 // but the Manager's limits, shortened since it was saved, have ended.
-var errExpiredByManager = errors.New("session: invalid token: expired under the Manager's current IdleTimeout or Lifetime")
+var errExpiredByManager = fmt.Errorf("%w: expired under the Manager's current IdleTimeout or Lifetime", ErrInvalidToken)
 
 // event reports e to OnEvent, or to the Logger at debug level.
 func (m *Manager) event(ctx context.Context, e Event) {
