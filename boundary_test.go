@@ -3,8 +3,8 @@ package session_test
 import (
 	"bytes"
 	"crypto/rand"
-	"maps"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
