@@ -25,7 +25,7 @@ import (
 )
 
 const (
-	cartItems  = 150
+	cartItems  = 90 // within the default cookie budget (DefaultMaxBytes), which holds about 100
 	itemLength = 40 // long enough that the sealed cart spans several cookies
 	stepTime   = 15 * time.Second
 )

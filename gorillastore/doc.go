@@ -59,4 +59,7 @@
 //     of this library's own session.Session.AddFlash.
 //   - A session's cookie may be split into several (name, name.1, ...)
 //     when a sealed session outgrows one cookie.
+//   - Renewal against session fixation, which gorilla's API lacks: call
+//     Store.Renew at login, or let WithUserKey renew the session whenever
+//     the user ID the application keeps in Values changes.
 package gorillastore

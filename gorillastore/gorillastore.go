@@ -34,6 +34,7 @@ type Store struct {
 
 	store     session.Store
 	configure []func(name string, m *session.Manager)
+	userKey   string // WithUserKey's key, or ""
 
 	mu       sync.Mutex
 	managers map[string]*session.Manager
@@ -55,6 +56,22 @@ func WithManager(f func(name string, m *session.Manager)) Option {
 			s.configure = append(s.configure, f)
 		}
 	}
+}
+
+// WithUserKey names the Values key under which the application keeps the
+// signed-in user's ID (often "user_id"). At each Save, the session is
+// tagged with that value (session.Session.SetUser, its fmt.Sprint form;
+// none when the key is absent), which gives gorilla-API applications what
+// gorilla itself lacks:
+//
+//   - Protection from session fixation with no code change: a session
+//     whose user changes (a login, a logout, a switch of account) is
+//     renewed, with a new ID and token, and the token from before stops
+//     working. Gorilla's API has no call for it; see also Store.Renew.
+//   - "Log out everywhere" and a list of a user's sessions, with a
+//     server-side store (serverstore.Store.DestroyUser and ListUser).
+func WithUserKey(key string) Option {
+	return func(s *Store) { s.userKey = key }
 }
 
 // New returns a gorilla sessions.Store that keeps its sessions in store,
@@ -235,12 +252,48 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, gs *sessions.Sessio
 			sess.Put(k, v)
 		}
 		sess.RememberMe(maxAge > 0)
+		if s.userKey != "" {
+			sess.SetUser(userOf(values[s.userKey]))
+		}
 	}
 	if err := m.Save(w, sess); err != nil {
 		return fmt.Errorf("gorillastore: saving session %q: %w", name, err)
 	}
 	gs.ID = sess.ID()
 	return nil
+}
+
+// Renew gives gs a new ID and a new token when it is next saved, and ends
+// the token it had: call it where privileges change, at login above all,
+// against session fixation, as gorilla's API has no such call (WithUserKey
+// renews automatically when the user changes). The values stay. Like Save,
+// call it before the response's header is written; after that it returns
+// an error wrapping session.ErrResponseStarted and changes nothing.
+func (s *Store) Renew(r *http.Request, gs *sessions.Session) error {
+	if gs == nil {
+		return fmt.Errorf("gorillastore: Renew called with a nil session")
+	}
+	sess := s.tracked(r, gs)
+	if sess == nil {
+		sess = s.Manager(gs.Name()).Load(r)
+		s.track(r, gs, sess)
+	}
+	if err := sess.Renew(); err != nil {
+		return fmt.Errorf("gorillastore: renewing session %q: %w", gs.Name(), err)
+	}
+	gs.ID = sess.ID()
+	return nil
+}
+
+// userOf is the user tag of a WithUserKey value: "" for none.
+func userOf(v any) string {
+	if v == nil {
+		return ""
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
 }
 
 // stringKeys returns values keyed by string, or an error naming the first

@@ -538,3 +538,56 @@ func TestStoreFailure(t *testing.T) {
 	require.ErrorIs(t, s.Save(r, w), errDown, "a session that did not load is not saved over the real one")
 	require.Empty(t, w.Result().Cookies())
 }
+
+// TestRenewAgainstFixation checks both ways a gorilla-API application
+// renews a session at login: Store.Renew, and WithUserKey.
+func TestRenewAgainstFixation(t *testing.T) {
+	for _, b := range backends {
+		for name, newStore := range map[string]func(session.Store) *gorillastore.Store{
+			"Renew":       func(s session.Store) *gorillastore.Store { return gorillastore.New(s) },
+			"WithUserKey": func(s session.Store) *gorillastore.Store { return gorillastore.New(s, gorillastore.WithUserKey("user_id")) },
+		} {
+			t.Run(b.name+"/"+name, func(t *testing.T) {
+				store := newStore(b.new(t))
+				c := newClient()
+				var before string
+				c.run(func(w http.ResponseWriter, r *http.Request) {
+					gs, err := store.Get(r, "app")
+					require.NoError(t, err)
+					gs.Values["cart"] = "book"
+					require.NoError(t, gs.Save(r, w))
+					before = gs.ID
+				})
+				planted := c.jar["app"].Value
+
+				c.run(func(w http.ResponseWriter, r *http.Request) {
+					gs, err := store.Get(r, "app")
+					require.NoError(t, err)
+					gs.Values["user_id"] = 42
+					if name == "Renew" {
+						require.NoError(t, store.Renew(r, gs))
+					}
+					require.NoError(t, gs.Save(r, w))
+					require.NotEqual(t, before, gs.ID, "a new ID at login")
+				})
+				require.NotEqual(t, planted, c.jar["app"].Value, "a new token at login")
+
+				// The pre-login token, which an attacker may have planted,
+				// no longer names the logged-in session.
+				attacker := newClient()
+				attacker.jar["app"] = &http.Cookie{Name: "app", Value: planted}
+				attacker.run(func(w http.ResponseWriter, r *http.Request) {
+					gs, err := store.Get(r, "app")
+					require.NoError(t, err)
+					require.Nil(t, gs.Values["user_id"])
+				})
+				c.run(func(w http.ResponseWriter, r *http.Request) {
+					gs, err := store.Get(r, "app")
+					require.NoError(t, err)
+					require.EqualValues(t, 42, gs.Values["user_id"], "the user keeps the session")
+					require.Equal(t, "book", gs.Values["cart"])
+				})
+			})
+		}
+	}
+}
