@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -90,4 +91,53 @@ func browse(srv *httptest.Server, paths ...string) {
 		res.Body.Close()
 		fmt.Println(string(b))
 	}
+}
+
+// Outside HTTP: a WebSocket handler, a gRPC call or a background job loads
+// the session by the token the client holds, and saves it back, with the
+// same deadlines, merging and revocation as the middleware.
+func ExampleManager_LoadToken() {
+	m := session.New(serverstore.New(memstore.New()))
+	ctx := context.Background()
+
+	// The token a client got from an HTTP response (here, a new session).
+	s, err := m.LoadToken(ctx, "")
+	if err != nil {
+		panic(err)
+	}
+	s.Put("user", "ada")
+	token, err := m.SaveToken(ctx, s)
+	if err != nil {
+		panic(err)
+	}
+
+	// Later, in a job handed that token.
+	s, err = m.LoadToken(ctx, token)
+	if err != nil {
+		panic(err) // the store could not answer
+	}
+	fmt.Println(s.IsNew(), s.GetString("user"))
+	s.Put("notified", true)
+	again, err := m.SaveToken(ctx, s)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(again == token) // a server-side session keeps its token
+	// Output:
+	// false ada
+	// true
+}
+
+// A session that must not outlive something else: here, a password-reset
+// link valid for 15 minutes, however active the user is.
+func ExampleSession_SetDeadline() {
+	m := session.New(serverstore.New(memstore.New()))
+	s, err := m.LoadToken(context.Background(), "")
+	if err != nil {
+		panic(err)
+	}
+	s.Put("reset_for", "ada")
+	s.SetDeadline(time.Now().Add(15 * time.Minute))
+	fmt.Println(time.Until(s.Deadline()).Round(time.Minute))
+	// Output: 15m0s
 }

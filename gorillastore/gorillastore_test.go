@@ -544,8 +544,10 @@ func TestStoreFailure(t *testing.T) {
 func TestRenewAgainstFixation(t *testing.T) {
 	for _, b := range backends {
 		for name, newStore := range map[string]func(session.Store) *gorillastore.Store{
-			"Renew":       func(s session.Store) *gorillastore.Store { return gorillastore.New(s) },
-			"WithUserKey": func(s session.Store) *gorillastore.Store { return gorillastore.New(s, gorillastore.WithUserKey("user_id")) },
+			"Renew": func(s session.Store) *gorillastore.Store { return gorillastore.New(s) },
+			"WithUserKey": func(s session.Store) *gorillastore.Store {
+				return gorillastore.New(s, gorillastore.WithUserKey("user_id"))
+			},
 		} {
 			t.Run(b.name+"/"+name, func(t *testing.T) {
 				store := newStore(b.new(t))
