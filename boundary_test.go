@@ -589,3 +589,13 @@ func TestSetUserWithAnotherUserRenews(t *testing.T) {
 	body(t, c.get("/login?user=ada"))
 	assert.Equal(t, token, c.cookies["session"])
 }
+
+func TestMisconfigurationPanicsOnEveryUseOutsideHandler(t *testing.T) {
+	m := session.New(newRecordStore())
+	m.Cookie.SameSite, m.Cookie.Secure = http.SameSiteNoneMode, false
+	for range 2 {
+		assert.PanicsWithValue(t, "session: Cookie.SameSite is None, which browsers accept only with Secure: set Cookie.Secure = true, or choose SameSite Lax", func() {
+			_, _ = m.LoadToken(t.Context(), "token")
+		})
+	}
+}

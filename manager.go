@@ -89,11 +89,12 @@ type Manager struct {
 	// move a session through its deadlines.
 	Now func() time.Time
 
-	store    Store // as given to New
-	bindOnce sync.Once
-	bound    Store // store, bound to Cookie.Name if it is a NameBinder
-	local    bool  // bound is a LocalStore that reports true: no StoreTimeout
-	updater  bool  // bound is an Updater: sessions track their changed keys
+	store     Store // as given to New
+	bindOnce  sync.Once
+	bound     Store // store, bound to Cookie.Name if it is a NameBinder
+	configErr error // what check found wrong on first use, if anything
+	local     bool  // bound is a LocalStore that reports true: no StoreTimeout
+	updater   bool  // bound is an Updater: sessions track their changed keys
 
 	cookieAttrs     attributeCache // Cookie's attributes, formatted
 	warnedPlainHTTP atomic.Bool    // warnPlainHTTP has warned
@@ -126,27 +127,34 @@ func New(store Store) *Manager {
 // otherwise show only in production, as http.ServeMux panics on a bad
 // pattern: at start, not on the first request.
 func (m *Manager) mustBeValid() {
-	var err error
-	if m.useCookie() {
-		err = m.Cookie.check()
-	}
-	if err == nil && (m.Transport < TransportCookie || m.Transport > TransportBoth) {
-		err = fmt.Errorf("session: Manager.Transport %d is not one of TransportCookie, TransportHeader, TransportBoth", m.Transport)
-	}
-	if err == nil && (m.IdleTimeout < 0 || m.BrowserSessionIdleTimeout < 0 || m.TouchInterval < 0) {
-		err = errors.New("session: Manager.IdleTimeout, BrowserSessionIdleTimeout and TouchInterval must not be negative")
-	}
-	if err != nil {
+	if err := m.check(); err != nil {
 		panic(err.Error())
 	}
 }
 
+func (m *Manager) check() error {
+	if m.useCookie() {
+		if err := m.Cookie.check(); err != nil {
+			return err
+		}
+	}
+	if m.Transport < TransportCookie || m.Transport > TransportBoth {
+		return fmt.Errorf("session: Manager.Transport %d is not one of TransportCookie, TransportHeader, TransportBoth", m.Transport)
+	}
+	if m.IdleTimeout < 0 || m.BrowserSessionIdleTimeout < 0 || m.TouchInterval < 0 {
+		return errors.New("session: Manager.IdleTimeout, BrowserSessionIdleTimeout and TouchInterval must not be negative")
+	}
+	return nil
+}
+
 // boundStore returns the store to use, bound to the cookie name on first
 // use, when the Manager's fields are settled. It checks them then, and
-// panics on a mistake, as Handler does.
+// panics on a mistake, as Handler does, on this use and every later one.
 func (m *Manager) boundStore() Store {
 	m.bindOnce.Do(func() {
-		m.mustBeValid()
+		if m.configErr = m.check(); m.configErr != nil {
+			return
+		}
 		m.bound = m.store
 		if b, ok := m.store.(NameBinder); ok {
 			m.bound = b.BindName(m.Cookie.Name)
@@ -156,6 +164,9 @@ func (m *Manager) boundStore() Store {
 		}
 		_, m.updater = m.bound.(Updater)
 	})
+	if m.configErr != nil {
+		panic(m.configErr.Error())
+	}
 	return m.bound
 }
 
