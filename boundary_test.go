@@ -94,34 +94,29 @@ func TestDestroyAfterTheResponseBeganIsReportedForSealedCookies(t *testing.T) {
 }
 
 func TestRenewAfterTheResponseBeganChangesNothing(t *testing.T) {
-	for name, m := range map[string]*session.Manager{
-		"server": func() *session.Manager { m, _, _ := serverManager(t); return m }(),
-		"sealed": func() *session.Manager { m, _ := sealedManager(t); return m }(),
-	} {
-		t.Run(name, func(t *testing.T) {
-			c := newClient(t, testApp(m))
-			c.get("/put?user=ada")
-			before := body(t, c.get("/id"))
-			token := c.cookies["session"]
-			var err error
-			var id string
-			c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				s := m.Get(r)
-				_, _ = w.Write([]byte("hello"))
-				err = s.Renew()
-				id = s.ID()
-			}))
-			res := c.get("/login")
-			require.ErrorIs(t, err, session.ErrResponseStarted)
-			assert.Equal(t, before, id, "the ID did not change")
-			assert.Empty(t, res.Header.Values("Set-Cookie"))
+	bothModes(t, func(t *testing.T, m *session.Manager) {
+		c := newClient(t, testApp(m))
+		c.get("/put?user=ada")
+		before := body(t, c.get("/id"))
+		token := c.cookies["session"]
+		var err error
+		var id string
+		c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := m.Get(r)
+			_, _ = w.Write([]byte("hello"))
+			err = s.Renew()
+			id = s.ID()
+		}))
+		res := c.get("/login")
+		require.ErrorIs(t, err, session.ErrResponseStarted)
+		assert.Equal(t, before, id, "the ID did not change")
+		assert.Empty(t, res.Header.Values("Set-Cookie"))
 
-			c.h = testApp(m)
-			assert.Equal(t, token, c.cookies["session"])
-			assert.Equal(t, before, body(t, c.get("/id")), "the old token still names the session")
-			assert.Equal(t, "ada", body(t, c.get("/get?k=user")))
-		})
-	}
+		c.h = testApp(m)
+		assert.Equal(t, token, c.cookies["session"])
+		assert.Equal(t, before, body(t, c.get("/id")), "the old token still names the session")
+		assert.Equal(t, "ada", body(t, c.get("/get?k=user")))
+	})
 }
 
 func TestChangesAfterTheResponseBegan(t *testing.T) {
@@ -458,29 +453,24 @@ func TestDefaultsKeepTheCookieHeaderWithinProxyLimits(t *testing.T) {
 }
 
 func TestCookieTossingCannotLogAUserOut(t *testing.T) {
-	for name, m := range map[string]*session.Manager{
-		"server": func() *session.Manager { m, _, _ := serverManager(t); return m }(),
-		"sealed": func() *session.Manager { m, _ := sealedManager(t); return m }(),
-	} {
-		t.Run(name, func(t *testing.T) {
-			c := newClient(t, testApp(m))
-			c.get("/put?user=ada")
-			token := c.cookies["session"]
-			for _, header := range []string{
-				"session=junk; session=" + token,
-				"session=" + token + "; session=junk",
-				"session=" + strings.Repeat("A", 43) + "; session=" + token, // well formed, unknown
-				"session=; session=junk; session=" + token,
-			} {
-				req := httptest.NewRequest("GET", "/get?k=user", nil)
-				req.Header.Set("Cookie", header)
-				res := httptest.NewRecorder()
-				testApp(m).ServeHTTP(res, req)
-				assert.Equal(t, "ada", res.Body.String(), "%s: the cookie that opens is used", header)
-				assert.Empty(t, res.Header().Values("Set-Cookie"), "%s: the victim's cookie is not expired", header)
-			}
-		})
-	}
+	bothModes(t, func(t *testing.T, m *session.Manager) {
+		c := newClient(t, testApp(m))
+		c.get("/put?user=ada")
+		token := c.cookies["session"]
+		for _, header := range []string{
+			"session=junk; session=" + token,
+			"session=" + token + "; session=junk",
+			"session=" + strings.Repeat("A", 43) + "; session=" + token, // well formed, unknown
+			"session=; session=junk; session=" + token,
+		} {
+			req := httptest.NewRequest("GET", "/get?k=user", nil)
+			req.Header.Set("Cookie", header)
+			res := httptest.NewRecorder()
+			testApp(m).ServeHTTP(res, req)
+			assert.Equal(t, "ada", res.Body.String(), "%s: the cookie that opens is used", header)
+			assert.Empty(t, res.Header().Values("Set-Cookie"), "%s: the victim's cookie is not expired", header)
+		}
+	})
 }
 
 func TestCookieTossingBoundsTheWork(t *testing.T) {

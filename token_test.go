@@ -160,11 +160,18 @@ func TestLoadTokenReportsAStoreFailure(t *testing.T) {
 	assert.ErrorContains(t, err, "backend down")
 }
 
+// clockOn gives m a settable clock that starts now: a sealed store checks
+// its deadlines by the real clock too.
+func clockOn(m *session.Manager) *clock {
+	clk := newClock()
+	clk.t = time.Now().Truncate(time.Second)
+	m.Now = clk.Now
+	return clk
+}
+
 func TestSetDeadline(t *testing.T) {
 	bothModes(t, func(t *testing.T, m *session.Manager) {
-		clk := newClock()
-		clk.t = time.Now().Truncate(time.Second)
-		m.Now = clk.Now
+		clk := clockOn(m)
 		m.IdleTimeout = 2 * time.Hour
 		c := newClient(t, testApp(m))
 		c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -202,9 +209,7 @@ func TestSetDeadline(t *testing.T) {
 
 func TestBrowserSessionIdleTimeout(t *testing.T) {
 	bothModes(t, func(t *testing.T, m *session.Manager) {
-		clk := newClock()
-		clk.t = time.Now().Truncate(time.Second)
-		m.Now = clk.Now
+		clk := clockOn(m)
 		m.BrowserSessionIdleTimeout = 30 * time.Minute
 		remembered := newClient(t, testApp(m))
 		remembered.get("/put?user=ada")
