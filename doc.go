@@ -18,7 +18,10 @@
 //
 // # Quick start
 //
-//	keys, _ := cookiesession.ParseKeys(os.Getenv("SESSION_KEYS"))
+//	keys, err := cookiesession.ParseKeys(os.Getenv("SESSION_KEYS")) // "base64key1,base64key2"
+//	if err != nil {
+//		log.Fatal(err) // SESSION_KEYS unset or not valid
+//	}
 //	store, err := cookiesession.New(keys...)
 //	if err != nil {
 //		log.Fatal(err)

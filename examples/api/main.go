@@ -30,18 +30,15 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/examples/internal/serve"
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/memstore"
 )
@@ -55,16 +52,7 @@ const (
 // keyUser is the session key that holds the logged-in user's name.
 const keyUser = "user"
 
-func main() {
-	err := run(context.Background(), os.Args[1:])
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		// -h: the flag package has printed the usage; that is all.
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "api:", err)
-		os.Exit(1)
-	}
-}
+func main() { serve.Main("api", run) }
 
 type config struct {
 	addr  string
@@ -90,24 +78,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer closeStore()
 
-	srv := &http.Server{
-		Addr:              cfg.addr,
-		Handler:           newAPI(newManager(store)),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	slog.Info("api listening", "url", "http://"+cfg.addr, "store", cfg.store)
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serve.Serve(ctx, cfg.addr, "/", newAPI(newManager(store)), "store", cfg.store)
 }
 
 // openStore opens the store kind names, and returns how to close it.
@@ -117,7 +88,7 @@ func openStore(kind string) (session.Store, func(), error) {
 		backend := memstore.New()
 		return serverstore.New(backend), func() { _ = backend.Close() }, nil
 	case "cookie":
-		keys, err := sessionKeys()
+		keys, err := serve.Keys()
 		if err != nil {
 			return nil, nil, err
 		}
@@ -129,19 +100,6 @@ func openStore(kind string) (session.Store, func(), error) {
 	default:
 		return nil, nil, fmt.Errorf("-store %q: want memory or cookie", kind)
 	}
-}
-
-// sessionKeys reads SESSION_KEYS, or makes a random key and says so.
-func sessionKeys() ([][]byte, error) {
-	if env := os.Getenv("SESSION_KEYS"); env != "" {
-		keys, err := cookiesession.ParseKeys(env)
-		if err != nil {
-			return nil, fmt.Errorf("SESSION_KEYS: %w", err)
-		}
-		return keys, nil
-	}
-	slog.Warn("SESSION_KEYS is not set: using a random key, so tokens stop working when the server stops; make one with: go run ./cmd/sessionkey")
-	return [][]byte{cookiesession.GenerateKey()}, nil
 }
 
 // newManager returns a Manager that reads the token from

@@ -17,15 +17,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
-	"log"
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/go-sealed/session"
+	"github.com/go-sealed/session/examples/internal/serve"
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/memstore"
 )
@@ -38,14 +38,18 @@ type Item struct {
 
 const cartKey = "cart"
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	flag.Parse()
+func main() { serve.Main("cart", run) }
+
+// run is the command.
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("cart", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	m := session.New(serverstore.New(memstore.New()))
 	m.Cookie.Secure = false // plain HTTP on loopback; keep it on behind HTTPS
-	log.Printf("listening on http://%s", *addr)
-	srv := &http.Server{Addr: *addr, Handler: newApp(m), ReadHeaderTimeout: 10 * time.Second}
-	log.Fatal(srv.ListenAndServe())
+	return serve.Serve(ctx, *addr, "/", newApp(m))
 }
 
 // newApp returns the cart's routes, served through m.

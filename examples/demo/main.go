@@ -10,30 +10,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
-	"log/slog"
-	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/examples/demo/app"
+	"github.com/go-sealed/session/examples/internal/serve"
 )
 
-func main() {
-	err := run(context.Background(), os.Args[1:])
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		// -h: the flag package has printed the usage; that is all.
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
-	}
-}
+func main() { serve.Main("demo", run) }
 
 type config struct {
 	addr        string
@@ -78,22 +63,5 @@ func run(ctx context.Context, args []string) error {
 	m.Lifetime = cfg.lifetime
 	m.Cookie.Secure = cfg.secure
 
-	srv := &http.Server{
-		Addr:              cfg.addr,
-		Handler:           app.New(m),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	slog.Info("demo listening", "url", "http://"+cfg.addr, "store", cfg.store)
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serve.Serve(ctx, cfg.addr, "/", app.New(m), "store", cfg.store)
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
+	"net"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,4 +30,22 @@ func TestFlags(t *testing.T) {
 	t.Setenv("SESSION_KEYS", "not base64!")
 	_, _, err = openStore(t.Context(), config{store: "cookie"})
 	assert.ErrorContains(t, err, "SESSION_KEYS")
+}
+
+// TestBindFailure: an address in use fails the demo with an error naming
+// -addr, and it never logs that it listens: it used to log "listening"
+// before it tried.
+func TestBindFailure(t *testing.T) {
+	var logged bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(newTextLogger(&logged))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+
+	err = run(t.Context(), []string{"-addr", taken.Addr().String(), "-store", "memory"})
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "-addr: listen tcp "+taken.Addr().String()+": "), err.Error())
+	assert.NotContains(t, logged.String(), "listening")
 }

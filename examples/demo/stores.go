@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/examples/internal/serve"
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/boltstore"
 	"github.com/go-sealed/session/serverstore/memstore"
@@ -29,7 +28,7 @@ func openStore(ctx context.Context, cfg config) (session.Store, func(), error) {
 	defer cancel()
 	switch cfg.store {
 	case "cookie":
-		keys, err := demoKeys()
+		keys, err := serve.Keys()
 		if err != nil {
 			return nil, nil, err
 		}
@@ -108,17 +107,4 @@ func redisClient(rawURL string) (redis.UniversalClient, error) {
 	}
 	opts.ContextTimeoutEnabled = true
 	return redis.NewClient(opts), nil
-}
-
-// demoKeys reads SESSION_KEYS, or makes a random key and says so.
-func demoKeys() ([][]byte, error) {
-	if env := os.Getenv("SESSION_KEYS"); env != "" {
-		keys, err := cookiesession.ParseKeys(env)
-		if err != nil {
-			return nil, fmt.Errorf("SESSION_KEYS: %w", err)
-		}
-		return keys, nil
-	}
-	slog.Warn("SESSION_KEYS is not set: using a random key, so sessions end when the demo stops; make one with: go run ./cmd/sessionkey")
-	return [][]byte{cookiesession.GenerateKey()}, nil
 }

@@ -15,31 +15,35 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"html/template"
-	"log"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/examples/internal/serve"
 )
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	flag.Parse()
+func main() { serve.Main("flash", run) }
+
+// run is the command.
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("flash", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	// A random key: flashes live for one redirect, so losing them on a
 	// restart is harmless. Use SESSION_KEYS for sessions that must last.
 	store, err := cookiesession.New(cookiesession.GenerateKey())
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	m := session.New(store)
 	m.Cookie.Secure = false // plain HTTP on loopback; keep it on behind HTTPS
-	log.Printf("listening on http://%s", *addr)
-	srv := &http.Server{Addr: *addr, Handler: newApp(m), ReadHeaderTimeout: 10 * time.Second}
-	log.Fatal(srv.ListenAndServe())
+	return serve.Serve(ctx, *addr, "/", newApp(m))
 }
 
 // newApp returns the page and its form handler, served through m.

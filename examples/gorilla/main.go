@@ -16,24 +16,27 @@
 // GORILLA_HASH_KEY and GORILLA_BLOCK_KEY are the base64 keys the
 // application gave sessions.NewCookieStore (the block key may be empty);
 // SESSION_KEYS are this library's keys (cookiesession.ParseKeys). Missing
-// keys are made up at random, so sessions do not survive a restart.
+// keys are made up at random, so sessions do not survive a restart; keys
+// that are set but not valid stop the program.
 //
 // Routes: POST /login (form "user") logs in, GET / says who is logged in
 // and shows the flash messages, POST /logout ends the session.
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"html"
 	"log"
+	"log/slog"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/examples/internal/serve"
 	"github.com/go-sealed/session/gorillastore"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -43,21 +46,33 @@ import (
 // is what lets the new store find the old cookies.
 const sessionName = "app-session"
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	secure := flag.Bool("secure", false, "mark cookies Secure (needs HTTPS; off since this example serves plain HTTP)")
-	flag.Parse()
+func main() { serve.Main("gorilla", run) }
 
-	hashKey := envKey("GORILLA_HASH_KEY")
+// run is the command. A key that is set but not valid fails it before it
+// serves anything.
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("gorilla", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	secure := fs.Bool("secure", false, "mark cookies Secure (needs HTTPS; off since this example serves plain HTTP)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	hashKey, err := envKey("GORILLA_HASH_KEY")
+	if err != nil {
+		return err
+	}
 	if hashKey == nil {
-		log.Print("GORILLA_HASH_KEY unset; using a random key, so old cookies will not be read")
+		slog.Warn("GORILLA_HASH_KEY is not set: using a random key, so the old store's cookies will not be read")
 		hashKey = securecookie.GenerateRandomKey(64)
 	}
-	blockKey := envKey("GORILLA_BLOCK_KEY") // nil: the old store did not encrypt
-	sessionKeys, err := cookiesession.ParseKeys(os.Getenv("SESSION_KEYS"))
+	blockKey, err := envKey("GORILLA_BLOCK_KEY") // nil: the old store did not encrypt
 	if err != nil {
-		log.Print("SESSION_KEYS unset or invalid; using a random key, so sessions end on restart")
-		sessionKeys = [][]byte{cookiesession.GenerateKey()}
+		return err
+	}
+	sessionKeys, err := serve.Keys()
+	if err != nil {
+		return err
 	}
 
 	// The one line that changed; it was
@@ -65,9 +80,7 @@ func main() {
 	store := newStore(hashKey, blockKey, sessionKeys)
 	store.Options.Secure = *secure
 
-	srv := &http.Server{Addr: *addr, Handler: app(store), ReadHeaderTimeout: 10 * time.Second}
-	log.Printf("listening on http://%s", *addr)
-	log.Fatal(srv.ListenAndServe())
+	return serve.Serve(ctx, *addr, "/", app(store))
 }
 
 // newStore returns a gorilla sessions.Store that seals its sessions with
@@ -156,14 +169,14 @@ func app(store sessions.Store) http.Handler {
 
 // envKey decodes a base64 key from the environment, or returns nil if
 // the variable is unset.
-func envKey(name string) []byte {
+func envKey(name string) ([]byte, error) {
 	v := os.Getenv(name)
 	if v == "" {
-		return nil
+		return nil, nil
 	}
 	k, err := base64.StdEncoding.DecodeString(v)
 	if err != nil || len(k) == 0 {
-		log.Fatal(errors.New(name + " is not valid base64"))
+		return nil, errors.New(name + " is not valid base64")
 	}
-	return k
+	return k, nil
 }

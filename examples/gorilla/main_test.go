@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -8,8 +9,10 @@ import (
 	"testing"
 
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/examples/internal/servetest"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -116,4 +119,22 @@ func TestForeignCookieIsNotLoggedIn(t *testing.T) {
 	res, body := b.do(http.MethodGet, "/", nil)
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, "not logged in")
+}
+
+// TestInvalidKeys: a key that is set but not valid stops the command
+// before it serves, where it used to serve with a random key.
+func TestInvalidKeys(t *testing.T) {
+	t.Setenv("GORILLA_HASH_KEY", "")
+	t.Setenv("GORILLA_BLOCK_KEY", "")
+	servetest.InvalidKeys(t, run)
+
+	// The gorilla keys too.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // should it serve, it stops at once and returns nil
+	for _, name := range []string{"GORILLA_HASH_KEY", "GORILLA_BLOCK_KEY"} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, "not base64!")
+			assert.EqualError(t, run(ctx, []string{"-addr", "127.0.0.1:0"}), name+" is not valid base64")
+		})
+	}
 }

@@ -12,19 +12,19 @@
 //
 // Keys come from SESSION_KEYS (make one with go run ./cmd/sessionkey);
 // without it a random key is made, so logins end when the program stops.
+// Keys that are set but not valid stop the program.
 package main
 
 import (
+	"context"
 	"flag"
 	"html/template"
-	"log"
-	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/examples/internal/serve"
 )
 
 // Demo credentials. A real application checks a password hash.
@@ -33,30 +33,28 @@ const (
 	demoPassword = "123"
 )
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	secure := flag.Bool("secure", false, "mark the cookie Secure (turn it on behind HTTPS)")
-	flag.Parse()
+func main() { serve.Main("login", run) }
 
-	keys := [][]byte{cookiesession.GenerateKey()}
-	if env := os.Getenv("SESSION_KEYS"); env != "" {
-		var err error
-		if keys, err = cookiesession.ParseKeys(env); err != nil {
-			log.Fatal(err)
-		}
-	} else {
-		slog.Warn("SESSION_KEYS is not set: using a random key")
+// run is the command. SESSION_KEYS set but not valid fails it before it
+// serves anything.
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("login", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	secure := fs.Bool("secure", false, "mark the cookie Secure (turn it on behind HTTPS)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	keys, err := serve.Keys()
+	if err != nil {
+		return err
 	}
 	store, err := cookiesession.New(keys...)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	m := newManager(store)
 	m.Cookie.Secure = *secure
-
-	slog.Info("listening", "url", "http://"+*addr)
-	srv := &http.Server{Addr: *addr, Handler: newApp(m), ReadHeaderTimeout: 10 * time.Second}
-	log.Fatal(srv.ListenAndServe())
+	return serve.Serve(ctx, *addr, "/", newApp(m))
 }
 
 // newManager sets the session limits of a login: a week without a request

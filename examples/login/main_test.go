@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/examples/internal/servetest"
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/memstore"
 )
@@ -152,4 +153,10 @@ func TestRememberMe(t *testing.T) {
 			assert.Contains(t, body, "Welcome admin")
 		})
 	}
+}
+
+// TestInvalidKeys: SESSION_KEYS set but not valid stops the command
+// before it serves, with an error naming the variable.
+func TestInvalidKeys(t *testing.T) {
+	servetest.InvalidKeys(t, run)
 }

@@ -12,20 +12,21 @@
 package main
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
-	"log"
 	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/examples/internal/serve"
 )
 
 const instructions = `usage: SESSION_KEYS=KEY[,KEY...] go run ./examples/rotation [-addr host:port]
@@ -58,26 +59,30 @@ Try it on one machine, restarting the server at each step:
 Flags:
 `
 
-func main() {
-	fs := flag.NewFlagSet("rotation", flag.ExitOnError)
+func main() { serve.Main("rotation", run) }
+
+// run is the command. It needs SESSION_KEYS, and valid: without them it
+// prints the steps and fails.
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("rotation", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), instructions)
 		fs.PrintDefaults()
 	}
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	_ = fs.Parse(os.Args[1:])
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	env := os.Getenv("SESSION_KEYS")
 	if env == "" {
 		fs.Usage()
-		os.Exit(2)
+		return errors.New("SESSION_KEYS is not set")
 	}
 	h, err := newApp(env)
 	if err != nil {
-		log.Fatal(err)
+		return fmt.Errorf("SESSION_KEYS: %w", err)
 	}
-	log.Printf("listening on http://%s with SESSION_KEYS=%s", *addr, describeKeys(env))
-	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	log.Fatal(srv.ListenAndServe())
+	return serve.Serve(ctx, *addr, "/", h, "SESSION_KEYS", describeKeys(env))
 }
 
 // newApp returns the server of one step: the SESSION_KEYS it runs with,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/examples/internal/servetest"
 )
 
 // server is one server of the fleet; deploy restarts it with other keys,
@@ -161,4 +163,14 @@ func TestKeyIDMatchesTokenHeader(t *testing.T) {
 	body, _ := c.visit(s)
 	assert.Contains(t, body, "this server: SESSION_KEYS="+keyID(key)+"\n", "keys are shown by ID, never in full")
 	assert.NotContains(t, body, base64.StdEncoding.EncodeToString(key))
+}
+
+// TestInvalidKeys: the command needs SESSION_KEYS, and valid; without
+// them it fails before it serves, with an error naming the variable.
+func TestInvalidKeys(t *testing.T) {
+	servetest.InvalidKeys(t, run)
+	t.Setenv("SESSION_KEYS", "")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()                                                                                    // should it serve, it stops at once and returns nil
+	assert.EqualError(t, run(ctx, []string{"-addr", "127.0.0.1:0"}), "SESSION_KEYS is not set") // after printing the steps
 }

@@ -18,8 +18,12 @@
 //
 // New creates this schema unless it exists (Migrate; WithoutMigration
 // leaves it to you), for the table named by WithTable, "sessions" by
-// default. The same text is the constant Schema, to copy into a migration
-// file, and SchemaFor gives it for another table name:
+// default. A table of that name that exists already must be one the
+// Store can use, or New fails naming what is wrong with it (a column
+// missing or of another type, an index missing): drop or rename it, or
+// give the Store another table name. The same text is the constant
+// Schema, to copy into a migration file, and SchemaFor gives it for
+// another table name:
 //
 //	CREATE TABLE IF NOT EXISTS `sessions` (
 //		`key`     CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,

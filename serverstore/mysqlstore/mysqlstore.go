@@ -118,8 +118,9 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithoutMigration makes New leave the schema alone: for a database user
 // without the right to create tables, and for deployments that apply
-// Schema with their own migration tool. The Store then fails at its first
-// use if the table does not exist.
+// Schema with their own migration tool. New then asks the server
+// nothing: the Store fails at its first use if the table does not exist,
+// or is not one it can use.
 func WithoutMigration() Option {
 	return func(c *sqlstore.Config) { c.Migrate = false }
 }
@@ -220,11 +221,17 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 }
 
 // Migrate creates the Store's table and indexes if the table does not
-// exist: Schema, for the Store's table name. New calls it unless given
+// exist: Schema, for the Store's table name. If a table of that name
+// exists already, it checks that the Store can use it (its columns, their
+// types, its indexes and engine) and otherwise returns an error saying
+// what is wrong, so that a Store on someone else's "sessions" table fails
+// here rather than on its first request. New calls it unless given
 // WithoutMigration. It never alters or drops anything.
 func (s *Store) Migrate(ctx context.Context) error {
-	_, err := s.db.ExecContext(ctx, schemaFor(s.name))
-	return wrap("migrate", err)
+	if _, err := s.db.ExecContext(ctx, schemaFor(s.name)); err != nil {
+		return wrap("migrate", err)
+	}
+	return s.checkTable(ctx)
 }
 
 // Close stops the sweeper, interrupting a sweep in progress, and waits

@@ -8,17 +8,16 @@
 //
 // then open http://127.0.0.1:8082/login and log in as admin / 123. Keys
 // come from SESSION_KEYS ("base64,base64,...", newest first); without it a
-// random key is made, so sessions end when the program stops. -secure marks
-// the cookie Secure (off by default here, since this serves plain HTTP).
+// random key is made, so sessions end when the program stops; keys that are
+// set but not valid stop the program. -secure marks the cookie Secure (off
+// by default here, since this serves plain HTTP).
 package main
 
 import (
+	"context"
 	"flag"
 	"html/template"
-	"log"
-	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -26,29 +25,34 @@ import (
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/examples/internal/serve"
 )
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8082", "address to listen on")
-	secure := flag.Bool("secure", false, "mark the session cookie Secure (needs HTTPS)")
-	flag.Parse()
+func main() { serve.Main("chi", run) }
 
-	keys, err := cookiesession.ParseKeys(os.Getenv("SESSION_KEYS"))
+// run is the command. SESSION_KEYS set but not valid fails it before it
+// serves anything.
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("chi", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8082", "address to listen on")
+	secure := fs.Bool("secure", false, "mark the session cookie Secure (needs HTTPS)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	keys, err := serve.Keys()
 	if err != nil {
-		slog.Warn("SESSION_KEYS is not set or not valid: using a random key", "err", err)
-		keys = [][]byte{cookiesession.GenerateKey()}
+		return err
 	}
 	store, err := cookiesession.New(keys...)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	m := session.New(store)
 	m.IdleTimeout = 30 * time.Minute
 	m.Cookie.Secure = *secure
 
-	slog.Info("chi example listening", "url", "http://"+*addr+"/login")
-	srv := &http.Server{Addr: *addr, Handler: newRouter(m), ReadHeaderTimeout: 10 * time.Second}
-	log.Fatal(srv.ListenAndServe())
+	return serve.Serve(ctx, *addr, "/login", newRouter(m))
 }
 
 // newRouter returns the example's routes, served through m.

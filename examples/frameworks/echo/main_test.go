@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-sealed/session/examples/frameworks/internal/flowtest"
+	"github.com/go-sealed/session/examples/internal/servetest"
 )
 
 func TestFlow(t *testing.T) {
@@ -64,4 +65,10 @@ func TestStoreFailure(t *testing.T) {
 	assert.Contains(t, body, "session trouble")
 	assert.NotContains(t, body, "never sent")
 	assert.Empty(t, res.Header.Values("Set-Cookie"))
+}
+
+// TestInvalidKeys: SESSION_KEYS set but not valid stops the example, where
+// it used to serve with a random key.
+func TestInvalidKeys(t *testing.T) {
+	servetest.InvalidKeys(t, run)
 }

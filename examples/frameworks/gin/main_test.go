@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/examples/frameworks/internal/flowtest"
+	"github.com/go-sealed/session/examples/internal/servetest"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
@@ -134,4 +135,10 @@ func TestContextAndNotFound(t *testing.T) {
 	res, _ = b.Do(http.MethodGet, "/nowhere", nil)
 	assert.Equal(t, http.StatusNotFound, res.StatusCode)
 	assert.Empty(t, res.Header.Values("Set-Cookie"))
+}
+
+// TestInvalidKeys: SESSION_KEYS set but not valid stops the example, where
+// it used to serve with a random key.
+func TestInvalidKeys(t *testing.T) {
+	servetest.InvalidKeys(t, run)
 }

@@ -1,8 +1,8 @@
 // Package sqlstore holds what the SQL backends pgstore and mysqlstore
 // share beyond their SQL: their configuration and its checks, table name
 // validation, the expiry sweeper, the retry of transactions the server
-// aborted, the clamping of expiry times, and the frame of their hinted
-// updates.
+// aborted, the clamping of expiry times, the frame of their hinted
+// updates, and the judging of an existing table (schema.go).
 package sqlstore
 
 import (

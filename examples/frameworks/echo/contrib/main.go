@@ -10,17 +10,15 @@
 //
 // then open http://127.0.0.1:8085/login and log in as admin / 123. Keys
 // come from SESSION_KEYS ("base64,base64,...", newest first); without it a
-// random key is made, so sessions end when the program stops. -secure marks
-// the cookie Secure (off by default here, since this serves plain HTTP).
+// random key is made, so sessions end when the program stops; keys that are
+// set but not valid stop the program. -secure marks the cookie Secure (off
+// by default here, since this serves plain HTTP).
 package main
 
 import (
+	"context"
 	"flag"
-	"log"
-	"log/slog"
 	"net/http"
-	"os"
-	"time"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo-contrib/session"
@@ -28,31 +26,36 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/examples/internal/serve"
 	"github.com/go-sealed/session/gorillastore"
 )
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8085", "address to listen on")
-	secure := flag.Bool("secure", false, "mark the session cookie Secure (needs HTTPS)")
-	flag.Parse()
+func main() { serve.Main("echo-contrib", run) }
 
-	keys, err := cookiesession.ParseKeys(os.Getenv("SESSION_KEYS"))
+// run is the command. SESSION_KEYS set but not valid fails it before it
+// serves anything.
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("echo-contrib", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8085", "address to listen on")
+	secure := fs.Bool("secure", false, "mark the session cookie Secure (needs HTTPS)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	keys, err := serve.Keys()
 	if err != nil {
-		slog.Warn("SESSION_KEYS is not set or not valid: using a random key", "err", err)
-		keys = [][]byte{cookiesession.GenerateKey()}
+		return err
 	}
 	sealed, err := cookiesession.New(keys...)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	store := gorillastore.New(sealed) // in place of sessions.NewCookieStore(...)
 	store.Options.Secure = *secure
 
 	e := newRouter(store)
 	e.HideBanner = true
-	slog.Info("echo-contrib example listening", "url", "http://"+*addr+"/login")
-	srv := &http.Server{Addr: *addr, Handler: e, ReadHeaderTimeout: 10 * time.Second}
-	log.Fatal(srv.ListenAndServe())
+	return serve.Serve(ctx, *addr, "/login", e)
 }
 
 // newRouter returns the example's routes, with their sessions in store.

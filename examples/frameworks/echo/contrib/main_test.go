@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-sealed/session/cookiesession"
 	"github.com/go-sealed/session/examples/frameworks/internal/flowtest"
+	"github.com/go-sealed/session/examples/internal/servetest"
 	"github.com/go-sealed/session/gorillastore"
 )
 
@@ -14,4 +15,10 @@ func TestFlow(t *testing.T) {
 	sealed, err := cookiesession.New(cookiesession.GenerateKey())
 	require.NoError(t, err)
 	flowtest.Run(t, newRouter(gorillastore.New(sealed)))
+}
+
+// TestInvalidKeys: SESSION_KEYS set but not valid stops the example, where
+// it used to serve with a random key.
+func TestInvalidKeys(t *testing.T) {
+	servetest.InvalidKeys(t, run)
 }
