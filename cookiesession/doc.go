@@ -52,7 +52,7 @@
 //
 // Generate a key with either of
 //
-//	go run github.com/go-sealed/session/cmd/sessionkey
+//	go run github.com/go-sealed/session/cmd/sessionkey@latest
 //	head -c 32 /dev/urandom | base64
 //
 // and keep it, base64-encoded, in an environment variable such as

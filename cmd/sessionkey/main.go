@@ -1,12 +1,12 @@
 // Command sessionkey prints new random keys for package cookiesession, in
 // the comma-separated base64 form cookiesession.ParseKeys reads:
 //
-//	go run github.com/go-sealed/session/cmd/sessionkey        # one key
-//	go run github.com/go-sealed/session/cmd/sessionkey -n 2   # two keys, comma-separated
+//	go run github.com/go-sealed/session/cmd/sessionkey@latest        # one key
+//	go run github.com/go-sealed/session/cmd/sessionkey@latest -n 2   # two keys, comma-separated
 //
 // Keep the output in an environment variable, for example
 //
-//	export SESSION_KEYS="$(go run github.com/go-sealed/session/cmd/sessionkey)"
+//	export SESSION_KEYS="$(go run github.com/go-sealed/session/cmd/sessionkey@latest)"
 //
 // The keys come from crypto/rand. They are printed to standard output only;
 // anyone who sees them can forge sessions.
