@@ -18,7 +18,7 @@ import (
 	"github.com/go-sealed/session/cookiesession"
 )
 
-// updaterStore is a recordStore that is also an Updater, as server-side
+// updaterStore is a recordStore that is also ServerSide, as server-side
 // stores are, so that saves of loaded sessions go through the Manager's
 // merge; it can claim to be a LocalStore, and remembers whether its calls
 // came with a deadline.
@@ -83,6 +83,20 @@ func (s *updaterStore) Update(ctx context.Context, token string, loaded *session
 	}
 	s.records[token] = rec.Clone()
 	return token, nil
+}
+
+// Renew moves the record, if it is still there, as a server-side store
+// does.
+func (s *updaterStore) Renew(ctx context.Context, oldToken string, rec *session.Record) (string, error) {
+	s.note(ctx)
+	s.mu.Lock()
+	_, ok := s.records[oldToken]
+	delete(s.records, oldToken)
+	s.mu.Unlock()
+	if !ok {
+		return "", nil
+	}
+	return s.recordStore.Save(ctx, "", rec)
 }
 
 func (s *updaterStore) Local() bool { return s.local }

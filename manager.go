@@ -89,12 +89,11 @@ type Manager struct {
 	// move a session through its deadlines.
 	Now func() time.Time
 
-	store     Store // as given to New
-	bindOnce  sync.Once
-	bound     Store // store, bound to Cookie.Name if it is a NameBinder
+	store     Store      // as given to New
+	server    ServerSide // store, if it keeps records on the server
+	setupOnce sync.Once
 	configErr error // what check found wrong on first use, if anything
-	local     bool  // bound is a LocalStore that reports true: no StoreTimeout
-	updater   bool  // bound is an Updater: sessions track their changed keys
+	local     bool  // store is a LocalStore that reports true: no StoreTimeout
 
 	cookieAttrs     attributeCache // Cookie's attributes, formatted
 	warnedPlainHTTP atomic.Bool    // warnPlainHTTP has warned
@@ -147,48 +146,39 @@ func (m *Manager) check() error {
 	return nil
 }
 
-// boundStore returns the store to use, bound to the cookie name on first
-// use, when the Manager's fields are settled. It checks them then, and
-// panics on a mistake, as Handler does, on this use and every later one.
-func (m *Manager) boundStore() Store {
-	m.bindOnce.Do(func() {
+// setup settles, on first use, what the Manager learns from its fields and
+// store, once they are settled. It checks the fields then, and panics on a
+// mistake, as Handler does, on this use and every later one.
+func (m *Manager) setup() {
+	m.setupOnce.Do(func() {
 		if m.configErr = m.check(); m.configErr != nil {
 			return
 		}
-		m.bound = m.store
-		if b, ok := m.store.(NameBinder); ok {
-			m.bound = b.BindName(m.Cookie.Name)
-		}
-		if l, ok := m.bound.(LocalStore); ok {
+		if l, ok := m.store.(LocalStore); ok {
 			m.local = l.Local()
 		}
-		_, m.updater = m.bound.(Updater)
+		m.server, _ = m.store.(ServerSide)
 	})
 	if m.configErr != nil {
 		panic(m.configErr.Error())
 	}
-	return m.bound
 }
 
-// merges reports whether saves of loaded sessions merge their changes key
-// by key (the store is an Updater), so that sessions must track which keys
-// changed, not only that some did.
-func (m *Manager) merges() bool {
-	m.boundStore() // settles m.updater
-	return m.updater
+// serverKept reports whether the store keeps records on the server
+// (ServerSide): then a stored session can change without its token
+// changing, and saves merge, so sessions track which keys changed, not
+// only that some did.
+func (m *Manager) serverKept() bool {
+	m.setup()
+	return m.server != nil
 }
-
-// serverKept reports whether the store keeps records on the server, so
-// that a stored session can change without its token changing. It is the
-// same test as merges: an Updater is a store that keeps records.
-func (m *Manager) serverKept() bool { return m.merges() }
 
 // storeContext bounds a call to the store by StoreTimeout, unless the store
 // is local: a store that never waits on I/O has nothing to time out, and
 // context.WithTimeout costs allocations and a runtime timer armed and
 // stopped on every call.
 func (m *Manager) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	m.boundStore() // settles m.local
+	m.setup() // settles m.local
 	if m.StoreTimeout > 0 && !m.local {
 		return context.WithTimeout(ctx, m.StoreTimeout)
 	}
@@ -285,8 +275,8 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := new(handlerState)
 		s := &h.session
-		m.initSession(s, r)
 		h.ctx = sessionContext{Context: r.Context(), s: s}
+		m.initSession(s, r, &h.ctx)
 		r = r.WithContext(&h.ctx)
 		h.writer = writer{ResponseWriter: w, m: m, s: s, r: r}
 		next.ServeHTTP(&h.writer, r)
@@ -332,13 +322,15 @@ func (m *Manager) Get(r *http.Request) *Session {
 
 func (m *Manager) newSession(r *http.Request) *Session {
 	s := new(Session)
-	m.initSession(s, r)
+	m.initSession(s, r, &sessionContext{Context: r.Context(), s: s})
 	return s
 }
 
 // initSession makes s, which is zero, r's session under m, not loaded yet.
-func (m *Manager) initSession(s *Session, r *http.Request) {
-	s.m, s.ctx, s.req, s.parent = m, r.Context(), r, FromContext(r.Context())
+// ctx is r's context with s attached: the context of s's store calls,
+// from which a store learns the Manager's cookie name (CookieName).
+func (m *Manager) initSession(s *Session, r *http.Request, ctx *sessionContext) {
+	s.m, s.ctx, s.req, s.parent = m, ctx, r, FromContext(r.Context())
 }
 
 // Load returns r's session for code that cannot wrap its handlers with

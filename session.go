@@ -1,7 +1,6 @@
 package session
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -41,8 +40,8 @@ const flashKey = "\x00flash"
 type Session struct {
 	mu  sync.Mutex
 	m   *Manager
-	ctx context.Context
-	req *http.Request // nil for a session of LoadToken
+	ctx *sessionContext // the request's context (or LoadToken's), with s attached
+	req *http.Request   // nil for a session of LoadToken
 
 	// parent is the session of an enclosing Manager.Handler, if any, so
 	// that several Managers can be nested on one request.
@@ -68,12 +67,12 @@ type Session struct {
 	rec Record
 	// stored is the record as the store's Load returned it, until the
 	// session is saved or started anew: what the store most likely still
-	// holds, passed to Updater.Update so that it may skip reading it
+	// holds, passed to ServerSide.Update so that it may skip reading it
 	// again. Never modified.
 	stored *Record
 	values map[string]any // decoded values
 	// changed holds the keys changed since load or save, which a merge
-	// (Updater) applies to the stored record; nil until the first, and
+	// (ServerSide) applies to the stored record; nil until the first, and
 	// for a store that does not merge, which needs only valuesDirty.
 	changed     map[string]struct{}
 	valuesDirty bool // a value was put or deleted since load or save
@@ -127,7 +126,7 @@ func (s *Session) load() {
 // store failure is kept in loadErr.
 func (s *Session) open(token string) bool {
 	ctx, cancel := s.m.storeContext(s.ctx)
-	rec, err := s.m.boundStore().Load(ctx, token)
+	rec, err := s.m.store.Load(ctx, token)
 	cancel()
 	var reason error
 	switch {
@@ -197,7 +196,7 @@ func newID() string {
 
 func (s *Session) mark(key string) {
 	s.valuesDirty = true
-	if !s.m.merges() {
+	if !s.m.serverKept() {
 		return
 	}
 	if s.changed == nil {

@@ -19,15 +19,15 @@ type reply interface {
 // commit writes what was done to the session to the store and tells the
 // client through r: the one step from a session's state to its store and
 // its transport. The caller holds s.mu. The store calls run in ctx
-// without its cancellation: a save finishes work the handler already did,
-// so it is not cut short by a client that hangs up; StoreTimeout still
-// bounds each call.
+// without its cancellation (detachedContext): a save finishes work the
+// handler already did, so it is not cut short by a client that hangs up;
+// StoreTimeout still bounds each call.
 //
 // late is set for a save after the response began, when nothing can reach
 // the client any more (r is not used): it writes only what keeps the
 // client's token (a Destroy, an update of a stored session), never a new
 // token.
-func (s *Session) commit(ctx context.Context, r reply, late bool) error {
+func (s *Session) commit(ctx *sessionContext, r reply, late bool) error {
 	if !s.loaded {
 		return nil // never touched: no decoding, no store work, no cookie
 	}
@@ -38,7 +38,7 @@ func (s *Session) commit(ctx context.Context, r reply, late bool) error {
 		return fmt.Errorf("session: load: %w", s.loadErr)
 	}
 	m := s.m
-	store := m.boundStore()
+	store := m.store
 	if s.discard != "" {
 		if err := s.storeCall(ctx, func(ctx context.Context) error { return store.Delete(ctx, s.discard) }); err != nil {
 			return fmt.Errorf("session: delete: %w", err)
@@ -87,12 +87,11 @@ func (s *Session) commit(ctx context.Context, r reply, late bool) error {
 	// it, cleared ones too: Update writes nothing if another request
 	// destroyed the session meanwhile ("log out everywhere"), and merges
 	// what another request changed. A renewed one goes to its new token in
-	// one step, which a Renewer takes only from a record still there: it
+	// one step, which ServerSide.Renew takes only from a record still there: it
 	// is not merged where it is first, which would write the logged-in
 	// record under the token from before the login, the one an attacker
 	// may have planted.
-	updater, canMerge := store.(Updater)
-	merging := oldToken != "" && canMerge && !s.renewed
+	merging := oldToken != "" && m.serverKept() && !s.renewed
 	var err error
 	rec.Data = nil // s.rec's are the loaded bytes: encoded afresh below, or by the merge
 	if !merging {
@@ -105,18 +104,18 @@ func (s *Session) commit(ctx context.Context, r reply, late bool) error {
 
 	// Made only now, past the returns above: a request that writes nothing
 	// (the common, read-only one) pays for no context.
-	ctx, cancel := m.storeContext(context.WithoutCancel(ctx))
+	storeCtx, cancel := m.storeContext(detachedContext{ctx})
 	defer cancel()
 	var token, obsolete string
 	switch {
 	case oldToken == "":
-		token, err = store.Save(ctx, "", &rec)
+		token, err = store.Save(storeCtx, "", &rec)
 	case s.renewed:
-		token, obsolete, err = renew(ctx, store, oldToken, &rec)
+		token, obsolete, err = m.renew(storeCtx, oldToken, &rec)
 	case merging:
-		token, err = updater.Update(ctx, oldToken, s.stored, s.merge(&rec))
+		token, err = m.server.Update(storeCtx, oldToken, s.stored, s.merge(&rec))
 	default:
-		token, err = store.Save(ctx, oldToken, &rec)
+		token, err = store.Save(storeCtx, oldToken, &rec)
 	}
 	if err != nil {
 		return fmt.Errorf("session: save: %w", err)
@@ -142,7 +141,7 @@ func (s *Session) commit(ctx context.Context, r reply, late bool) error {
 		return fmt.Errorf("%w: the store gave the session a new token, which can no longer reach the client", ErrResponseStarted)
 	}
 	if obsolete != "" {
-		if err := store.Delete(ctx, obsolete); err != nil {
+		if err := store.Delete(storeCtx, obsolete); err != nil {
 			return fmt.Errorf("session: delete renewed token: %w", err)
 		}
 	}
@@ -157,26 +156,37 @@ func (s *Session) commit(ctx context.Context, r reply, late bool) error {
 }
 
 // storeCall runs a store call of a save, bounded by StoreTimeout.
-func (s *Session) storeCall(ctx context.Context, call func(context.Context) error) error {
-	ctx, cancel := s.m.storeContext(context.WithoutCancel(ctx))
+func (s *Session) storeCall(ctx *sessionContext, call func(context.Context) error) error {
+	storeCtx, cancel := s.m.storeContext(detachedContext{ctx})
 	defer cancel()
-	return call(ctx)
+	return call(storeCtx)
 }
 
-// renew moves rec to a new token. A Renewer does it in one step; otherwise
-// the new record is saved here and the old token is returned for deletion
-// once the new cookie is known to fit, so a failed save never loses the
-// session.
-func renew(ctx context.Context, store Store, oldToken string, rec *Record) (token, obsolete string, err error) {
-	if r, ok := store.(Renewer); ok {
-		token, err = r.Renew(ctx, oldToken, rec)
+// detachedContext is what context.WithoutCancel(ctx) gives, without its
+// allocations: a struct of one pointer goes into an interface as it is,
+// and its Value passes a *sessionContext on, where WithoutCancel's boxes
+// itself on every call. A save's store calls run in it.
+type detachedContext struct{ ctx *sessionContext }
+
+func (detachedContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (detachedContext) Done() <-chan struct{}       { return nil }
+func (detachedContext) Err() error                  { return nil }
+func (c detachedContext) Value(key any) any         { return c.ctx.Value(key) }
+func (c detachedContext) String() string            { return "session.detachedContext" }
+
+// renew moves rec to a new token: in one step for a ServerSide store.
+// Another store keeps nothing to move: the new token is saved here, and
+// the old one returned for Delete once the new cookie is known to fit.
+func (m *Manager) renew(ctx context.Context, oldToken string, rec *Record) (token, obsolete string, err error) {
+	if m.server != nil {
+		token, err = m.server.Renew(ctx, oldToken, rec)
 		return token, "", err
 	}
-	token, err = store.Save(ctx, "", rec)
+	token, err = m.store.Save(ctx, "", rec)
 	return token, oldToken, err
 }
 
-// merge returns the Updater callback that applies this request's changes,
+// merge returns the ServerSide.Update callback that applies this request's changes,
 // key by key, to the record as it is stored now, so that a concurrent
 // request's changes to other keys survive. Of two requests that change the
 // same key, the one that saves last wins. A session this request cleared

@@ -43,38 +43,53 @@ type Store interface {
 	Delete(ctx context.Context, token string) error
 }
 
-// Renewer is implemented by stores that can move a record to a new token
-// atomically: after Renew returns, oldToken loads nothing and the returned
-// token loads rec. A store that keeps records on the server returns "",
-// and writes nothing, when oldToken no longer names a record (another
-// request destroyed it meanwhile), so that a renewal never brings back a
-// revoked session. Without it, the Manager renews with Save(ctx, "", rec)
-// followed by Delete(ctx, oldToken), which cannot tell that the record was
-// destroyed meanwhile: a store that keeps records on the server should
-// implement Renewer. (A wrapper around one should pass Renew on.)
-type Renewer interface {
+// ServerSide is implemented by stores that keep records on the server
+// (serverstore.Store), where a token names a record rather than holding
+// it. The Manager relies on it for what only such a store can do: change a
+// stored session without a new token, so that two requests of one session
+// can both save (merged key by key) and a change after the response began
+// can still be saved; and move a session to a new token in one step, so
+// that the old token stops working at once. A store that keeps records on
+// the server should implement it; one that does not gets a new token on
+// every save.
+type ServerSide interface {
+	Store
+
+	// Update reads the record currently stored under token, passes it to
+	// fn (nil if it is gone), and stores what fn returns under the same
+	// token, which it returns, as one step as far as the backend allows.
+	// If fn returns a nil record, nothing is stored and Update returns ""
+	// and no error: a session destroyed meanwhile is not brought back.
+	//
+	// loaded, when not nil, is the record Load returned for token earlier
+	// in the same request, and most likely what is still stored. A store
+	// whose reads cost a round trip may use it to skip the read: call fn
+	// with loaded, and write only if the stored record is still the same,
+	// checked atomically with the write; if it is not, read and call fn
+	// again. fn may be called more than once, and must not modify the
+	// record it is given.
+	Update(ctx context.Context, token string, loaded *Record, fn func(current *Record) (*Record, error)) (string, error)
+
+	// Renew moves rec to a new token atomically and returns it: afterwards
+	// oldToken loads nothing and the returned token loads rec. When
+	// oldToken no longer names a record (another request destroyed it
+	// meanwhile), Renew writes nothing and returns "", so that a renewal
+	// never brings back a revoked session.
 	Renew(ctx context.Context, oldToken string, rec *Record) (string, error)
 }
 
-// Updater is implemented by stores that keep records on the server, where
-// two concurrent requests of one session can both change it. Update reads the
-// record currently stored under token, passes it to fn (nil if it is gone),
-// and stores what fn returns, as one step as far as the backend allows. If fn
-// returns a nil record, nothing is stored and Update returns "" and no error.
-//
-// loaded, when not nil, is the record Load returned for token earlier in
-// the same request, and most likely what is still stored. A store whose
-// reads cost a round trip may use it to skip the read: call fn with loaded,
-// and write only if the stored record is still the same, checked atomically
-// with the write; if it is not, read and call fn again, as without it. A
-// store may also ignore it. fn may be called more than once, and must not
-// modify the record it is given.
-//
-// The Manager uses Update to merge a request's changes, key by key, into the
-// stored record, so that requests that change different keys do not lose
-// each other's writes.
-type Updater interface {
-	Update(ctx context.Context, token string, loaded *Record, fn func(current *Record) (*Record, error)) (string, error)
+// CookieName returns the cookie name of the Manager whose session a store
+// call serves, from the call's context, or "" for a call the Manager did
+// not make. A store that binds its tokens to the name they travel under,
+// so that a token issued for one cookie cannot be replayed under another
+// (the sealed cookie store puts it in its additional authenticated data),
+// reads it here: every Manager calls its store with a context that carries
+// its session.
+func CookieName(ctx context.Context) string {
+	if s := FromContext(ctx); s != nil {
+		return s.m.Cookie.Name
+	}
+	return ""
 }
 
 // Record is one session as a Store keeps it. The Manager fills every field
@@ -155,14 +170,4 @@ var ErrInvalidToken = errors.New("session: invalid token")
 // call. A store that only sometimes does I/O must report false.
 type LocalStore interface {
 	Local() bool
-}
-
-// NameBinder is implemented by stores whose tokens are bound to the name
-// they travel under, so that a token issued for one cookie cannot be
-// replayed under another (the sealed cookie store puts the name in its
-// additional authenticated data). Before its first request, a Manager
-// calls BindName with its Cookie.Name and uses the Store it returns, which
-// leaves the original free to serve other Managers under other names.
-type NameBinder interface {
-	BindName(name string) Store
 }

@@ -13,7 +13,9 @@ import (
 // session (IsNew reports true), not an error. The error is the store's,
 // when it could not answer. Save the session with SaveToken.
 func (m *Manager) LoadToken(ctx context.Context, token string) (*Session, error) {
-	s := &Session{m: m, ctx: ctx, loaded: true}
+	m.setup()
+	s := &Session{m: m, loaded: true}
+	s.ctx = &sessionContext{Context: ctx, s: s}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if token != "" && !s.open(token) && s.loadErr != nil {
@@ -45,7 +47,7 @@ func (m *Manager) SaveToken(ctx context.Context, s *Session) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var t tokenReply
-	if err := s.commit(ctx, &t, false); err != nil {
+	if err := s.commit(&sessionContext{Context: ctx, s: s}, &t, false); err != nil {
 		return "", err
 	}
 	if !s.fresh {

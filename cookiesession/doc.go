@@ -17,9 +17,9 @@
 //	m := session.New(store)
 //	http.ListenAndServe(addr, m.Handler(mux))
 //
-// The Manager's cookie name is sealed into every token (the Manager hands
-// it to the Store through BindName), so that a token issued for one cookie
-// does not open as another.
+// The Manager's cookie name is sealed into every token (the Manager passes
+// it with each call, see session.CookieName), so that a token issued for
+// one cookie does not open as another.
 //
 // # What is sealed
 //

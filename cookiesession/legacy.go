@@ -142,7 +142,7 @@ func (s *Store) loadGorilla(ctx context.Context, token string) *session.Record {
 	if g == nil || token == "" || len(token) > MaxTokenLen {
 		return nil
 	}
-	name := s.name()
+	name := s.name(ctx)
 	log := g.logger()
 	var values map[any]any
 	var err error

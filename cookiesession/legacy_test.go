@@ -106,7 +106,7 @@ func TestGorillaCookieIsConvertedAndResealed(t *testing.T) {
 			require.Equal(t, "app", sealed.Name)
 			require.NotEqual(t, legacy.Value, sealed.Value)
 			require.NotNil(t, decodeToken(sealed.Value), "a token in this library's format")
-			rec := load(t, store.BindName("app").(*Store), sealed.Value)
+			rec := loadNamed(t, store, "app", sealed.Value)
 			require.NotNil(t, rec)
 			require.False(t, rec.Reissue)
 
@@ -199,7 +199,7 @@ func (c *clocked) serveAt(t *testing.T, now time.Time, cookie *http.Cookie, h fu
 		return nil, nil
 	}
 	require.Len(t, cookies, 1)
-	rec := load(t, c.store.BindName(cookie.Name).(*Store), cookies[0].Value)
+	rec := loadNamed(t, c.store, cookie.Name, cookies[0].Value)
 	require.NotNil(t, rec)
 	return cookies[0], rec
 }

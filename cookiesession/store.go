@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sealed/session"
@@ -28,11 +29,13 @@ const DefaultName = "session"
 // they must not change while it serves requests. A Store is safe for
 // concurrent use.
 type Store struct {
-	// Name is the name of the cookie the tokens travel in; it is sealed in
-	// as additional data, so a token issued for one cookie does not open
-	// as another (a second Manager's cookie, say). A session.Manager sets
-	// it by itself, through BindName, to its Cookie.Name; set it by hand
-	// only when using the Store without a Manager. Empty means DefaultName.
+	// Name is the name of the cookie the tokens travel in when the Store
+	// is used without a session.Manager. The name is sealed in as
+	// additional data, so a token issued for one cookie does not open as
+	// another; under a Manager it is the Manager's Cookie.Name, which the
+	// Manager passes with every call (session.CookieName), so one Store
+	// can serve several Managers under different cookie names. Empty means
+	// DefaultName.
 	Name string
 
 	// ClockSkew is how far in the future a token's Created and Touched
@@ -48,12 +51,9 @@ type Store struct {
 
 	keys []sealKey // keys[0] seals; all open
 
-	// ads[i] is the additional data of keys[i] under the cookie name adName,
-	// computed once by New and BindName rather than on every seal and open.
-	// A Name set by hand to something else after New is served by
-	// additionalData computing it per call.
-	adName string
-	ads    [][]byte
+	// ads holds the additional data of each key under each cookie name
+	// seen so far, computed once rather than on every seal and open.
+	ads atomic.Pointer[[]boundData]
 
 	gorilla *Gorilla // legacy cookies Load also accepts; see AcceptGorilla
 
@@ -95,46 +95,52 @@ func New(keys ...[]byte) (*Store, error) {
 		}
 		s.keys[i] = sk
 	}
-	s.bindAdditionalData(DefaultName)
 	return s, nil
 }
 
-// bindAdditionalData precomputes the additional data of each key for the
-// cookie name. It makes a new slice, so copies of s (BindName's) that share
-// the old one are unaffected.
-func (s *Store) bindAdditionalData(name string) {
-	s.adName = name
-	s.ads = make([][]byte, len(s.keys))
-	for i := range s.keys {
-		s.ads[i] = aad(s.keys[i].header(), name)
-	}
+// boundData is the additional data of each key under one cookie name.
+type boundData struct {
+	name string
+	ads  [][]byte
 }
+
+// maxBoundNames bounds the names whose additional data a Store keeps: a
+// Manager each, so a handful.
+const maxBoundNames = 16
 
 // additionalData returns the additional data of a seal under keys[i] bound
-// to the cookie name: precomputed when name is the one New or BindName
-// prepared for, computed afresh otherwise.
+// to the cookie name, computed once per name.
 func (s *Store) additionalData(i int, name string) []byte {
-	if name == s.adName && i < len(s.ads) {
-		return s.ads[i]
+	known := s.ads.Load()
+	if known != nil {
+		for _, b := range *known {
+			if b.name == name {
+				return b.ads[i]
+			}
+		}
 	}
-	return aad(s.keys[i].header(), name)
+	b := boundData{name: name, ads: make([][]byte, len(s.keys))}
+	for j := range s.keys {
+		b.ads[j] = aad(s.keys[j].header(), name)
+	}
+	if known == nil || len(*known) < maxBoundNames {
+		// Copied on write, so readers never lock; a name added by two
+		// calls at once may be kept twice, or once, either is right.
+		list := []boundData{b}
+		if known != nil {
+			list = append(list, *known...)
+		}
+		s.ads.CompareAndSwap(known, &list)
+	}
+	return b.ads[i]
 }
 
-// BindName returns a copy of s whose tokens are bound to the cookie name.
-// A session.Manager calls it before its first request with its Cookie.Name
-// (see session.NameBinder), so one Store can serve several Managers under
-// different cookie names.
-func (s *Store) BindName(name string) session.Store {
-	c := *s
-	c.Name = name
-	c.bindAdditionalData(c.name())
-	return &c
-}
-
-var _ session.NameBinder = (*Store)(nil)
-
-// name is the cookie name sealed into the additional data of a token.
-func (s *Store) name() string {
+// name is the cookie name sealed into the additional data of a token of a
+// call with ctx: the Manager's, or the Store's own.
+func (s *Store) name(ctx context.Context) string {
+	if name := session.CookieName(ctx); name != "" {
+		return name
+	}
 	if s.Name != "" {
 		return s.Name
 	}
@@ -178,7 +184,7 @@ func (s *Store) Load(ctx context.Context, token string) (*session.Record, error)
 	var rec *session.Record
 	ki, err := -1, error(errMalformed)
 	if b := decodeToken(token); b != nil {
-		rec, ki, err = s.open(s.name(), b)
+		rec, ki, err = s.open(s.name(ctx), b)
 	}
 	if err != nil {
 		if legacy := s.loadGorilla(ctx, token); legacy != nil {
@@ -227,7 +233,7 @@ func (s *Store) Save(ctx context.Context, token string, rec *session.Record) (st
 	if r == nil {
 		r = rand.Reader
 	}
-	return seal(&s.keys[0], s.additionalData(0, s.name()), rec, r)
+	return seal(&s.keys[0], s.additionalData(0, s.name(ctx)), rec, r)
 }
 
 // Delete does nothing and returns nil. A sealed token cannot be revoked

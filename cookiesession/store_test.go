@@ -63,6 +63,15 @@ func load(t testing.TB, s *Store, tok string) *session.Record {
 	return rec
 }
 
+// loadNamed loads tok as a Manager whose cookie is named name would.
+func loadNamed(t testing.TB, s *Store, name, tok string) *session.Record {
+	t.Helper()
+	was := s.Name
+	s.Name = name
+	defer func() { s.Name = was }()
+	return load(t, s, tok)
+}
+
 func TestRoundTrip(t *testing.T) {
 	s := newStore(t, seqKey(1))
 	want := testRecord()
@@ -322,7 +331,7 @@ func sealPlain(s *Store, plain []byte) string {
 	buf = append(buf, k.id[:]...)
 	nonce := make([]byte, nonceLen)
 	buf = append(buf, nonce...)
-	buf = k.aead.Seal(buf, nonce, plain, aad(buf[:headerLen], s.name()))
+	buf = k.aead.Seal(buf, nonce, plain, aad(buf[:headerLen], s.name(ctx)))
 	return base64.RawURLEncoding.EncodeToString(buf)
 }
 
@@ -375,7 +384,7 @@ func TestBadInnerLayout(t *testing.T) {
 	raw, _ := base64.RawURLEncoding.DecodeString(sealPlain(s, good))
 	k := &s.keys[0]
 	raw[0] = version + 1
-	sealed := k.aead.Seal(raw[:headerLen+nonceLen], raw[headerLen:headerLen+nonceLen], good, aad(raw[:headerLen], s.name()))
+	sealed := k.aead.Seal(raw[:headerLen+nonceLen], raw[headerLen:headerLen+nonceLen], good, aad(raw[:headerLen], s.name(ctx)))
 	require.Nil(t, load(t, s, base64.RawURLEncoding.EncodeToString(sealed)))
 }
 
@@ -446,7 +455,7 @@ func TestLoadIgnoresCancelledContext(t *testing.T) {
 func TestNoKeyBytesInFormatting(t *testing.T) {
 	k := seqKey(1)
 	s := newStore(t, k)
-	for _, out := range []string{fmt.Sprintf("%v", *s), fmt.Sprintf("%+v", s), fmt.Sprintf("%#v", *s)} {
+	for _, out := range []string{fmt.Sprintf("%v", s), fmt.Sprintf("%+v", s), fmt.Sprintf("%#v", s)} {
 		requireNoKeyBytes(t, out, k, derive(k, labelSeal))
 	}
 }

@@ -17,9 +17,9 @@ import (
 )
 
 // Store is a session.Store that keeps records in a Backend and gives the
-// client only a random token naming them. It also implements
-// session.Renewer (Renew moves a record to a new token) and
-// session.Updater (the Manager merges concurrent changes through Update).
+// client only a random token naming them. It implements
+// session.ServerSide: Renew moves a record to a new token, and the Manager
+// merges concurrent changes through Update.
 //
 // A Store is safe for concurrent use; it holds no state of its own besides
 // the backend, so any number of Stores, in any number of processes, may
@@ -35,9 +35,7 @@ type Store struct {
 }
 
 var (
-	_ session.Store      = (*Store)(nil)
-	_ session.Renewer    = (*Store)(nil)
-	_ session.Updater    = (*Store)(nil)
+	_ session.ServerSide = (*Store)(nil)
 	_ session.LocalStore = (*Store)(nil)
 )
 
