@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/go-sealed/session/internal/gobcheck"
+	"github.com/go-sealed/session/internal/gobcheck/gobchecktest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -831,6 +833,64 @@ func TestGobNeedsRegister(t *testing.T) {
 		require.Error(t, err)
 		assert.True(t, strings.HasPrefix(err.Error(), "session: gob: "), err.Error())
 	}
+}
+
+// gobHolder holds any value in a struct field; gobForm a map of them.
+type gobHolder struct{ V any }
+
+type gobForm struct{ Values map[string]any }
+
+func init() {
+	Register(gobHolder{})
+	Register(gobForm{})
+}
+
+// TestGobDecodeRefusesDeclaredSizes: whoever can write a record (with
+// access to a server-side store's database) must not be able to make gob
+// allocate what a map in it claims: 2^22 entries here, a few hundred MB
+// from a record of about a hundred bytes.
+func TestGobDecodeRefusesDeclaredSizes(t *testing.T) {
+	data, err := gobchecktest.Declare(map[string]any{"cart": map[string]any{gobchecktest.Marker: 1}}, 1<<22)
+	require.NoError(t, err)
+	allocated := gobchecktest.Allocated(func() { _, err = Gob.Decode(data) })
+	require.Less(t, allocated, uint64(1<<20), "bytes allocated by decoding %d bytes", len(data))
+	require.ErrorContains(t, err, "session: gob: gob stream refused: map declares 4194304 elements")
+}
+
+// TestGobEncodeSendsTypesBeforeSplitValues: a value whose type gob sends
+// inside another value held in a struct field would make a payload Decode
+// refuses; Encode sends the type first instead, and the session loads.
+func TestGobEncodeSendsTypesBeforeSplitValues(t *testing.T) {
+	values := map[string]any{"h": gobHolder{V: gobHolder{V: []any{"x", gobHolder{V: 2}}}}}
+	var plain bytes.Buffer
+	require.NoError(t, gob.NewEncoder(&plain).Encode(values))
+	require.ErrorIs(t, gobcheck.Check(plain.Bytes()), gobcheck.ErrSplitValue, "what gob writes by itself")
+	assert.Equal(t, values, roundTrip(t, Gob, values))
+}
+
+func TestGobEncodeRefusesWhatDecodeRefuses(t *testing.T) {
+	deep := any("bottom")
+	for range gobcheck.MaxDepth {
+		deep = []any{deep}
+	}
+	for _, tt := range []struct {
+		name   string
+		values map[string]any
+		want   string
+	}{
+		{"nil in a struct field's map", map[string]any{"ok": 1, "form": gobForm{Values: map[string]any{"a": nil}}},
+			`session: gob: cannot encode key "form": Decode would refuse the encoding: gob stream refused: nil interface value inside a struct field`},
+		{"too deep", map[string]any{"deep": deep},
+			`session: gob: cannot encode key "deep": Decode would refuse the encoding: gob stream refused: values nested deeper than 1000 levels`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Gob.Encode(tt.values)
+			require.EqualError(t, err, tt.want)
+		})
+	}
+	// A nil value held otherwise is fine.
+	values := map[string]any{"n": nil, "l": []any{nil}, "h": gobHolder{V: map[string]any{"a": nil}}}
+	assert.Equal(t, values, roundTrip(t, Gob, values))
 }
 
 func TestGobErrorRewording(t *testing.T) {
