@@ -28,8 +28,10 @@ import (
 // Decode refuses, with an error, anything outside the format Encode
 // writes, and limits nesting (32 levels) and the length of arrays and maps
 // (131072 items), so it is safe on untrusted input. Encode refuses values
-// that Decode would refuse, values it cannot encode (a func, a channel)
-// and cycles through []any and map[string]any, naming the key at fault.
+// that Decode would refuse (a list or map over that length, a time beyond
+// the range of Unix seconds time.Unix represents, a zone offset of a day
+// or more), values it cannot encode (a func, a channel) and cycles
+// through []any and map[string]any, naming the key at fault.
 // A cycle through pointers inside a struct is not detected: the cbor
 // package recurses until the stack overflows, which crashes the program.
 //

@@ -32,6 +32,9 @@ func (cborCodec) Encode(values map[string]any) ([]byte, error) {
 			cborEncoders.Put(e)
 		}
 	}()
+	if len(values) > cborMaxItems {
+		return nil, fmt.Errorf("session: cbor: %w", errCBORTooMany)
+	}
 	e.buf = appendHead(e.buf[:0], majorMap, uint64(len(values)))
 	for k, v := range values {
 		// The ASCII check is written out in the three commonest places,
@@ -71,6 +74,14 @@ func atPath(err error, step string) error {
 	return &pathError{path: step, err: err}
 }
 
+// errCBORTooMany and errCBORTimeRange refuse what Decode would: its
+// limit on the items of an array or map (cborDecoder.count), and the range
+// of the Unix seconds of a time (cborDecoder.time).
+var (
+	errCBORTooMany   = fmt.Errorf("array or map of more than %d items", cborMaxItems)
+	errCBORTimeRange = fmt.Errorf("time out of range: Decode reads Unix times from %d s to %d s", int64(math.MinInt64), int64(cborMaxUnix))
+)
+
 // value appends v at the given nesting depth. The cases are ordered by how
 // common the types are in sessions.
 func (e *cborEncoder) value(v any, depth int) error {
@@ -101,6 +112,9 @@ func (e *cborEncoder) value(v any, depth int) error {
 		e.buf = appendHead(e.buf, majorBytes, uint64(len(v)))
 		e.buf = append(e.buf, v...)
 	case []string:
+		if len(v) > cborMaxItems {
+			return errCBORTooMany
+		}
 		e.buf = appendHead(appendTag(e.buf, tagStrings), majorArray, uint64(len(v)))
 		for _, s := range v {
 			if isASCII(s) {
@@ -110,11 +124,17 @@ func (e *cborEncoder) value(v any, depth int) error {
 			}
 		}
 	case []int:
+		if len(v) > cborMaxItems {
+			return errCBORTooMany
+		}
 		e.buf = appendHead(appendTag(e.buf, tagInts), majorArray, uint64(len(v)))
 		for _, i := range v {
 			e.buf = appendInt(e.buf, int64(i))
 		}
 	case map[string]string:
+		if len(v) > cborMaxItems {
+			return errCBORTooMany
+		}
 		e.buf = appendHead(appendTag(e.buf, tagStringMap), majorMap, uint64(len(v)))
 		for k, s := range v {
 			e.buf = appendString(appendString(e.buf, k), s)
@@ -125,6 +145,9 @@ func (e *cborEncoder) value(v any, depth int) error {
 		if depth >= cborMaxDepth {
 			return errCBORTooDeep
 		}
+		if len(v) > cborMaxItems {
+			return errCBORTooMany
+		}
 		e.buf = appendHead(e.buf, majorArray, uint64(len(v)))
 		for i, x := range v {
 			if err := e.value(x, depth+1); err != nil {
@@ -134,6 +157,9 @@ func (e *cborEncoder) value(v any, depth int) error {
 	case map[string]any:
 		if depth >= cborMaxDepth {
 			return errCBORTooDeep
+		}
+		if len(v) > cborMaxItems {
+			return errCBORTooMany
 		}
 		e.buf = appendHead(e.buf, majorMap, uint64(len(v)))
 		for k, x := range v {
@@ -160,6 +186,12 @@ func (e *cborEncoder) value(v any, depth int) error {
 
 func (e *cborEncoder) time(t time.Time) error {
 	sec, nsec := t.Unix(), int64(t.Nanosecond())
+	// t.Unix is past cborMaxUnix for the instants after the last one
+	// time.Unix can make, and, wrapping around, for those more than
+	// math.MaxInt64 s before 1970: Decode refuses both.
+	if sec > cborMaxUnix {
+		return errCBORTimeRange
+	}
 	_, off := t.Zone()
 	if off <= -cborMaxOffset || off >= cborMaxOffset {
 		return fmt.Errorf("time zone offset %ds is a day or more", off)
