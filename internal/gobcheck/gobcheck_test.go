@@ -60,7 +60,7 @@ func encode(t testing.TB, v any) []byte {
 // honest are values as sessions hold them, gorilla's map[any]any included.
 func honest() []any {
 	u := user{Name: "ada", Tags: []string{"a", "b"}, Scores: map[string]float64{"x": 0.1}, Home: &point{1, 2},
-		Grid: [2][2]int8{{1, -1}, {0, 5}}, Since: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC), Notes: map[point][]byte{{1, 1}: {0xff}}}
+		Grid: [2][2]int8{{1, -1}, {0, 5}}, Since: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC), Notes: map[point][]byte{{1, 1}: {0xff}}, hidden: 1}
 	many := map[string]any{}
 	for i := range 300 {
 		many[fmt.Sprint("k", i)] = i
