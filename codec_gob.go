@@ -33,10 +33,10 @@ import (
 // whatever sizes a payload declares. Decode therefore checks, before gob
 // sees a payload, that no map, slice or array in it declares more elements
 // than the payload has bytes left, and refuses it otherwise; Encode
-// refuses values whose encoding Decode would refuse (values nested more
-// than 1000 levels deep, or a nil interface value in a slice or map held
-// by a struct field, which gob could misread), so a saved session always
-// loads. Even so, whoever can write a record (to the database of a
+// refuses values whose encoding Decode would refuse (values nested
+// hundreds of levels deep, or a nil interface value in a slice or map
+// held by a struct field, which gob could misread), so a saved session
+// always loads. Even so, whoever can write a record (to the database of a
 // server-side store, say) chooses what gob decodes and which registered
 // types it builds: prefer CBOR, the default, or JSON.
 var Gob Codec = gobCodec{}
