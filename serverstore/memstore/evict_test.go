@@ -456,3 +456,27 @@ func TestEvictionRace(t *testing.T) {
 	require.LessOrEqual(t, s.Len(), 64)
 	checkConsistent(t, s)
 }
+
+// TestReadsTrackedFromAQuarter checks when Find starts recording uses:
+// once the Store has held more than a quarter of a bound, and not for
+// a Store without bounds.
+func TestReadsTrackedFromAQuarter(t *testing.T) {
+	for _, c := range []struct {
+		opts []Option
+		size int
+	}{
+		{[]Option{WithMaxEntries(8), WithMaxBytes(0)}, 1},
+		{[]Option{WithMaxBytes(8 * (64 + 1000 + entryOverhead))}, 1000},
+	} {
+		s := newStore(t, c.opts...)
+		for range 2 {
+			require.NoError(t, s.Commit(t.Context(), storetest.NewKey(), newEntry(strings.Repeat("x", c.size), time.Hour, "")))
+		}
+		require.False(t, s.tracking.Load(), "reads tracked at a quarter of the bound")
+		require.NoError(t, s.Commit(t.Context(), storetest.NewKey(), newEntry(strings.Repeat("x", c.size), time.Hour, "")))
+		require.True(t, s.tracking.Load(), "reads not tracked past a quarter of the bound")
+	}
+	s := newStore(t, WithMaxBytes(0))
+	require.NoError(t, s.Commit(t.Context(), storetest.NewKey(), newEntry("v", time.Hour, "")))
+	require.False(t, s.tracking.Load(), "reads tracked without a bound")
+}

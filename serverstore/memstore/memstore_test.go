@@ -67,6 +67,7 @@ func checkConsistent(t testing.TB, s *Store) {
 			bytes += entrySize(key, len(e.data), e.user)
 			ring := sh.rings[class(e.user)]
 			require.True(t, e.idx < len(ring) && ring[e.idx].key == key, "an entry's slot is not its own")
+			require.Equal(t, e.expires, ring[e.idx].expires, "an entry's slot has another expiry")
 			if e.user == "" {
 				anon++
 				continue
@@ -153,4 +154,29 @@ func benchKeys(b *testing.B, s *Store, n int) []string {
 func BenchmarkMemstore(b *testing.B) {
 	s := newStore(b)
 	storetest.Benchmark(b, s, benchKeys(b, s, 10_000))
+}
+
+// BenchmarkFlood is a flood at the bound: each op commits a new
+// anonymous session to a full Store, which evicts one.
+func BenchmarkFlood(b *testing.B) {
+	s := newStore(b, WithMaxBytes(4<<20))
+	e := serverstore.Entry{Data: bytes.Repeat([]byte("x"), 200), Expires: time.Now().Add(time.Hour)}
+	keys := make([]string, 1<<16)
+	for i := range keys {
+		keys[i] = storetest.NewKey()
+	}
+	for _, k := range keys {
+		if err := s.Commit(context.Background(), k, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		// Keys come back once evicted: the flood's sessions are new.
+		if err := s.Commit(context.Background(), keys[i%len(keys)], e); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
 }
