@@ -27,13 +27,14 @@
 // or removes it with 0. The bound is in bytes rather than entries because
 // bytes are what runs out, and sessions range from a hundred bytes to tens
 // of kilobytes: a count that suits small ones lets large ones take a
-// hundred times the memory. Counting bytes costs one atomic add per write.
+// hundred times the memory. Counting bytes costs at most one atomic add
+// per write.
 // The bound counts an estimate of each entry (its data, key and user ID,
 // plus about 240 bytes of maps, rings and allocation slack; a signed-in
 // entry and each signed-in user add some more for the user index), not
 // the heap itself: measured on Go 1.26 with sessions of 100 bytes to
 // 16 KB, anonymous and signed-in, the live heap of a Store filled to its
-// bound came to 0.78 to 1.02 times the bound. The process's resident
+// bound came to 0.79 to 1.02 times the bound. The process's resident
 // memory can reach about twice its live heap with the default GOGC.
 // WithMaxEntries adds a bound on the number of entries.
 //
@@ -51,15 +52,14 @@
 // it, or use a shared store.
 //
 // Writes count as uses, and so do reads (Find, Update) once the Store
-// has held a quarter of a bound: before that, nothing is near eviction,
-// and Find skips the bookkeeping, which costs it 2 to 3 %. Least
+// has held a quarter of a bound: before that nothing is near eviction, and
+// Find skips the bookkeeping, which would cost it about 3 %. Least
 // recently used is approximate, as in Redis's allkeys-lru: each entry
-// carries the time of its last use (to the millisecond), which Find
-// updates with an atomic store under the shard's read lock, and eviction
-// removes the least recently used of 16 entries sampled from at least 4
-// shards. That is the
+// carries the time of its last use, to 10 ms, which Find updates with an
+// atomic store under the shard's read lock; eviction removes the least
+// recently used of 16 entries sampled from at least 4 shards. That is the
 // least recently used entry of its class exactly when the class has 16
-// entries or fewer, and among the oldest 6 % of it on average otherwise.
-// While writes are in flight the bounds may be passed by the entries they
-// are adding; they hold again once those writes have returned.
+// entries or fewer, and among its oldest 6 % on average otherwise. While
+// writes are in flight the bounds may be passed by the entries they are
+// adding; they hold again once those writes have returned.
 package memstore

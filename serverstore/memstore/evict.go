@@ -57,28 +57,35 @@ func (sh *shard) slotOf(e entry) *slot {
 	return &sh.rings[class(e.user)][e.idx]
 }
 
+// useOf returns where e's last use is kept; the caller holds sh's lock
+// (read or write).
+func (sh *shard) useOf(e entry) *uint32 {
+	return &sh.uses[class(e.user)][e.idx]
+}
+
 // link adds key's slot to its class's ring and returns its index; the
 // caller holds sh's lock.
 func (sh *shard) link(key, user string, expires, now int64) int {
-	r := &sh.rings[class(user)]
-	*r = append(*r, slot{key: key, expires: expires, used: now})
-	return len(*r) - 1
+	cls := class(user)
+	sh.rings[cls] = append(sh.rings[cls], slot{key: key, expires: expires})
+	sh.uses[cls] = append(sh.uses[cls], tick(now))
+	return len(sh.rings[cls]) - 1
 }
 
 // unlink removes e's slot from its ring, moving the last slot into its
 // place; the caller holds sh's lock.
 func (sh *shard) unlink(e entry) {
-	r := &sh.rings[class(e.user)]
-	last := len(*r) - 1
+	cls := class(e.user)
+	r, u := sh.rings[cls], sh.uses[cls]
+	last := len(r) - 1
 	if e.idx != last {
-		moved := (*r)[last]
-		(*r)[e.idx] = moved
-		me := sh.m[moved.key]
+		r[e.idx], u[e.idx] = r[last], u[last]
+		me := sh.m[r[last].key]
 		me.idx = e.idx
-		sh.m[moved.key] = me
+		sh.m[r[last].key] = me
 	}
-	(*r)[last] = slot{} // let the key be collected
-	*r = (*r)[:last]
+	r[last] = slot{} // let the key be collected
+	sh.rings[cls], sh.uses[cls] = r[:last], u[:last]
 }
 
 // past reports whether the Store holds more than 1/d of one of its
@@ -124,7 +131,7 @@ const (
 type candidate struct {
 	key     string
 	shard   int
-	used    int64
+	age     uint32 // ticks since its last use
 	expired bool
 }
 
@@ -134,7 +141,7 @@ func (a candidate) before(b candidate) bool {
 	if a.expired != b.expired {
 		return a.expired
 	}
-	return a.used < b.used
+	return a.age > b.age
 }
 
 // evictOne removes one entry other than own, anonymous if any is left,
@@ -163,13 +170,14 @@ func (c *core) sample(cls int, own string, now int64) (candidate, bool) {
 	// to comparing keys.
 	var best, next candidate
 	n := 0
+	nowTick := tick(now)
 	start := rand.IntN(shardCount)
 	seen := 0
 	for j := 0; j < shardCount && seen < sampleSize; j++ {
 		i := (start + j) & (shardCount - 1)
 		sh := &c.shards[i]
 		sh.mu.RLock()
-		r := sh.rings[cls]
+		r, u := sh.rings[cls], sh.uses[cls]
 		take, whole := len(r), true
 		if left := sampleSize - seen; take > left {
 			take, whole = min(perShard, left), false
@@ -178,8 +186,7 @@ func (c *core) sample(cls int, own string, now int64) (candidate, bool) {
 			if !whole {
 				t = rand.IntN(len(r))
 			}
-			sl := &r[t]
-			cand := candidate{key: sl.key, shard: i, used: atomic.LoadInt64(&sl.used), expired: sl.expires <= now}
+			cand := candidate{key: r[t].key, shard: i, age: nowTick - atomic.LoadUint32(&u[t]), expired: r[t].expires <= now}
 			seen++
 			switch {
 			case n == 0:

@@ -24,7 +24,7 @@ import (
 
 // tick waits until the Store can tell a use made now from one made
 // before the call.
-func tick() { time.Sleep(2 * time.Duration(touchResolution)) }
+func nextTick() { time.Sleep(2 * time.Duration(tickNanos)) }
 
 // requireHeld checks whether s holds key, without counting it as a use,
 // which Find would.
@@ -238,15 +238,15 @@ func TestEvictsAnonymousFirst(t *testing.T) {
 			user = "alice"
 		}
 		require.NoError(t, s.Commit(ctx, k, newEntry("v", time.Hour, user)))
-		tick()
+		nextTick()
 	}
 	_, _, _ = s.Find(ctx, x) // y is now the least recently used anonymous
-	tick()
+	nextTick()
 
 	require.NoError(t, s.Commit(ctx, z, newEntry("v", time.Hour, "")))
 	requireHeld(t, s, y, false, "y")
 	requireHeld(t, s, alice, true, "alice")
-	tick()
+	nextTick()
 	err := s.Update(ctx, w, func([]byte, bool) (serverstore.Entry, bool, error) {
 		return newEntry("v", time.Hour, ""), true, nil
 	})
@@ -283,10 +283,10 @@ func TestEvictsSignedInLRUAndWarns(t *testing.T) {
 	}
 	for _, user := range []string{"alice", "bob", "carol"} {
 		require.NoError(t, s.Commit(ctx, keys[user], newEntry("v", time.Hour, user)))
-		tick()
+		nextTick()
 	}
 	_, _, _ = s.Find(ctx, keys["alice"]) // bob is now the least recently used
-	tick()
+	nextTick()
 
 	require.NoError(t, s.Commit(ctx, keys["dave"], newEntry("v", time.Hour, "dave")))
 	requireHeld(t, s, keys["bob"], false, "bob")
@@ -303,7 +303,7 @@ func TestEvictsSignedInLRUAndWarns(t *testing.T) {
 	}
 
 	// A second eviction within the minute is counted, not logged yet.
-	tick()
+	nextTick()
 	require.NoError(t, s.Commit(ctx, keys["erin"], newEntry("v", time.Hour, "erin")))
 	requireHeld(t, s, keys["carol"], false, "carol")
 	require.Len(t, logs.texts(), 1)
@@ -342,7 +342,7 @@ func TestEvictsExpiredFirst(t *testing.T) {
 	ctx := t.Context()
 	bob := storetest.NewKey()
 	require.NoError(t, s.Commit(ctx, bob, newEntry("v", time.Hour, "bob")))
-	tick()
+	nextTick()
 	short := newEntry("v", 30*time.Millisecond, "alice")
 	require.NoError(t, s.Commit(ctx, storetest.NewKey(), short))
 	time.Sleep(time.Until(short.Expires) + 10*time.Millisecond)

@@ -78,8 +78,9 @@ func checkConsistent(t testing.TB, s *Store) {
 			us.mu.Unlock()
 			require.True(t, ok, "an entry of user %q is not indexed", e.user)
 		}
-		for _, r := range sh.rings {
+		for c, r := range sh.rings {
 			slots += len(r)
+			require.Len(t, sh.uses[c], len(r), "uses and ring disagree")
 		}
 		require.Equal(t, len(sh.m), slots, "a ring holds a slot without an entry")
 		sh.mu.RUnlock()
