@@ -51,15 +51,16 @@
 // the bound is too small for the sessions the application keeps: raise
 // it, or use a shared store.
 //
-// Writes count as uses, and so do reads (Find, Update) once the Store
-// has held a quarter of a bound: before that nothing is near eviction, and
-// Find skips the bookkeeping, which would cost it about 3 %. Least
-// recently used is approximate, as in Redis's allkeys-lru: each entry
-// carries the time of its last use, to 10 ms, which Find updates with an
-// atomic store under the shard's read lock; eviction removes the least
-// recently used of 16 entries sampled from at least 4 shards. That is the
-// least recently used entry of its class exactly when the class has 16
-// entries or fewer, and among its oldest 6 % on average otherwise. While
-// writes are in flight the bounds may be passed by the entries they are
-// adding; they hold again once those writes have returned.
+// Writes (Commit, Update, Rename) count as uses, and so do reads (Find)
+// once the Store has held a quarter of a bound: before that nothing is
+// near eviction, and Find skips the bookkeeping, which would cost it
+// about 3 %. Least recently used is approximate, as in Redis's
+// allkeys-lru: each entry carries the time of its last use, to 10 ms,
+// which Find updates with an atomic store under the shard's read lock;
+// eviction removes the least recently used of 16 entries sampled from at
+// least 4 shards. That is the least recently used entry of its class
+// exactly when the class has 16 entries or fewer, and among its oldest
+// 6 % on average otherwise. While writes are in flight the bounds may be
+// passed by the entries they are adding; they hold again once those
+// writes have returned.
 package memstore
