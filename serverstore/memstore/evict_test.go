@@ -22,7 +22,7 @@ import (
 	"github.com/go-sealed/session/serverstore/storetest"
 )
 
-// tick waits until the Store can tell a use made now from one made
+// nextTick waits until the Store can tell a use made now from one made
 // before the call.
 func nextTick() { time.Sleep(2 * time.Duration(tickNanos)) }
 
