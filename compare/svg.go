@@ -9,10 +9,16 @@ import (
 	"strings"
 )
 
-// The charts are hand-written SVG: horizontal bars, labelled with their
-// values, with a title and a description (the data in words) for screen
-// readers. A plotting library would be a dependency of the library's
-// module for the sake of two pictures.
+// The charts are hand-written SVG: horizontal bars labelled with their
+// values, or lines (svgline.go), with a title and a description (the
+// data in words) for screen readers. A plotting library would be a
+// dependency of the library's module for the sake of a few pictures.
+
+// Figure is a chart the report links: its SVG and its caption.
+type Figure interface {
+	SVG() []byte
+	Caption() string
+}
 
 // Series is one set of bars of a chart, one value per category.
 type Series struct {
@@ -68,6 +74,12 @@ func (c *Chart) axisMax() (top, step float64) {
 			hi = max(hi, v)
 		}
 	}
+	return niceAxis(hi)
+}
+
+// niceAxis returns a round upper bound at or above hi, and a tick step
+// that divides it into at most 8 steps.
+func niceAxis(hi float64) (top, step float64) {
 	if hi <= 0 {
 		return 1, 1
 	}
@@ -81,6 +93,9 @@ func (c *Chart) axisMax() (top, step float64) {
 	return math.Ceil(hi/step) * step, step
 }
 
+// Caption is the chart's title, for the document's image link.
+func (c *Chart) Caption() string { return c.Title }
+
 // SVG renders the chart.
 func (c *Chart) SVG() []byte {
 	plotW := float64(chartWidth - labelWidth - valueWidth)
@@ -92,11 +107,7 @@ func (c *Chart) SVG() []byte {
 
 	var b strings.Builder
 	esc := html.EscapeString
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-labelledby="title desc" font-family="Helvetica, Arial, sans-serif" font-size="12">`+"\n",
-		chartWidth, height, chartWidth, height)
-	fmt.Fprintf(&b, "<title id=\"title\">%s</title>\n<desc id=\"desc\">%s</desc>\n", esc(c.Title), esc(c.Desc+" "+c.dataText()))
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartWidth, height)
-	fmt.Fprintf(&b, `<text x="10" y="22" font-size="15" font-weight="bold" fill="#222">%s</text>`+"\n", esc(c.Title))
+	svgOpen(&b, height, c.Title, c.Desc+" "+c.dataText())
 	// Legend.
 	lx := float64(labelWidth)
 	for _, s := range c.Series {
@@ -137,6 +148,18 @@ func (c *Chart) SVG() []byte {
 	}
 	b.WriteString("</svg>\n")
 	return []byte(b.String())
+}
+
+// svgOpen writes the start of a chart's SVG, chartWidth wide and height
+// high: the root element, its title and description for screen readers,
+// a white background and the visible title.
+func svgOpen(b *strings.Builder, height int, title, desc string) {
+	esc := html.EscapeString
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-labelledby="title desc" font-family="Helvetica, Arial, sans-serif" font-size="12">`+"\n",
+		chartWidth, height, chartWidth, height)
+	fmt.Fprintf(b, "<title id=\"title\">%s</title>\n<desc id=\"desc\">%s</desc>\n", esc(title), esc(desc))
+	fmt.Fprintf(b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartWidth, height)
+	fmt.Fprintf(b, `<text x="10" y="22" font-size="15" font-weight="bold" fill="#222">%s</text>`+"\n", esc(title))
 }
 
 // dataText is the chart's data in words, for its description.
