@@ -35,6 +35,8 @@ const (
 // Transports lists every transport, in the order the report shows them.
 var Transports = []Transport{TransportCookie, TransportHeader}
 
+// String is the transport's name as the report writes it: "cookie" or
+// "header".
 func (t Transport) String() string {
 	if t == TransportHeader {
 		return "header"

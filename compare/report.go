@@ -266,6 +266,17 @@ func (w Window) text() string {
 	return fmt.Sprintf("%s s (%s)", thousands(w.Seconds), human(w.Seconds))
 }
 
+// forText says a window after "stayed valid".
+func (w Window) forText() string {
+	switch {
+	case w.Immediate:
+		return "for 0 s (refused at once)"
+	case w.Unbounded:
+		return fmt.Sprintf("with **no deadline** (still accepted %s later)", human(w.Seconds))
+	}
+	return "for " + w.text()
+}
+
 // cell is text, emphasized when the copy was accepted at all.
 func (w Window) cell() string {
 	if w.Immediate || w.Unbounded {

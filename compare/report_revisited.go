@@ -49,86 +49,152 @@ func (rep *Report) revisited(p func(string, ...any)) {
 	}
 }
 
-func (rep *Report) storageCells() [3]string {
-	stored := func(r *Row) string { return r.State.storedCell() }
-	inToken := func(r *Row) string {
-		return fmt.Sprintf("a %d-byte token on every request, %.0f more bytes per KB of session", r.Typical.RequestBytes, r.perKB())
+// serverName is the server session the revisited table cites: on Redis,
+// shared by every instance, if it ran.
+func (rep *Report) serverName() string {
+	if rep.cookieRow(NameServerRedis) != nil {
+		return NameServerRedis
 	}
+	return NameServerMemory
+}
+
+// holds says whether a claim of the guides' table held for a mechanism.
+func holds(ok bool) string {
+	if ok {
+		return "holds"
+	}
+	return "does not hold"
+}
+
+// props are the security properties the experiments measure.
+type props struct{ integrity, secrecy, revocation bool }
+
+func propsOf(r *Row) props {
+	return props{
+		integrity:  r.Tamper.FlipsAccepted == 0 && !r.Tamper.EditAccepted,
+		secrecy:    len(r.Readable.Secrets) == 0,
+		revocation: revocable(r),
+	}
+}
+
+// text says which properties held: "kept integrity and secrecy, not
+// revocation".
+func (p props) text() string {
+	var kept, lost []string
+	for _, x := range []struct {
+		ok   bool
+		name string
+	}{{p.integrity, "integrity"}, {p.secrecy, "secrecy"}, {p.revocation, "revocation"}} {
+		if x.ok {
+			kept = append(kept, x.name)
+		} else {
+			lost = append(lost, x.name)
+		}
+	}
+	join := func(xs []string, and string) string {
+		if len(xs) < 2 {
+			return strings.Join(xs, "")
+		}
+		return strings.Join(xs[:len(xs)-1], ", ") + " " + and + " " + xs[len(xs)-1]
+	}
+	switch {
+	case len(lost) == 0:
+		return "kept " + join(kept, "and")
+	case len(kept) == 0:
+		return "kept none of " + join(lost, "and")
+	}
+	return "kept " + join(kept, "and") + ", not " + join(lost, "or")
+}
+
+// evidence is the numbers behind props.
+func evidence(r *Row) string {
+	return fmt.Sprintf("%d of %d bit flips and %s edited role accepted; CSRF token %s, %d of %d other values readable; a copy stayed valid after logout %s",
+		r.Tamper.FlipsAccepted, r.Tamper.FlipsTried, map[bool]string{true: "the", false: "no"}[r.Tamper.EditAccepted],
+		r.Readable.secretCell(), len(r.Readable.Open), r.Readable.OpenOf, r.Revoke.AfterLogout.forText())
+}
+
+func (rep *Report) storageCells() [3]string {
+	size := func(r *Row) string {
+		return fmt.Sprintf("a %d-byte token on every request, %.0f more bytes per KB of session; on the server: %s", r.Typical.RequestBytes, r.perKB(), r.State.storedCell())
+	}
+	server := func(r *Row) string { return holds(r.State.Backend && r.perKB() == 0) + " (" + size(r) + ")" }
+	client := func(r *Row) string { return holds(!r.State.Backend) + " (" + size(r) + ")" }
+	jr := rep.with(NameJWTRefresh, func(r *Row) string {
+		return fmt.Sprintf("%s: only %s travel in its token, the rest of the session is on the server (%s)", holds(!r.State.Backend), strings.Join(r.Readable.Open, " and "), size(r))
+	})
 	return [3]string{
-		fmt.Sprintf("server-side holds for a server session: %s, and the client holds only an ID (%s). Not for the sealed cookie, a session kept on the client: %s, server-side %s.",
-			rep.with(NameServerRedis, stored), rep.with(NameServerRedis, inToken), rep.with(NameSealed, inToken), rep.with(NameSealed, stored)),
-		fmt.Sprintf("client-side holds for the long-lived JWT (%s, nothing on the server). The JWT deployment that revokes keeps state on the server like a session: only %s travel in the token (%s), the rest of the session and the denylist live in Redis (%s).",
-			rep.with(NameJWTHS256, inToken), rep.with(NameJWTRefresh, func(r *Row) string { return strings.Join(r.Readable.Open, " and ") }),
-			rep.with(NameJWTRefresh, inToken), rep.with(NameJWTRefresh, stored)),
-		fmt.Sprintf("client-side: the signed cookie carried %s, the plain cookie %s.", rep.with(NameSigned, inToken), rep.with(NamePlain, inToken)),
+		fmt.Sprintf("\"server\" %s for the *%s* session; %s for the sealed cookie, a session kept in its token.",
+			rep.with(rep.serverName(), server), rep.serverName(), rep.with(NameSealed, server)),
+		fmt.Sprintf("\"client\" %s for the long-lived JWT; for the JWT deployment that revokes it %s.", rep.with(NameJWTHS256, client), jr),
+		fmt.Sprintf("\"client\" %s for the signed cookie and %s for the plain cookie.", rep.with(NameSigned, client), rep.with(NamePlain, client)),
 	}
 }
 
 func (rep *Report) securityCells() [3]string {
-	integrity := func(r *Row) string {
-		return fmt.Sprintf("%d of %d bit flips and %s edited role accepted", r.Tamper.FlipsAccepted, r.Tamper.FlipsTried, map[bool]string{true: "the", false: "no"}[r.Tamper.EditAccepted])
-	}
-	reads := func(r *Row) string {
-		return fmt.Sprintf("%d of %d values readable, CSRF token %s", len(r.Readable.Open), r.Readable.OpenOf, r.Readable.secretCell())
-	}
-	logout := func(r *Row) string { return "a copy outlived logout by " + r.Revoke.AfterLogout.text() }
-	all := func(r *Row) string { return integrity(r) + "; " + reads(r) + "; " + logout(r) }
+	sec := func(r *Row) string { return fmt.Sprintf("%s (%s)", propsOf(r).text(), evidence(r)) }
 	return [3]string{
-		fmt.Sprintf("\"High\" holds for the server session (%s) and, but for revocation, for the sealed cookie (%s).", rep.with(NameServerRedis, all), rep.with(NameSealed, all)),
-		fmt.Sprintf("\"Medium\" averages a strong property and missing ones. Long-lived: %s. With 15-minute access tokens and a denylist: %s; a stolen access token alone lasted %s, and one with its refresh token %s.",
-			rep.with(NameJWTHS256, all), rep.with(NameJWTRefresh, all), rep.with(NameJWTRefresh, func(r *Row) string { return r.Revoke.Stolen.text() }),
+		fmt.Sprintf("\"High\": the *%s* session %s; the sealed cookie %s.", rep.serverName(), rep.with(rep.serverName(), sec), rep.with(NameSealed, sec)),
+		fmt.Sprintf("\"Medium\": the long-lived JWT %s; the JWT deployment %s, and a stolen access token alone stayed valid %s, one with its refresh token (the user idle) %s.",
+			rep.with(NameJWTHS256, sec), rep.with(NameJWTRefresh, sec),
+			rep.with(NameJWTRefresh, func(r *Row) string { return r.Revoke.Stolen.forText() }),
 			rep.with(NameJWTRefresh, func(r *Row) string { return r.thiefText() })),
-		fmt.Sprintf("\"Low-Medium\" is one adjective for different things. Signed: %s. Plain: %s; a token kept past its deadline was %s.",
-			rep.with(NameSigned, all), rep.with(NamePlain, all), rep.with(NamePlain, func(r *Row) string { return yesNo(r.ExpiredAccepted) })),
+		fmt.Sprintf("\"Low-Medium\": the signed cookie %s; the plain cookie %s, and a token kept past its deadline was %s.",
+			rep.with(NameSigned, sec), rep.with(NamePlain, sec), rep.with(NamePlain, func(r *Row) string { return yesNo(r.ExpiredAccepted) })),
 	}
 }
 
+// storeText says what a mechanism asked of a store per request, and
+// whether a second instance accepted its token.
+func storeText(r *Row) string {
+	var s string
+	switch st := r.State; {
+	case !st.Backend:
+		s = "no store"
+	case !st.Network:
+		s = "a store in the process"
+	default:
+		s = fmt.Sprintf("%d store round trip(s) per request, %s to the store at %s req/s", st.Verify.RoundTrips, mb(r.storeBandwidth()), thousands(Rate))
+	}
+	return s + "; a second instance " + acceptsWord(r.ReplicaAccepts) + " its token"
+}
+
 func (rep *Report) scalabilityCells() [3]string {
-	store := func(r *Row) string {
-		return fmt.Sprintf("%s per request, %s to the store at %s req/s, a second instance %s it",
-			r.State.costCell(r.State.Verify), r.storeBandwidthCell(), thousands(Rate), acceptsWord(r.ReplicaAccepts))
+	needs := func(r *Row) string { return holds(r.State.Backend) + " (" + storeText(r) + ")" }
+	stateless := func(r *Row) string { return holds(!r.State.Backend) + " (" + storeText(r) + ")" }
+	limited := func(r *Row) string {
+		return fmt.Sprintf("%s for size (one cookie held at most %d bytes of payload) and %s for scaling out (%s)",
+			holds(!r.Fit.Unbounded), r.Fit.Payload, holds(!r.ReplicaAccepts), storeText(r))
 	}
 	return [3]string{
-		fmt.Sprintf("\"Needs store\" holds for server sessions: Redis %s; in memory, %s. The sealed cookie needs none: %s.",
-			rep.with(NameServerRedis, store), rep.with(NameServerMemory, store), rep.with(NameSealed, store)),
-		fmt.Sprintf("\"Stateless\" holds only for the long-lived JWT: %s. The JWT deployment that can revoke is not: %s, plus a refresh every %s per active client.",
-			rep.with(NameJWTHS256, store), rep.with(NameJWTRefresh, store), rep.with(NameJWTRefresh, func(r *Row) string { return human(r.Revoke.Stolen.Seconds + 1) })),
-		fmt.Sprintf("\"Limited\" holds for size, not for scaling out: one cookie held at most %s of payload; with no store, %s.",
-			rep.each([]string{NameSigned, NamePlain}, func(r *Row) string { return fmt.Sprintf("%d bytes", r.Fit.Payload) }),
-			rep.each([]string{NameSigned, NamePlain}, func(r *Row) string { return "a second instance " + acceptsWord(r.ReplicaAccepts) + " it" })),
+		fmt.Sprintf("\"Needs store\" %s for the server session on Redis, %s in memory, and %s for the sealed cookie.",
+			rep.with(NameServerRedis, needs), rep.with(NameServerMemory, needs), rep.with(NameSealed, needs)),
+		fmt.Sprintf("\"Stateless\" %s for the long-lived JWT and %s for the JWT deployment that revokes, which also refreshes every %s per active client.",
+			rep.with(NameJWTHS256, stateless), rep.with(NameJWTRefresh, stateless), rep.with(NameJWTRefresh, func(r *Row) string { return human(r.Revoke.Stolen.Seconds + 1) })),
+		fmt.Sprintf("\"Limited\" %s for the signed cookie, and %s for the plain cookie.", rep.with(NameSigned, limited), rep.with(NamePlain, limited)),
 	}
 }
 
 func (rep *Report) useCells() [3]string {
-	header := func(r *Row) string {
-		h := rep.row(r.Name, TransportHeader)
-		if h == nil {
-			return "cookie only"
+	use := func(r *Row) string {
+		s := "cookie only"
+		if h := rep.row(r.Name, TransportHeader); h != nil {
+			s = fmt.Sprintf("also over the header transport, %d bytes per request", h.Typical.RequestBytes)
 		}
-		return fmt.Sprintf("%d bytes per request over the header transport", h.Typical.RequestBytes)
-	}
-	inBrowser := func(r *Row) string {
-		c, h := rep.browserOf(r), (*BrowserResult)(nil)
+		if c := rep.browserOf(r); c != nil {
+			s += fmt.Sprintf("; in Chromium an injected script read its cookie: %s", yesIf(c.ScriptRead, "**yes**"))
+		}
 		if hr := rep.row(r.Name, TransportHeader); hr != nil {
-			h = rep.browserOf(hr)
-		}
-		if c == nil {
-			return "browser not run"
-		}
-		s := fmt.Sprintf("in Chromium an injected script read the cookie: %s", yesIf(c.ScriptRead, "yes"))
-		if h != nil {
-			s += fmt.Sprintf(", the header token kept in localStorage: %s", yesIf(h.ScriptRead, "yes"))
+			if h := rep.browserOf(hr); h != nil {
+				s += fmt.Sprintf(", its header token kept in localStorage: %s", yesIf(h.ScriptRead, "**yes**"))
+			}
 		}
 		return s
 	}
-	both := func(r *Row) string { return header(r) + "; " + inBrowser(r) }
 	return [3]string{
-		fmt.Sprintf("web applications, and APIs too: the server session (%s) and the sealed cookie (%s) ran over both transports.",
-			rep.with(NameServerRedis, both), rep.with(NameSealed, both)),
-		fmt.Sprintf("APIs and SPAs: the long-lived JWT (%s), the JWT deployment (%s). Nothing in the measurements ties the header to JWTs: the library's sessions ran over it too.",
-			rep.with(NameJWTHS256, both), rep.with(NameJWTRefresh, both)),
-		fmt.Sprintf("small data: the signed cookie (%s), the plain cookie (%s); preferences the server need not trust.",
-			rep.with(NameSigned, both), rep.with(NamePlain, both)),
+		fmt.Sprintf("web applications: the *%s* session (%s); the sealed cookie (%s).", rep.serverName(), rep.with(rep.serverName(), use), rep.with(NameSealed, use)),
+		fmt.Sprintf("APIs and SPAs: the long-lived JWT (%s); the JWT deployment (%s).", rep.with(NameJWTHS256, use), rep.with(NameJWTRefresh, use)),
+		fmt.Sprintf("small data: the signed cookie (%s); the plain cookie (%s, and it accepted an edited role: %s).",
+			rep.with(NameSigned, use), rep.with(NamePlain, use), rep.with(NamePlain, func(r *Row) string { return yesIf(r.Tamper.EditAccepted, "**yes**") })),
 	}
 }
 
@@ -161,7 +227,7 @@ func (r *Row) thiefText() string {
 	if r.Refresh == nil {
 		return "not measured"
 	}
-	return r.Refresh.Thief.text()
+	return r.Refresh.Thief.forText()
 }
 
 // needs says what a flow's findings leave to the application.
@@ -194,8 +260,8 @@ func (rep *Report) Summary() string {
 	var s []string
 	now := rep.specsWhere(revocable)
 	late := rep.specsWhere(func(r *Row) bool { return !r.Revoke.AfterLogout.Immediate })
-	s = append(s, fmt.Sprintf("Measured against JWTs and signed and plain cookies ([comparison](docs/comparison.md), regenerated by `go run ./compare/cmd/compare`): %s refused a copied token as soon as its session was logged out, where it stayed valid after logout for %s.",
-		list(now), rep.each(late, func(r *Row) string { return r.Revoke.AfterLogout.text() })))
+	s = append(s, fmt.Sprintf("Measured against JWTs and signed and plain cookies ([comparison](docs/comparison.md), regenerated by `go run ./compare/cmd/compare`): %s refused a copied token as soon as its session was logged out; for the others it stayed valid after logout: %s.",
+		list(now), rep.each(late, func(r *Row) string { return r.Revoke.AfterLogout.forText() })))
 	if sr, jr := rep.cookieRow(NameServerRedis), rep.cookieRow(NameJWTRefresh); sr != nil && jr != nil {
 		trips := fmt.Sprintf("as many store round trips per request as the server session on Redis (%d)", sr.State.Verify.RoundTrips)
 		if jr.State.Verify.RoundTrips != sr.State.Verify.RoundTrips {

@@ -204,7 +204,7 @@ func (rep *Report) sections() []section {
 				return "**rejected** (nothing shared)"
 			}),
 			row("Key rotation", "A token issued under key A; the key list becomes (B, A): is the old token accepted, and does the server answer with a token under B (or a refresh give one)? Then A is dropped: is the old token still accepted, and is the user logged out? A server session has no key: its tokens are random IDs.", func(r *Row) string { return r.Rotation.cell() }),
-			row("Key rotation, server re-issues old-key tokens", "The same for the variant of a long-lived JWT whose server, seeing a valid token whose `kid` is not the current key, signs the same claims (and expiry) again under the current key and sends the new token back. A JWT library verifies against several keys (golang-jwt: a `Keyfunc` that picks the key by `kid`, or returns a `VerificationKeySet`); issuing the new token is the application's code, about ten lines.", func(r *Row) string {
+			row("Key rotation, server re-issues old-key tokens", "The same for the variant of a long-lived JWT whose server, seeing a valid token whose `kid` is not the current key, signs the same claims (and expiry) again under the current key and sends the new token back. A JWT library verifies against several keys (golang-jwt: a `Keyfunc` that picks the key by `kid`, or returns a `VerificationKeySet`); issuing the new token is the application's code (here, `reissue` in compare/tokens.go).", func(r *Row) string {
 				if r.RotationReissue == nil {
 					return "—"
 				}

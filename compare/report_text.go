@@ -65,17 +65,17 @@ func (rep *Report) guide(p func(string, ...any)) {
 	rep.guideHeaders(p)
 	rep.guideForms(p)
 	if r := rep.cookieRow(NameJWTEdDSA); r != nil {
-		p("- **A token another service must verify without your secret**: *%s*, whose signature verifies with the public key alone (HMAC tokens and sealed cookies need the shared secret). Measured, at its price: the tools read %d of %d of its values and its CSRF token was %s, and a copy outlived logout by %s.",
-			NameJWTEdDSA, len(r.Readable.Open), r.Readable.OpenOf, r.Readable.secretCell(), r.Revoke.AfterLogout.text())
+		p("- **A token another service must verify without your secret**: *%s*, whose signature verifies with the public key alone (HMAC tokens and sealed cookies need the shared secret). Measured, at its price: the tools read %d of %d of its values and its CSRF token was %s, and a copy stayed valid after logout %s.",
+			NameJWTEdDSA, len(r.Readable.Open), r.Readable.OpenOf, r.Readable.secretCell(), r.Revoke.AfterLogout.forText())
 	}
 	if r := rep.cookieRow(NamePlain); r != nil {
 		s := rep.cookieRow(NameSigned)
 		signed := "not measured"
 		if s != nil {
-			signed = fmt.Sprintf("a signed cookie refused the edited role (%s) but %d of %d values and the CSRF token stayed readable (%s)", s.Tamper.editCell(), len(s.Readable.Open), s.Readable.OpenOf, s.Readable.secretCell())
+			signed = fmt.Sprintf("a signed cookie %s the edited role; the tools read %d of %d of its values, and its CSRF token was %s", acceptsWord(s.Tamper.EditAccepted), len(s.Readable.Open), s.Readable.OpenOf, s.Readable.secretCell())
 		}
-		p("- **Never** a plain cookie for anything the server trusts: an edited role was %s, %d of %d bit flips were accepted, and a copy stayed valid for %s. %s.",
-			r.Tamper.editCell(), r.Tamper.FlipsAccepted, r.Tamper.FlipsTried, r.Revoke.Stolen.text(), upper(signed))
+		p("- **Never** a plain cookie for anything the server trusts: an edited role was %s, %d of %d bit flips were accepted, and a copy stayed valid %s. %s.",
+			r.Tamper.editCell(), r.Tamper.FlipsAccepted, r.Tamper.FlipsTried, r.Revoke.Stolen.forText(), upper(signed))
 	}
 	p("")
 }
@@ -90,8 +90,8 @@ func upper(s string) string {
 func (rep *Report) guideRevocation(p func(string, ...any)) {
 	now := rep.specsWhere(revocable)
 	late := rep.specsWhere(func(r *Row) bool { return !r.Revoke.AfterLogout.Immediate })
-	p("- **A logout, a ban or a role change must take effect now** (a copied token must die with the session): %s. Only they refused a copy replayed after logout, after \"log out everywhere\" and after a demotion, on the first request. A copy taken before logout stayed valid after it for %s.",
-		list(now), rep.each(late, func(r *Row) string { return r.Revoke.AfterLogout.text() }))
+	p("- **A logout, a ban or a role change must take effect now** (a copied token must die with the session): %s. Only they refused a copy replayed after logout, after \"log out everywhere\" and after a demotion, on the first request. A copy taken before logout stayed valid after it: %s.",
+		list(now), rep.each(late, func(r *Row) string { return r.Revoke.AfterLogout.forText() }))
 	sr, jr := rep.cookieRow(NameServerRedis), rep.cookieRow(NameJWTRefresh)
 	if sr == nil || jr == nil || jr.Refresh == nil {
 		return
@@ -114,9 +114,9 @@ func (rep *Report) guideSealed(p func(string, ...any)) {
 	if sc.State.Backend {
 		store = "used a store (" + sc.State.costCell(sc.State.Verify) + " per request)"
 	}
-	p("- **Nothing to run but the app, small sessions, and a deadline is revocation enough**: the sealed cookie. It %s, a second instance with the same keys %s its token, the tools read %d of %d of its values and its CSRF token was %s, %d of %d bit flips were accepted, and its deadline held in real time (a token kept past it: %s). It costs %d bytes per request for the typical session. A copy taken before logout stayed valid for %s: keep `Lifetime` and `IdleTimeout` short.",
+	p("- **Nothing to run but the app, small sessions, and a deadline is revocation enough**: the sealed cookie. It %s, a second instance with the same keys %s its token, the tools read %d of %d of its values and its CSRF token was %s, %d of %d bit flips were accepted, and its deadline held in real time (a token kept past it: %s). It costs %d bytes per request for the typical session. A copy taken before logout stayed valid %s: keep `Lifetime` and `IdleTimeout` short.",
 		store, acceptsWord(sc.ReplicaAccepts), len(sc.Readable.Open), sc.Readable.OpenOf, sc.Readable.secretCell(),
-		sc.Tamper.FlipsAccepted, sc.Tamper.FlipsTried, yesNo(sc.ExpiredAccepted), sc.Typical.RequestBytes, sc.Revoke.AfterLogout.text())
+		sc.Tamper.FlipsAccepted, sc.Tamper.FlipsTried, yesNo(sc.ExpiredAccepted), sc.Typical.RequestBytes, sc.Revoke.AfterLogout.forText())
 }
 
 func (rep *Report) guideGrowth(p func(string, ...any)) {
@@ -190,7 +190,11 @@ func (rep *Report) guideForms(p func(string, ...any)) {
 	s := fmt.Sprintf("- **Cookies and forms (CSRF)**: with `SameSite=Lax`, the library's default, a form posted from another site reached the server %s in %d of %d cookie flows; a form posted from another origin of the same site (another port, as a sibling subdomain would be) carried it and was accepted in %d of %d.",
 		withWithout(crossCarried == 0), len(lax)-crossCarried, len(lax), sameAccepted, len(lax))
 	for _, b := range rep.browserWhere(func(b *BrowserResult) bool { return b.Flow.Variant && b.Flow.Transport == TransportCookie }) {
-		s += fmt.Sprintf(" %s: the cross-site post %s, the same-site one %s.", upper(b.Flow.Label), b.CrossSite.verdict(), b.SameSite.verdict())
+		if c, s2 := b.CrossSite.verdict(), b.SameSite.verdict(); c == s2 {
+			s += fmt.Sprintf(" %s: both posts %s.", upper(b.Flow.Label), c)
+		} else {
+			s += fmt.Sprintf(" %s: the cross-site post %s, the same-site one %s.", upper(b.Flow.Label), c, s2)
+		}
 	}
 	hdr := rep.browserWhere(func(b *BrowserResult) bool { return b.Flow.Transport == TransportHeader })
 	s += fmt.Sprintf(" A header token was carried by neither post in %d of %d header flows.", count(hdr, func(b *BrowserResult) bool { return !b.CrossSite.Carried && !b.SameSite.Carried }), len(hdr))

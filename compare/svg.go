@@ -46,7 +46,7 @@ type Chart struct {
 
 const (
 	chartWidth  = 760
-	labelWidth  = 150
+	labelWidth  = 150 // at least; more for longer category names
 	valueWidth  = 110
 	barHeight   = 16
 	barGap      = 3
@@ -98,11 +98,16 @@ func (c *Chart) Caption() string { return c.Title }
 
 // SVG renders the chart.
 func (c *Chart) SVG() []byte {
+	labelWidth := labelWidth
+	for _, cat := range c.Categories {
+		// About 6.5 pixels per character of 12-pixel Helvetica.
+		labelWidth = max(labelWidth, 16+len(cat)*13/2)
+	}
 	plotW := float64(chartWidth - labelWidth - valueWidth)
 	groupH := len(c.Series)*(barHeight+barGap) - barGap
 	height := headerSpace + len(c.Categories)*(groupH+groupGap) + footerSpace
 	top, step := c.axisMax()
-	x := func(v float64) float64 { return labelWidth + plotW*min(v, top)/top }
+	x := func(v float64) float64 { return float64(labelWidth) + plotW*min(v, top)/top }
 	plotBottom := float64(height - footerSpace + 4)
 
 	var b strings.Builder
@@ -120,14 +125,14 @@ func (c *Chart) SVG() []byte {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%.1f" stroke="#e3e3e3"/>`+"\n", gx, headerSpace-6, gx, plotBottom)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#666" font-size="11">%s</text>`+"\n", gx, plotBottom+14, strconv.FormatFloat(v, 'f', -1, 64))
 	}
-	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#666" font-size="11">%s</text>`+"\n", labelWidth+plotW/2, plotBottom+28, esc(c.Unit))
+	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#666" font-size="11">%s</text>`+"\n", float64(labelWidth)+plotW/2, plotBottom+28, esc(c.Unit))
 	// Bars.
 	y := float64(headerSpace)
 	for i, cat := range c.Categories {
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle" fill="#222">%s</text>`+"\n", labelWidth-8, y+float64(groupH)/2, esc(cat))
 		for _, s := range c.Series {
 			v := s.Values[i]
-			w := x(v) - labelWidth
+			w := x(v) - float64(labelWidth)
 			fmt.Fprintf(&b, `<rect x="%d" y="%.1f" width="%.1f" height="%d" fill="%s"><title>%s, %s: %s %s</title></rect>`+"\n",
 				labelWidth, y, w, barHeight, s.Color, esc(cat), esc(s.Name), esc(c.format(v)), esc(c.Unit))
 			if c.Clip > 0 && v > top {
