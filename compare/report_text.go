@@ -191,9 +191,9 @@ func (rep *Report) guideForms(p func(string, ...any)) {
 		withWithout(crossCarried == 0), len(lax)-crossCarried, len(lax), sameAccepted, len(lax))
 	for _, b := range rep.browserWhere(func(b *BrowserResult) bool { return b.Flow.Variant && b.Flow.Transport == TransportCookie }) {
 		if c, s2 := b.CrossSite.verdict(), b.SameSite.verdict(); c == s2 {
-			s += fmt.Sprintf(" %s: both posts %s.", upper(b.Flow.Label), c)
+			s += fmt.Sprintf(" %s: both posts: %s.", upper(b.Flow.Label), c)
 		} else {
-			s += fmt.Sprintf(" %s: the cross-site post %s, the same-site one %s.", upper(b.Flow.Label), c, s2)
+			s += fmt.Sprintf(" %s: the cross-site post: %s; the same-site one: %s.", upper(b.Flow.Label), c, s2)
 		}
 	}
 	hdr := rep.browserWhere(func(b *BrowserResult) bool { return b.Flow.Transport == TransportHeader })
@@ -208,19 +208,19 @@ func withWithout(without bool) string {
 	return "with the cookie"
 }
 
-// verdict says what became of a forged post.
+// verdict says what became of a forged post, after "the post: ".
 func (p Post) verdict() string {
 	switch {
 	case !p.Arrived:
 		return "did not arrive"
 	case p.Blocked:
-		return "was refused by `http.CrossOriginProtection`"
+		return "refused by `http.CrossOriginProtection`"
 	case !p.Carried:
 		return "arrived without the credential"
 	case p.Accepted:
-		return "carried the credential and was **accepted**"
+		return "carried the credential, **accepted**"
 	}
-	return "carried the credential and was rejected"
+	return "carried the credential, rejected"
 }
 
 func (rep *Report) browserWhere(f func(*BrowserResult) bool) []*BrowserResult {
