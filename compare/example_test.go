@@ -9,7 +9,8 @@ import (
 )
 
 // Run the experiments and write the report, as go run ./compare/cmd/compare
-// does (without the charts). Quick takes a few seconds instead of a minute.
+// does (without the charts, the README summary and the browser
+// experiments). Quick takes seconds rather than minutes.
 func ExampleRun() {
 	rep, err := compare.Run(context.Background(), compare.Options{Quick: true})
 	if err != nil {

@@ -1,11 +1,24 @@
 package compare
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+)
+
+// scope is what a request needs of its session.
+type scope int
+
+const (
+	// scopeAll: every value (a page that shows the cart).
+	scopeAll scope = iota
+	// scopeIdentity: only who the user is, "uid" and "role" (an API call
+	// that checks a permission).
+	scopeIdentity
 )
 
 // endpoint is the server side of a mechanism, at the HTTP level: what a
@@ -15,11 +28,17 @@ import (
 type endpoint interface {
 	// issue answers a login of user with values v.
 	issue(w http.ResponseWriter, r *http.Request, user string, v Values) error
-	// verify answers a request, and returns the values its token carries
-	// and whether the token was accepted.
-	verify(w http.ResponseWriter, r *http.Request) (Values, bool, error)
+	// verify answers a request that needs sc of its session, and returns
+	// the values it got and whether the token was accepted.
+	verify(w http.ResponseWriter, r *http.Request, sc scope) (Values, bool, error)
 	// logout answers a logout request.
 	logout(w http.ResponseWriter, r *http.Request) error
+}
+
+// refresher is an endpoint with a refresh route.
+type refresher interface {
+	// refresh answers a refresh request: new tokens, or ok false.
+	refresh(w http.ResponseWriter, r *http.Request) (ok bool, err error)
 }
 
 // backend is what a mechanism does besides answering requests: the
@@ -35,60 +54,90 @@ type backend interface {
 }
 
 // harness turns a backend into a Mechanism by running its endpoint under
-// httptest: a request carries the client's Cookie header, and the token
-// is read back from the response's Set-Cookie headers.
+// httptest: a request carries the client's token as the transport says,
+// and the token is read back from the response.
 type harness struct {
 	name string
+	tr   Transport
 	b    backend
 }
 
 var _ Mechanism = (*harness)(nil)
 
-func (h *harness) Name() string { return h.name }
+func (h *harness) Name() string         { return h.name }
+func (h *harness) Transport() Transport { return h.tr }
 
-// serve runs f as the handler of one request that carries tok, and
-// returns the response's headers.
-func serve(ctx context.Context, tok Token, f func(http.ResponseWriter, *http.Request) error) (http.Header, error) {
-	r := httptest.NewRequestWithContext(ctx, http.MethodGet, "https://example.com/", nil)
-	if !tok.IsZero() {
-		r.Header.Set("Cookie", tok.CookieHeader())
+// response is what the harness keeps of one answer.
+type response struct {
+	header http.Header
+	body   []byte
+}
+
+// token is the token the response handed out, if any.
+func (r response) token() Token { return tokenFrom(r.header, r.body) }
+
+// size is what the mechanism added to the response.
+func (r response) size() int { return headerBytes(r.header) + len(r.body) }
+
+// serve runs f as the handler of one request for path that carries hdr
+// and body, and returns the response.
+func serve(ctx context.Context, method, path string, hdr http.Header, body []byte, f func(http.ResponseWriter, *http.Request) error) (response, error) {
+	r := httptest.NewRequestWithContext(ctx, method, "https://example.com"+path, bytes.NewReader(body))
+	for k, vs := range hdr {
+		r.Header[k] = vs
 	}
 	w := httptest.NewRecorder()
 	var err error
-	handler := func(w http.ResponseWriter, r *http.Request) {
-		err = f(w, r)
-	}
-	http.HandlerFunc(handler).ServeHTTP(w, r)
+	http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { err = f(w, r) }).ServeHTTP(w, r)
 	if err == nil && w.Code >= 500 {
 		err = fmt.Errorf("compare: server answered %d", w.Code)
 	}
-	return w.Result().Header, err
+	res := w.Result()
+	b, _ := io.ReadAll(res.Body)
+	return response{header: res.Header, body: b}, err
+}
+
+// carrying returns the request header that carries tok to path.
+func carrying(tok Token, path string) http.Header {
+	h := http.Header{}
+	if name, value := tok.RequestHeader(path); name != "" {
+		h.Set(name, value)
+	}
+	return h
 }
 
 func (h *harness) Issue(ctx context.Context, user string, v Values) (Token, error) {
 	ep := h.b.endpoint()
-	hdr, err := serve(ctx, Token{}, func(w http.ResponseWriter, r *http.Request) error {
+	res, err := serve(ctx, http.MethodPost, loginPath, nil, nil, func(w http.ResponseWriter, r *http.Request) error {
 		return ep.issue(w, r, user, v)
 	})
 	if err != nil {
 		return Token{}, err
 	}
-	tok := tokenFrom(hdr)
+	tok := res.token()
 	if tok.IsZero() {
-		return Token{}, errors.New("compare: login set no cookie")
+		return Token{}, errors.New("compare: the login handed out no token")
 	}
 	return tok, nil
 }
 
 func (h *harness) Verify(ctx context.Context, tok Token) (Verified, error) {
+	return h.verify(ctx, tok, scopeAll)
+}
+
+func (h *harness) Identify(ctx context.Context, tok Token) (Verified, error) {
+	return h.verify(ctx, tok, scopeIdentity)
+}
+
+func (h *harness) verify(ctx context.Context, tok Token, sc scope) (Verified, error) {
 	ep := h.b.endpoint()
 	var (
 		values Values
 		ok     bool
 	)
-	hdr, err := serve(ctx, tok, func(w http.ResponseWriter, r *http.Request) error {
+	res, err := serve(ctx, http.MethodGet, requestPath, carrying(tok, requestPath), nil, func(w http.ResponseWriter, r *http.Request) error {
 		var err error
-		values, ok, err = ep.verify(w, r)
+		values, ok, err = ep.verify(w, r, sc)
 		return err
 	})
 	if err != nil {
@@ -97,12 +146,33 @@ func (h *harness) Verify(ctx context.Context, tok Token) (Verified, error) {
 	if !ok {
 		return Verified{}, ErrRejected
 	}
-	return Verified{Values: values, Reissued: tokenFrom(hdr)}, nil
+	return Verified{Values: values, Reissued: res.token(), ResponseBytes: res.size()}, nil
+}
+
+func (h *harness) Refresh(ctx context.Context, tok Token) (Token, error) {
+	rf, ok := h.b.endpoint().(refresher)
+	if !ok {
+		return Token{}, errors.ErrUnsupported
+	}
+	hdr, body := tok.refreshRequest()
+	var accepted bool
+	res, err := serve(ctx, http.MethodPost, refreshPath, hdr, body, func(w http.ResponseWriter, r *http.Request) error {
+		var err error
+		accepted, err = rf.refresh(w, r)
+		return err
+	})
+	if err != nil {
+		return Token{}, err
+	}
+	if !accepted {
+		return Token{}, ErrRejected
+	}
+	return res.token(), nil
 }
 
 func (h *harness) Logout(ctx context.Context, tok Token) error {
 	ep := h.b.endpoint()
-	_, err := serve(ctx, tok, ep.logout)
+	_, err := serve(ctx, http.MethodPost, logoutPath, carrying(tok, logoutPath), nil, ep.logout)
 	return err
 }
 
@@ -120,7 +190,7 @@ func (h *harness) Replica() (Mechanism, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &harness{name: h.name, b: b}, nil
+	return &harness{name: h.name, tr: h.tr, b: b}, nil
 }
 
 // keyring is a mechanism's keys: the first signs (or seals), all verify.
@@ -183,7 +253,7 @@ func (floorBackend) issue(w http.ResponseWriter, _ *http.Request, _ string, _ Va
 	return nil
 }
 
-func (floorBackend) verify(_ http.ResponseWriter, r *http.Request) (Values, bool, error) {
+func (floorBackend) verify(_ http.ResponseWriter, r *http.Request, _ scope) (Values, bool, error) {
 	_, err := r.Cookie(CookieName)
 	return Values{}, err == nil, nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
@@ -18,17 +17,38 @@ import (
 // Manager chooses the cookie attributes, splits a large token into
 // chunks, encodes the values (CBOR) and decides when to write, so the
 // bytes measured are the ones an application using the library sends.
+// They use only the constructors and the Manager's, Session's and
+// serverstore.Store's methods, as an application does.
 
 // newManager returns a Manager with the library's defaults, as an
-// application makes it, and the lifetime of cfg.
+// application makes it, and the lifetime, transport, clock and SameSite
+// of cfg.
 func newManager(store session.Store, cfg Config) *session.Manager {
 	m := session.New(store)
 	m.Lifetime = cfg.Lifetime
+	if cfg.Transport == TransportHeader {
+		m.Transport = session.TransportHeader
+	}
+	if cfg.Clock != nil {
+		m.Now = cfg.Clock.Now
+	}
+	m.Cookie.SameSite = cfg.sameSite()
 	// The experiments provoke failures (a session too large to save) and
-	// measure them; they are not worth a log line each.
+	// measure them; they are not worth a log line each, but the harness
+	// needs to know what failed.
 	m.Logger = slog.New(slog.DiscardHandler)
+	m.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		if slot, ok := r.Context().Value(errSlotKey{}).(*error); ok {
+			*slot = err
+		}
+		http.Error(w, "session store failure", http.StatusInternalServerError)
+	}
 	return m
 }
+
+// errSlotKey is the context key of where the Manager's ErrorFunc puts the
+// error of the request being served.
+type errSlotKey struct{}
 
 // managerEndpoint is the endpoint of a mechanism built on session.Manager.
 type managerEndpoint struct {
@@ -38,14 +58,15 @@ type managerEndpoint struct {
 // run serves one request through the Manager's middleware, with f as the
 // handler.
 func (e managerEndpoint) run(w http.ResponseWriter, r *http.Request, f func(*session.Session)) error {
-	var err error
+	var err, failed error
+	r = r.WithContext(context.WithValue(r.Context(), errSlotKey{}, &failed))
 	e.m.Handler(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		s := e.m.Get(r)
 		if err = s.Err(); err == nil {
 			f(s)
 		}
 	})).ServeHTTP(w, r)
-	return err
+	return errors.Join(err, failed)
 }
 
 func (e managerEndpoint) issue(w http.ResponseWriter, r *http.Request, user string, v Values) error {
@@ -57,27 +78,36 @@ func (e managerEndpoint) issue(w http.ResponseWriter, r *http.Request, user stri
 	})
 }
 
-func (e managerEndpoint) verify(w http.ResponseWriter, r *http.Request) (Values, bool, error) {
+func (e managerEndpoint) verify(w http.ResponseWriter, r *http.Request, sc scope) (Values, bool, error) {
 	var (
 		v  Values
 		ok bool
 	)
 	err := e.run(w, r, func(s *session.Session) {
-		if ok = !s.IsNew(); ok {
-			v = Values{}
-			for _, k := range s.Keys() {
-				v[k] = s.Get(k)
-			}
+		if ok = !s.IsNew(); !ok {
+			return
+		}
+		v = Values{}
+		keys := s.Keys()
+		if sc == scopeIdentity {
+			keys = identityKeys
+		}
+		for _, k := range keys {
+			v[k] = s.Get(k)
 		}
 	})
 	return v, ok, err
 }
 
+// identityKeys are the values a request that needs only the user's
+// identity reads.
+var identityKeys = []string{"uid", "role"}
+
 func (e managerEndpoint) logout(w http.ResponseWriter, r *http.Request) error {
 	return e.run(w, r, (*session.Session).Destroy)
 }
 
-// serverSession is serverstore.Store behind a Manager: the cookie holds a
+// serverSession is serverstore.Store behind a Manager: the token is a
 // random ID, the record lives in a backend.
 type serverSession struct {
 	unkeyed // the token is a random ID: there is no key to rotate
@@ -100,9 +130,10 @@ type connector interface {
 	close() error
 }
 
-// instance is one server's backend, counted.
+// instance is one server's backend and what it counts.
 type instance struct {
-	meter *meter
+	store *serverstore.Store
+	net   *netCount // nil for an in-process backend
 	close func() error
 }
 
@@ -111,8 +142,7 @@ func newServerSession(cfg Config, conn connector) (*serverSession, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := serverstore.New(inst.meter.backend())
-	return &serverSession{cfg: cfg, conn: conn, inst: inst, store: store, m: newManager(store, cfg)}, nil
+	return &serverSession{cfg: cfg, conn: conn, inst: inst, store: inst.store, m: newManager(inst.store, cfg)}, nil
 }
 
 func (s *serverSession) endpoint() endpoint { return managerEndpoint{s.m} }
@@ -132,8 +162,11 @@ func (s *serverSession) replica() (backend, error) {
 }
 
 func (s *serverSession) stats() Stats {
-	st := s.inst.meter.stats()
-	st.ResidentBytes = s.conn.residentBytes()
+	st := Stats{Backend: true, ResidentBytes: s.conn.residentBytes()}
+	if n := s.inst.net; n != nil {
+		st.Network = true
+		st.Commands, st.RoundTrips, st.StoreBytes = n.commands.Load(), n.roundTrips.Load(), n.bytes.Load()
+	}
 	return st
 }
 
@@ -153,14 +186,14 @@ type memConnector struct{}
 
 func (memConnector) connect() (*instance, error) {
 	b := memstore.New()
-	return &instance{meter: newMeter(b, nil), close: b.Close}, nil
+	return &instance{store: serverstore.New(b), close: b.Close}, nil
 }
 
 func (memConnector) residentBytes() int64 { return -1 }
 func (memConnector) close() error         { return nil }
 
 // sealedCookie is cookiesession.Store behind a Manager: the whole session,
-// sealed, in the cookie.
+// sealed, in the token.
 type sealedCookie struct {
 	cfg  Config
 	keys *keyring[[]byte]
@@ -178,6 +211,9 @@ func (s *sealedCookie) build() error {
 	store, err := cookiesession.New(s.keys.keys...)
 	if err != nil {
 		return fmt.Errorf("compare: %w", err)
+	}
+	if s.cfg.Clock != nil {
+		store.Now = s.cfg.Clock.Now
 	}
 	s.m = newManager(store, s.cfg)
 	return nil
@@ -206,101 +242,3 @@ func (s *sealedCookie) replica() (backend, error) {
 
 func (s *sealedCookie) stats() Stats { return Stats{} }
 func (s *sealedCookie) close() error { return nil }
-
-// meter wraps a serverstore.Backend to count what the Store asks of it.
-// The backend must implement UserIndex and Transactor (memstore and
-// redisstore do); Renamer is passed on when the backend has it.
-type meter struct {
-	b     serverstore.Backend
-	tx    serverstore.Transactor
-	ui    serverstore.UserIndex
-	rn    serverstore.Renamer
-	calls atomic.Int64
-	rtts  *atomic.Int64 // network round trips, counted by the client; nil in process
-	last  atomic.Int64
-}
-
-func newMeter(b serverstore.Backend, rtts *atomic.Int64) *meter {
-	m := &meter{b: b, rtts: rtts}
-	m.tx, _ = b.(serverstore.Transactor)
-	m.ui, _ = b.(serverstore.UserIndex)
-	m.rn, _ = b.(serverstore.Renamer)
-	if m.tx == nil || m.ui == nil {
-		panic("compare: a metered backend must implement Transactor and UserIndex")
-	}
-	return m
-}
-
-// backend returns the metered backend, implementing exactly the optional
-// interfaces the wrapped one does, so that the Store takes the same paths.
-func (m *meter) backend() serverstore.Backend {
-	if m.rn != nil {
-		return renamingMeter{m}
-	}
-	return m
-}
-
-func (m *meter) stats() Stats {
-	st := Stats{Backend: true, Calls: m.calls.Load(), LastEntryBytes: m.last.Load(), ResidentBytes: -1}
-	if m.rtts != nil {
-		st.RoundTrips = m.rtts.Load()
-	}
-	return st
-}
-
-func (m *meter) wrote(key string, e serverstore.Entry) {
-	m.last.Store(int64(len(key) + len(e.Data) + len(e.UserID)))
-}
-
-// Find implements serverstore.Backend.
-func (m *meter) Find(ctx context.Context, key string) ([]byte, bool, error) {
-	m.calls.Add(1)
-	return m.b.Find(ctx, key)
-}
-
-// Commit implements serverstore.Backend.
-func (m *meter) Commit(ctx context.Context, key string, e serverstore.Entry) error {
-	m.calls.Add(1)
-	m.wrote(key, e)
-	return m.b.Commit(ctx, key, e)
-}
-
-// Delete implements serverstore.Backend.
-func (m *meter) Delete(ctx context.Context, key string) error {
-	m.calls.Add(1)
-	return m.b.Delete(ctx, key)
-}
-
-// Update implements serverstore.Transactor.
-func (m *meter) Update(ctx context.Context, key string, fn func([]byte, bool) (serverstore.Entry, bool, error)) error {
-	m.calls.Add(1)
-	return m.tx.Update(ctx, key, func(data []byte, found bool) (serverstore.Entry, bool, error) {
-		e, write, err := fn(data, found)
-		if write && err == nil {
-			m.wrote(key, e)
-		}
-		return e, write, err
-	})
-}
-
-// FindUser implements serverstore.UserIndex.
-func (m *meter) FindUser(ctx context.Context, userID string) (map[string][]byte, error) {
-	m.calls.Add(1)
-	return m.ui.FindUser(ctx, userID)
-}
-
-// DeleteUser implements serverstore.UserIndex.
-func (m *meter) DeleteUser(ctx context.Context, userID string) (int, error) {
-	m.calls.Add(1)
-	return m.ui.DeleteUser(ctx, userID)
-}
-
-// renamingMeter is a meter over a backend that is a Renamer.
-type renamingMeter struct{ *meter }
-
-// Rename implements serverstore.Renamer.
-func (m renamingMeter) Rename(ctx context.Context, oldKey, newKey string, e serverstore.Entry) error {
-	m.calls.Add(1)
-	m.wrote(newKey, e)
-	return m.rn.Rename(ctx, oldKey, newKey, e)
-}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,25 +18,64 @@ type Values map[string]any
 // not accept: forged, expired, revoked or unknown.
 var ErrRejected = errors.New("compare: token rejected")
 
-// Mechanism is one way of keeping a session, seen from the outside: what
-// the client holds, and what the server does with it.
+// Transport is how a token travels between the client and the server.
+type Transport int
+
+const (
+	// TransportCookie: the server sets the token with Set-Cookie and the
+	// client sends it back in the Cookie header, as a browser does.
+	TransportCookie Transport = iota
+	// TransportHeader: the server hands the token out in a response header
+	// or a JSON body, and the client sends it in "Authorization: Bearer",
+	// as an API client or a single-page application that keeps it in
+	// localStorage does.
+	TransportHeader
+)
+
+// Transports lists every transport, in the order the report shows them.
+var Transports = []Transport{TransportCookie, TransportHeader}
+
+// String is the transport's name as the report writes it: "cookie" or
+// "header".
+func (t Transport) String() string {
+	if t == TransportHeader {
+		return "header"
+	}
+	return "cookie"
+}
+
+// Mechanism is one way of keeping a session, over one transport, seen
+// from the outside: what the client holds, and what the server does with
+// it.
 //
 // Methods that a mechanism cannot support (it has no key to rotate, it
-// keeps nothing to log out everywhere) return errors.ErrUnsupported; the
-// experiments report that as the mechanism's behaviour.
+// keeps nothing to log out everywhere, it has no refresh token) return
+// errors.ErrUnsupported; the experiments report that as the mechanism's
+// behaviour.
 type Mechanism interface {
 	// Name is the mechanism's short name, the column header of the report.
 	Name() string
 
+	// Transport is how its tokens travel.
+	Transport() Transport
+
 	// Issue starts a session for user holding v, as a login would, and
-	// returns the token as the server sent it.
+	// returns the token as the server handed it out.
 	Issue(ctx context.Context, user string, v Values) (Token, error)
 
-	// Verify sends tok back, as the next request would, and returns the
-	// values the server sees, or an error wrapping ErrRejected. If the
-	// server answered with a new token (a cookie re-sealed under a new
-	// key, say), Verified.Reissued holds it.
+	// Verify sends tok back with a request that reads every value of the
+	// session, and returns the values the server sees, or an error
+	// wrapping ErrRejected. If the server answered with a new token (a
+	// cookie re-sealed under a new key, say), Verified.Reissued holds it.
 	Verify(ctx context.Context, tok Token) (Verified, error)
+
+	// Identify is Verify for a request that needs only who the user is:
+	// the values "uid" and "role".
+	Identify(ctx context.Context, tok Token) (Verified, error)
+
+	// Refresh sends tok's refresh token to the refresh endpoint and
+	// returns the new tokens, or an error wrapping ErrRejected.
+	Refresh(ctx context.Context, tok Token) (Token, error)
 
 	// Logout ends the session tok names, as a logout request carrying it
 	// would.
@@ -53,8 +92,8 @@ type Mechanism interface {
 	RetireOldKeys() error
 
 	// Replica returns a second server instance made from the same
-	// configuration (keys, backend address), sharing no memory with this
-	// one, as a second process behind a load balancer would be.
+	// configuration (keys, backend address, clock), sharing no memory with
+	// this one, as a second process behind a load balancer would be.
 	Replica() (Mechanism, error)
 
 	// Stats reports the server-side work and state so far.
@@ -72,6 +111,9 @@ type Verified struct {
 	// Reissued is the new token the server sent with its answer, or the
 	// zero Token if it sent none.
 	Reissued Token
+	// ResponseBytes is what the mechanism added to the response: its
+	// header lines and body, in HTTP/1.1 bytes.
+	ResponseBytes int
 }
 
 // Stats counts a mechanism's server-side work and state.
@@ -79,17 +121,14 @@ type Stats struct {
 	// Backend reports whether the mechanism keeps state in a backend at
 	// all; the other fields are zero when it does not.
 	Backend bool
-	// Calls is how many backend operations (Find, Commit, Update, Delete,
-	// ...) the server made.
-	Calls int64
-	// RoundTrips is how many network round trips to the backend those
-	// calls took (a command or a pipeline each); 0 for an in-process
-	// backend.
-	RoundTrips int64
-	// LastEntryBytes is the size of the last entry written: its key, its
-	// data and its user tag, the bytes the backend was asked to keep for
-	// one session.
-	LastEntryBytes int64
+	// Network reports whether the backend is reached over the network;
+	// an in-process backend's calls are not counted.
+	Network bool
+	// Commands is how many commands the server sent to its backend, and
+	// RoundTrips in how many network round trips (a command or a
+	// pipeline each); StoreBytes is what crossed the network to and from
+	// the backend, both ways.
+	Commands, RoundTrips, StoreBytes int64
 	// ResidentBytes is what the backend itself reports it uses for the
 	// mechanism's records (Redis MEMORY USAGE), or -1 if it cannot tell.
 	ResidentBytes int64
@@ -97,89 +136,80 @@ type Stats struct {
 
 // Config is what a mechanism is made with.
 type Config struct {
-	// Lifetime is how long an issued session lasts.
+	// Lifetime is how long an issued session lasts: the token's expiry,
+	// or for a mechanism with refresh tokens, the refresh token's.
 	Lifetime time.Duration
+	// AccessTTL is the lifetime of a short-lived access token, for the
+	// mechanisms that have one; 0 means DefaultAccessTTL.
+	AccessTTL time.Duration
+	// Transport is how the tokens travel.
+	Transport Transport
+	// Clock is the time the server sees; nil means the wall clock.
+	Clock *Clock
+	// SameSite overrides the cookie's SameSite attribute; 0 keeps the
+	// mechanism's (Lax, as session.New sets it).
+	SameSite http.SameSite
+	// Reissue makes a stateless JWT server answer a token signed with a
+	// key other than the current one with a new token under the current
+	// key, as an application can do with any JWT library.
+	Reissue bool
 }
 
-// CookieName is the name of the cookie every mechanism uses, so that the
-// bytes on the wire differ only by what the token holds.
+// DefaultAccessTTL is the access-token lifetime of the JWT deployment with
+// refresh tokens: 15 minutes, within the 5 to 15 minutes its guides
+// advise.
+const DefaultAccessTTL = 15 * time.Minute
+
+func (c Config) accessTTL() time.Duration {
+	if c.AccessTTL > 0 {
+		return c.AccessTTL
+	}
+	return DefaultAccessTTL
+}
+
+func (c Config) sameSite() http.SameSite {
+	if c.SameSite != 0 {
+		return c.SameSite
+	}
+	return http.SameSiteLaxMode
+}
+
+// Clock is the time the servers of an experiment see: the wall clock
+// moved forward by an offset, so that an experiment can send a token back
+// hours after it was issued without waiting for them. The nil Clock is the
+// wall clock.
+type Clock struct{ offset atomic.Int64 }
+
+// Now returns the wall clock's time plus the offset.
+func (c *Clock) Now() time.Time {
+	if c == nil {
+		return time.Now()
+	}
+	return time.Now().Add(c.Offset())
+}
+
+// Offset returns how far the clock is ahead of the wall clock.
+func (c *Clock) Offset() time.Duration {
+	if c == nil {
+		return 0
+	}
+	return time.Duration(c.offset.Load())
+}
+
+// Set moves the clock to d ahead of the wall clock.
+func (c *Clock) Set(d time.Duration) { c.offset.Store(int64(d)) }
+
+// CookieName is the name of the cookie every mechanism keeps its token
+// in, so that the bytes on the wire differ only by what the token holds.
 const CookieName = "session"
 
-// Token is what the client holds: the cookies a server set. Its zero value
-// is no token.
-type Token struct {
-	// SetCookie holds the Set-Cookie header values as the server sent
-	// them, the bytes of the response that issued the token.
-	SetCookie []string
-	// Cookies are the cookies the client keeps from them and sends back,
-	// in order: the session cookie first, then any continuation chunks.
-	Cookies []*http.Cookie
-}
-
-// tokenFrom returns the token the response headers h carry, the zero Token
-// if they set no live cookie.
-func tokenFrom(h http.Header) Token {
-	var t Token
-	for _, line := range h.Values("Set-Cookie") {
-		c, err := http.ParseSetCookie(line)
-		if err != nil || c.MaxAge < 0 || c.Value == "" {
-			continue // a deletion, or something that is no token
-		}
-		t.SetCookie = append(t.SetCookie, line)
-		t.Cookies = append(t.Cookies, c)
-	}
-	return t
-}
-
-// IsZero reports whether t holds no cookie.
-func (t Token) IsZero() bool { return len(t.Cookies) == 0 }
-
-// CookieHeader returns the Cookie header value the client sends with every
-// request while it holds t.
-func (t Token) CookieHeader() string {
-	parts := make([]string, len(t.Cookies))
-	for i, c := range t.Cookies {
-		parts[i] = c.Name + "=" + c.Value
-	}
-	return strings.Join(parts, "; ")
-}
-
-// Value returns the session cookie's value, "" for the zero Token.
-func (t Token) Value() string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.Cookies[0].Value
-}
-
-// WithValue returns a copy of t whose session cookie holds v instead: what
-// a client that edits its cookie sends.
-func (t Token) WithValue(v string) Token {
-	c := t
-	c.Cookies = append([]*http.Cookie(nil), t.Cookies...)
-	if len(c.Cookies) > 0 {
-		first := *c.Cookies[0]
-		first.Value = v
-		c.Cookies[0] = &first
-	}
-	return c
-}
-
-// SetCookieBytes is the total length of the Set-Cookie header values.
-func (t Token) SetCookieBytes() int {
-	n := 0
-	for _, l := range t.SetCookie {
-		n += len(l)
-	}
-	return n
-}
-
-// LargestSetCookie is the length of the longest Set-Cookie header value,
-// the one a browser's 4096-byte limit applies to.
-func (t Token) LargestSetCookie() int {
-	n := 0
-	for _, l := range t.SetCookie {
-		n = max(n, len(l))
-	}
-	return n
-}
+// Routes of the servers the harness drives, and the response header that
+// carries a token to a header-transport client when it changes.
+const (
+	loginPath     = "/login"
+	requestPath   = "/"
+	logoutPath    = "/logout"
+	refreshPath   = "/auth/refresh"
+	refreshCookie = "refresh"
+	tokenHeader   = "Session-Token" // the Manager's default response header
+)

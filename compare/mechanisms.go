@@ -2,6 +2,8 @@ package compare
 
 import (
 	"fmt"
+	"slices"
+	"time"
 )
 
 // Spec describes one mechanism and makes instances of it.
@@ -10,92 +12,139 @@ type Spec struct {
 	Name string
 	// Title says what the mechanism is, in a few words.
 	Title string
-	// Driven says how the experiments drive it.
-	Driven string
+	// Transports are the transports it runs over: cookie only for the
+	// cookie mechanisms, both for the others.
+	Transports []Transport
+	// Library: the mechanism is this library's (a session.Manager).
+	Library bool
+	// Reissuable: a stateless JWT, whose server can be made to re-issue a
+	// token signed with an old key (Config.Reissue).
+	Reissuable bool
 	// New makes a fresh instance: new keys, an empty backend.
 	New func(Config) (Mechanism, error)
 }
+
+// Has reports whether s runs over t.
+func (s Spec) Has(t Transport) bool { return slices.Contains(s.Transports, t) }
 
 // Skipped is a mechanism that could not run here, and why.
 type Skipped struct {
 	Name, Reason string
 }
 
+// Mechanism names, as the report's columns show them.
 const (
-	viaManager   = "session.Manager middleware under httptest: the real Set-Cookie and Cookie headers"
-	viaTokenHTTP = "its own net/http handler under httptest, cookie attributes as the Manager's: the real Set-Cookie and Cookie headers"
+	NameServerMemory = "server (memory)"
+	NameServerRedis  = "server (Redis)"
+	NameSealed       = "sealed cookie"
+	NameJWTRefresh   = "JWT 15 min + refresh"
+	NameJWTHS256     = "JWT 24 h HS256"
+	NameJWTEdDSA     = "JWT 24 h EdDSA"
+	NameSigned       = "signed cookie"
+	NamePlain        = "plain cookie"
 )
 
-// Mechanisms returns the mechanisms that can run here: every one, but the
-// Redis server session only if a Redis answers at RedisURL; otherwise it
-// is listed among the skipped, with the reason.
+var both = []Transport{TransportCookie, TransportHeader}
+
+// Mechanisms returns the mechanisms that can run here: every one, but
+// those that need Redis only if a Redis answers at RedisURL; otherwise
+// they are listed among the skipped, with the reason.
 func Mechanisms() ([]Spec, []Skipped) {
-	specs := []Spec{{
-		Name:   "server (memory)",
-		Title:  "server session: serverstore + memstore, the cookie holds a random ID",
-		Driven: viaManager,
-		New: func(cfg Config) (Mechanism, error) {
-			return harnessed[*serverSession]("server (memory)")(newServerSession(cfg, memConnector{}))
-		},
-	}}
 	var skipped []Skipped
 	url := RedisURL()
-	if c, err := dialRedis(url); err != nil {
-		skipped = append(skipped, Skipped{Name: "server (Redis)", Reason: err.Error()})
-	} else {
+	c, err := dialRedis(url)
+	redisOK := err == nil
+	if redisOK {
 		_ = c.close()
+	} else {
+		for _, n := range []string{NameServerRedis, NameJWTRefresh} {
+			skipped = append(skipped, Skipped{Name: n, Reason: err.Error()})
+		}
+	}
+	// withRedis returns the constructor of a mechanism on a connector of
+	// its own to the Redis at url.
+	withRedis := func(f func(Config, *redisConnector) (Mechanism, error)) func(Config) (Mechanism, error) {
+		return func(cfg Config) (Mechanism, error) {
+			c, err := dialRedis(url)
+			if err != nil {
+				return nil, err
+			}
+			return f(cfg, c)
+		}
+	}
+	specs := []Spec{{
+		Name:       NameServerMemory,
+		Title:      "server session: serverstore + memstore, the token is a random ID",
+		Transports: both,
+		Library:    true,
+		New: func(cfg Config) (Mechanism, error) {
+			return harnessed[*serverSession](NameServerMemory, cfg)(newServerSession(cfg, memConnector{}))
+		},
+	}}
+	if redisOK {
 		specs = append(specs, Spec{
-			Name:   "server (Redis)",
-			Title:  fmt.Sprintf("server session: serverstore + redisstore at %s", url),
-			Driven: viaManager,
-			New: func(cfg Config) (Mechanism, error) {
-				c, err := dialRedis(url)
-				if err != nil {
-					return nil, err
-				}
-				return harnessed[*serverSession]("server (Redis)")(newServerSession(cfg, c))
-			},
+			Name:       NameServerRedis,
+			Title:      fmt.Sprintf("server session: serverstore + redisstore at %s", url),
+			Transports: both,
+			Library:    true,
+			New: withRedis(func(cfg Config, c *redisConnector) (Mechanism, error) {
+				return harnessed[*serverSession](NameServerRedis, cfg)(newServerSession(cfg, c))
+			}),
+		})
+	}
+	specs = append(specs, Spec{
+		Name:       NameSealed,
+		Title:      "cookiesession: the whole session sealed in the token, XChaCha20-Poly1305",
+		Transports: both,
+		Library:    true,
+		New: func(cfg Config) (Mechanism, error) {
+			return harnessed[*sealedCookie](NameSealed, cfg)(newSealedCookie(cfg, newKeyring(randomKey)))
+		},
+	})
+	if redisOK {
+		specs = append(specs, Spec{
+			Name:       NameJWTRefresh,
+			Title:      fmt.Sprintf("JWT (golang-jwt/jwt/v5) HS256 access token of %s carrying only IDs and the role; rotating refresh token; denylist and the rest of the session in Redis at %s", human(int(DefaultAccessTTL/time.Second)), url),
+			Transports: both,
+			New: withRedis(func(cfg Config, c *redisConnector) (Mechanism, error) {
+				return &harness{name: NameJWTRefresh, tr: cfg.Transport, b: newRefreshJWT(cfg, c, newHS256(cfg.Clock), true)}, nil
+			}),
 		})
 	}
 	specs = append(specs, []Spec{{
-		Name:   "sealed cookie",
-		Title:  "cookiesession: the whole session in the cookie, XChaCha20-Poly1305",
-		Driven: viaManager,
-		New: func(cfg Config) (Mechanism, error) {
-			return harnessed[*sealedCookie]("sealed cookie")(newSealedCookie(cfg, newKeyring(randomKey)))
-		},
+		Name:       NameJWTHS256,
+		Title:      "long-lived JWT (golang-jwt/jwt/v5), HMAC-SHA256, the whole session in the token, valid 24 h like the other sessions",
+		Transports: both,
+		Reissuable: true,
+		New:        statelessSpec(NameJWTHS256, func(cfg Config) tokenCodec { return newHS256(cfg.Clock) }),
 	}, {
-		Name:   "JWT HS256",
-		Title:  "JWT (golang-jwt/jwt/v5), HMAC-SHA256, key named by kid",
-		Driven: viaTokenHTTP,
-		New:    statelessSpec("JWT HS256", func(Config) tokenCodec { return newHS256() }),
+		Name:       NameJWTEdDSA,
+		Title:      "long-lived JWT (golang-jwt/jwt/v5), Ed25519 signature, the whole session in the token, valid 24 h",
+		Transports: both,
+		Reissuable: true,
+		New:        statelessSpec(NameJWTEdDSA, func(cfg Config) tokenCodec { return newEdDSA(cfg.Clock) }),
 	}, {
-		Name:   "JWT EdDSA",
-		Title:  "JWT (golang-jwt/jwt/v5), Ed25519 signature, key named by kid",
-		Driven: viaTokenHTTP,
-		New:    statelessSpec("JWT EdDSA", func(Config) tokenCodec { return newEdDSA() }),
+		Name:       NameSigned,
+		Title:      "gorilla/securecookie with a hash key only: HMAC-SHA256 over readable JSON",
+		Transports: []Transport{TransportCookie},
+		New:        statelessSpec(NameSigned, func(cfg Config) tokenCodec { return newSigned(cfg) }),
 	}, {
-		Name:   "signed cookie",
-		Title:  "gorilla/securecookie with a hash key only: HMAC-SHA256 over readable JSON",
-		Driven: viaTokenHTTP,
-		New:    statelessSpec("signed cookie", func(cfg Config) tokenCodec { return newSigned(cfg) }),
-	}, {
-		Name:   "plain cookie",
-		Title:  "base64 JSON: neither signed nor encrypted",
-		Driven: viaTokenHTTP,
-		New:    statelessSpec("plain cookie", func(Config) tokenCodec { return plainCodec{} }),
+		Name:       NamePlain,
+		Title:      "base64 JSON: neither signed nor encrypted",
+		Transports: []Transport{TransportCookie},
+		New:        statelessSpec(NamePlain, func(Config) tokenCodec { return plainCodec{} }),
 	}}...)
 	return specs, skipped
 }
 
 // harnessed returns a function that wraps a backend made by a
 // constructor in a harness named name, passing the constructor's error on.
-func harnessed[B backend](name string) func(B, error) (Mechanism, error) {
+func harnessed[B backend](name string, cfg Config) func(B, error) (Mechanism, error) {
 	return func(b B, err error) (Mechanism, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &harness{name: name, b: b}, nil
+		return &harness{name: name, tr: cfg.Transport, b: b}, nil
 	}
 }
 
@@ -103,6 +152,6 @@ func harnessed[B backend](name string) func(B, error) (Mechanism, error) {
 // the codec newCodec returns.
 func statelessSpec(name string, newCodec func(Config) tokenCodec) func(Config) (Mechanism, error) {
 	return func(cfg Config) (Mechanism, error) {
-		return &harness{name: name, b: &stateless{cfg: cfg, codec: newCodec(cfg)}}, nil
+		return &harness{name: name, tr: cfg.Transport, b: &stateless{cfg: cfg, codec: newCodec(cfg)}}, nil
 	}
 }

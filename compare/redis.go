@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/redisstore"
 )
 
@@ -26,8 +28,9 @@ func RedisURL() string {
 	return DefaultRedisURL
 }
 
-// redisConnector makes redisstore backends on one Redis, each with its own
-// client, all under one key prefix of their own, which close removes.
+// redisConnector makes Redis clients on one Redis, each counted, for
+// mechanisms that keep their records under one key prefix of their own,
+// which close removes.
 type redisConnector struct {
 	opt    *redis.Options
 	prefix string
@@ -54,12 +57,30 @@ func dialRedis(url string) (*redisConnector, error) {
 	return &redisConnector{opt: opt, prefix: "compare:" + hex.EncodeToString(b[:]) + ":", admin: admin}, nil
 }
 
+// client returns a new client of the connector's Redis, one server
+// instance's, whose commands, round trips and bytes n counts.
+func (c *redisConnector) client() (*redis.Client, *netCount) {
+	n := &netCount{}
+	opt := *c.opt
+	d := &net.Dialer{Timeout: opt.DialTimeout}
+	opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{conn, &n.bytes}, nil
+	}
+	client := redis.NewClient(&opt)
+	client.AddHook(n)
+	return client, n
+}
+
+// connect makes a redisstore backend under the connector's prefix, as a
+// server session's instance.
 func (c *redisConnector) connect() (*instance, error) {
-	client := redis.NewClient(c.opt)
-	var rtts atomic.Int64
-	client.AddHook(roundTrips{&rtts})
+	client, n := c.client()
 	b := redisstore.New(client, redisstore.WithPrefix(c.prefix))
-	return &instance{meter: newMeter(b, &rtts), close: client.Close}, nil
+	return &instance{store: serverstore.New(b), net: n, close: client.Close}, nil
 }
 
 // keys lists every key under the connector's prefix.
@@ -105,22 +126,49 @@ func (c *redisConnector) close() error {
 	return err
 }
 
-// roundTrips is a go-redis hook counting network round trips: one per
-// command, one per pipeline or transaction.
-type roundTrips struct{ n *atomic.Int64 }
+// netCount counts what one Redis client sends: commands, network round
+// trips (a command, or a pipeline or transaction, each) and bytes on its
+// connections, both ways. It is a go-redis hook.
+type netCount struct {
+	commands, roundTrips, bytes atomic.Int64
+}
 
-func (h roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (n *netCount) DialHook(next redis.DialHook) redis.DialHook { return next }
 
-func (h roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+func (n *netCount) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.n.Add(1)
+		n.commands.Add(1)
+		n.roundTrips.Add(1)
 		return next(ctx, cmd)
 	}
 }
 
-func (h roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+func (n *netCount) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.n.Add(1)
+		for _, c := range cmds {
+			if name := c.Name(); name != "multi" && name != "exec" {
+				n.commands.Add(1)
+			}
+		}
+		n.roundTrips.Add(1)
 		return next(ctx, cmds)
 	}
+}
+
+// countingConn counts the bytes read and written on a connection.
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Read(b []byte) (int, error) {
+	k, err := c.Conn.Read(b)
+	c.n.Add(int64(k))
+	return k, err
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	k, err := c.Conn.Write(b)
+	c.n.Add(int64(k))
+	return k, err
 }

@@ -72,12 +72,21 @@ func payloadSession(n int) Values {
 	return Values{"uid": User, "blob": b.String()}
 }
 
-// secrets are the values of TypicalSession a client should not be able to
-// read out of its token, by name.
-func secrets() map[string]string {
+// secretValues are the values of TypicalSession that are secrets: a
+// client (or a log, or a proxy) that reads them out of the token holds
+// something it can misuse. Only the CSRF token is: its whole point is
+// that a cross-site attacker cannot know it.
+func secretValues() map[string]string {
+	return map[string]string{"CSRF token": TypicalSession()["csrf"].(string)}
+}
+
+// openValues are the other values of TypicalSession, by name: the user's
+// own data, which the user may see, but which a readable token also shows
+// to whatever handles the token on its way.
+func openValues() map[string]string {
 	v := TypicalSession()
 	s := map[string]string{"cart item": typicalCart[2]}
-	for _, k := range []string{"uid", "name", "role", "csrf", "theme"} {
+	for _, k := range []string{"uid", "name", "role", "theme"} {
 		s[k] = v[k].(string)
 	}
 	return s

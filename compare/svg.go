@@ -9,10 +9,16 @@ import (
 	"strings"
 )
 
-// The charts are hand-written SVG: horizontal bars, labelled with their
-// values, with a title and a description (the data in words) for screen
-// readers. A plotting library would be a dependency of the library's
-// module for the sake of two pictures.
+// The charts are hand-written SVG: horizontal bars labelled with their
+// values, or lines (svgline.go), with a title and a description (the
+// data in words) for screen readers. A plotting library would be a
+// dependency of the library's module for the sake of a few pictures.
+
+// Figure is a chart the report links: its SVG and its caption.
+type Figure interface {
+	SVG() []byte
+	Caption() string
+}
 
 // Series is one set of bars of a chart, one value per category.
 type Series struct {
@@ -40,7 +46,7 @@ type Chart struct {
 
 const (
 	chartWidth  = 760
-	labelWidth  = 150
+	labelWidth  = 150 // at least; more for longer category names
 	valueWidth  = 110
 	barHeight   = 16
 	barGap      = 3
@@ -68,6 +74,12 @@ func (c *Chart) axisMax() (top, step float64) {
 			hi = max(hi, v)
 		}
 	}
+	return niceAxis(hi)
+}
+
+// niceAxis returns a round upper bound at or above hi, and a tick step
+// that divides it into at most 8 steps.
+func niceAxis(hi float64) (top, step float64) {
 	if hi <= 0 {
 		return 1, 1
 	}
@@ -81,22 +93,26 @@ func (c *Chart) axisMax() (top, step float64) {
 	return math.Ceil(hi/step) * step, step
 }
 
+// Caption is the chart's title, for the document's image link.
+func (c *Chart) Caption() string { return c.Title }
+
 // SVG renders the chart.
 func (c *Chart) SVG() []byte {
+	labelWidth := labelWidth
+	for _, cat := range c.Categories {
+		// About 6.5 pixels per character of 12-pixel Helvetica.
+		labelWidth = max(labelWidth, 16+len(cat)*13/2)
+	}
 	plotW := float64(chartWidth - labelWidth - valueWidth)
 	groupH := len(c.Series)*(barHeight+barGap) - barGap
 	height := headerSpace + len(c.Categories)*(groupH+groupGap) + footerSpace
 	top, step := c.axisMax()
-	x := func(v float64) float64 { return labelWidth + plotW*min(v, top)/top }
+	x := func(v float64) float64 { return float64(labelWidth) + plotW*min(v, top)/top }
 	plotBottom := float64(height - footerSpace + 4)
 
 	var b strings.Builder
 	esc := html.EscapeString
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-labelledby="title desc" font-family="Helvetica, Arial, sans-serif" font-size="12">`+"\n",
-		chartWidth, height, chartWidth, height)
-	fmt.Fprintf(&b, "<title id=\"title\">%s</title>\n<desc id=\"desc\">%s</desc>\n", esc(c.Title), esc(c.Desc+" "+c.dataText()))
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartWidth, height)
-	fmt.Fprintf(&b, `<text x="10" y="22" font-size="15" font-weight="bold" fill="#222">%s</text>`+"\n", esc(c.Title))
+	svgOpen(&b, height, c.Title, c.Desc+" "+c.dataText())
 	// Legend.
 	lx := float64(labelWidth)
 	for _, s := range c.Series {
@@ -109,14 +125,14 @@ func (c *Chart) SVG() []byte {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%.1f" stroke="#e3e3e3"/>`+"\n", gx, headerSpace-6, gx, plotBottom)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#666" font-size="11">%s</text>`+"\n", gx, plotBottom+14, strconv.FormatFloat(v, 'f', -1, 64))
 	}
-	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#666" font-size="11">%s</text>`+"\n", labelWidth+plotW/2, plotBottom+28, esc(c.Unit))
+	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#666" font-size="11">%s</text>`+"\n", float64(labelWidth)+plotW/2, plotBottom+28, esc(c.Unit))
 	// Bars.
 	y := float64(headerSpace)
 	for i, cat := range c.Categories {
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle" fill="#222">%s</text>`+"\n", labelWidth-8, y+float64(groupH)/2, esc(cat))
 		for _, s := range c.Series {
 			v := s.Values[i]
-			w := x(v) - labelWidth
+			w := x(v) - float64(labelWidth)
 			fmt.Fprintf(&b, `<rect x="%d" y="%.1f" width="%.1f" height="%d" fill="%s"><title>%s, %s: %s %s</title></rect>`+"\n",
 				labelWidth, y, w, barHeight, s.Color, esc(cat), esc(s.Name), esc(c.format(v)), esc(c.Unit))
 			if c.Clip > 0 && v > top {
@@ -137,6 +153,18 @@ func (c *Chart) SVG() []byte {
 	}
 	b.WriteString("</svg>\n")
 	return []byte(b.String())
+}
+
+// svgOpen writes the start of a chart's SVG, chartWidth wide and height
+// high: the root element, its title and description for screen readers,
+// a white background and the visible title.
+func svgOpen(b *strings.Builder, height int, title, desc string) {
+	esc := html.EscapeString
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-labelledby="title desc" font-family="Helvetica, Arial, sans-serif" font-size="12">`+"\n",
+		chartWidth, height, chartWidth, height)
+	fmt.Fprintf(b, "<title id=\"title\">%s</title>\n<desc id=\"desc\">%s</desc>\n", esc(title), esc(desc))
+	fmt.Fprintf(b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartWidth, height)
+	fmt.Fprintf(b, `<text x="10" y="22" font-size="15" font-weight="bold" fill="#222">%s</text>`+"\n", esc(title))
 }
 
 // dataText is the chart's data in words, for its description.
