@@ -130,6 +130,9 @@ var kinds = map[string]string{
 	"m": "a materialized view",
 	"f": "a foreign table",
 	"S": "a sequence",
+	"i": "an index",
+	"I": "a partitioned index",
+	"c": "a composite type",
 }
 
 // wantColumns are what the Backend needs of its table's columns: those of

@@ -391,12 +391,12 @@ func Unreachable(t *testing.T, h Harness) {
 	require.Error(t, err)
 }
 
-// Benchmark runs the benchmarks the SQL backends share on Stores that
-// newStore makes.
-func Benchmark(b *testing.B, newStore func(b *testing.B) Backend) {
+// Benchmark runs the benchmarks the SQL backends share on Backends that
+// newBackend makes.
+func Benchmark(b *testing.B, newBackend func(b *testing.B) Backend) {
 	e := entry(strings.Repeat("x", 200), time.Hour, "alice")
 	b.Run("Find", func(b *testing.B) {
-		s := newStore(b)
+		s := newBackend(b)
 		key := storetest.NewKey()
 		require.NoError(b, s.Commit(b.Context(), key, e))
 		b.ResetTimer()
@@ -411,7 +411,7 @@ func Benchmark(b *testing.B, newStore func(b *testing.B) Backend) {
 	})
 	parallel := func(name string, write func(ctx context.Context, s Backend, key string) error) {
 		b.Run(name, func(b *testing.B) {
-			s := newStore(b)
+			s := newBackend(b)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				key := storetest.NewKey()
@@ -432,7 +432,7 @@ func Benchmark(b *testing.B, newStore func(b *testing.B) Backend) {
 	// has: each goroutine flips its own row between two entries. fn-calls
 	// is 1 when every swap hits.
 	b.Run("UpdateHinted", func(b *testing.B) {
-		s := newStore(b)
+		s := newBackend(b)
 		entries := [2]serverstore.Entry{e, entry(strings.Repeat("y", 200), time.Hour, "alice")}
 		var calls atomic.Int64
 		b.ResetTimer()
