@@ -268,11 +268,13 @@ type querier interface {
 // error.
 type conn struct{ q querier }
 
+// Exec implements sqlstore.Conn.
 func (c conn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	tag, err := c.q.Exec(ctx, query, args...)
 	return tag.RowsAffected(), err
 }
 
+// QueryRow implements sqlstore.Conn.
 func (c conn) QueryRow(ctx context.Context, query string, args []any, dest ...any) (bool, error) {
 	err := c.q.QueryRow(ctx, query, args...).Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -281,6 +283,7 @@ func (c conn) QueryRow(ctx context.Context, query string, args []any, dest ...an
 	return err == nil, err
 }
 
+// Query implements sqlstore.Conn.
 func (c conn) Query(ctx context.Context, query string, args []any, dest []any, each func() error) error {
 	rows, err := c.q.Query(ctx, query, args...)
 	if err != nil {

@@ -60,6 +60,7 @@ type sqlQuerier interface {
 // sqlConn is a Conn on a *sql.DB or a *sql.Tx.
 type sqlConn struct{ q sqlQuerier }
 
+// Exec implements Conn.
 func (c sqlConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	res, err := c.q.ExecContext(ctx, query, args...)
 	if err != nil {
@@ -68,6 +69,7 @@ func (c sqlConn) Exec(ctx context.Context, query string, args ...any) (int64, er
 	return res.RowsAffected()
 }
 
+// QueryRow implements Conn.
 func (c sqlConn) QueryRow(ctx context.Context, query string, args []any, dest ...any) (bool, error) {
 	err := c.q.QueryRowContext(ctx, query, args...).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -76,6 +78,7 @@ func (c sqlConn) QueryRow(ctx context.Context, query string, args []any, dest ..
 	return err == nil, err
 }
 
+// Query implements Conn.
 func (c sqlConn) Query(ctx context.Context, query string, args []any, dest []any, each func() error) error {
 	rows, err := c.q.QueryContext(ctx, query, args...)
 	if err != nil {
