@@ -110,7 +110,7 @@ func clusterClient(t testing.TB) *redis.ClusterClient {
 
 // newTestStore returns a Store on c with a fresh random prefix, whose keys
 // are deleted when t ends.
-func newTestStore(t testing.TB, c redis.UniversalClient, opts ...Option) (*Store, string) {
+func newTestStore(t testing.TB, c redis.UniversalClient, opts ...Option) (*Backend, string) {
 	t.Helper()
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -204,11 +204,9 @@ func TestConformance(t *testing.T) {
 }
 
 // TestConformanceContextTimeouts runs the suite on a client that stops at
-// a context's deadline itself, with which the Store makes its calls on the
-// caller's goroutine.
+// a context's deadline itself, as the package documentation advises.
 func TestConformanceContextTimeouts(t *testing.T) {
 	c := singleClientWith(t, func(o *redis.Options) { o.ContextTimeoutEnabled = true })
-	require.True(t, New(c).deadlines)
 	storetest.Run(t, factory(c))
 }
 
@@ -238,25 +236,21 @@ func TestUnreachable(t *testing.T) {
 	})
 	t.Run("Silent", func(t *testing.T) {
 		// A server that accepts connections and never answers, as one
-		// behind a network partition: go-redis would wait out its
-		// ReadTimeout (10 s here) on every read, since the client does
-		// not enable ContextTimeoutEnabled. The Store must still return
-		// at the context's deadline.
+		// behind a network partition, and a client that does not enable
+		// ContextTimeoutEnabled: its own ReadTimeout must end every call,
+		// within RunUnreachable's grace after the context's deadline.
 		addr := silentServer(t)
-		c := redis.NewClient(&redis.Options{Addr: addr, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second})
+		c := redis.NewClient(&redis.Options{Addr: addr, ReadTimeout: time.Second, WriteTimeout: time.Second})
 		t.Cleanup(func() { _ = c.Close() })
 		storetest.RunUnreachable(t, New(c))
 	})
 	t.Run("SilentContextTimeouts", func(t *testing.T) {
-		// The same with ContextTimeoutEnabled: the Store calls go-redis
-		// on the caller's goroutine and relies on it to stop at the
-		// deadline.
+		// The same with ContextTimeoutEnabled and a ReadTimeout far
+		// beyond the grace: go-redis must stop at the context's deadline.
 		addr := silentServer(t)
 		c := redis.NewClient(&redis.Options{Addr: addr, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, ContextTimeoutEnabled: true})
 		t.Cleanup(func() { _ = c.Close() })
-		s := New(c)
-		require.True(t, s.deadlines)
-		storetest.RunUnreachable(t, s)
+		storetest.RunUnreachable(t, New(c))
 	})
 }
 
@@ -465,8 +459,8 @@ func testIndexRepair(t *testing.T, c redis.UniversalClient) {
 // every increment lands; without, some give up with ErrConflict, but none
 // of those that report success is lost.
 func testTransactorConflict(t *testing.T, c redis.UniversalClient) {
-	increment := func(s *Store, key string) error {
-		return s.Update(t.Context(), key, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+	increment := func(s *Backend, key string) error {
+		return s.Update(t.Context(), key, nil, func(data []byte, found bool) (serverstore.Entry, bool, error) {
 			var n uint64
 			if found {
 				n = binary.BigEndian.Uint64(data)
@@ -474,7 +468,7 @@ func testTransactorConflict(t *testing.T, c redis.UniversalClient) {
 			return serverstore.Entry{Data: binary.BigEndian.AppendUint64(nil, n+1), Expires: time.Now().Add(time.Hour), UserID: "alice"}, true, nil
 		})
 	}
-	count := func(s *Store, key string) uint64 {
+	count := func(s *Backend, key string) uint64 {
 		data, found, err := s.Find(t.Context(), key)
 		require.NoError(t, err)
 		require.True(t, found)
@@ -613,22 +607,22 @@ func TestRoundTrips(t *testing.T) {
 	write := func(e serverstore.Entry) func([]byte, bool) (serverstore.Entry, bool, error) {
 		return func([]byte, bool) (serverstore.Entry, bool, error) { return e, true, nil }
 	}
-	update := func() error { return s.Update(ctx, owned, write(live("alice"))) }
+	update := func() error { return s.Update(ctx, owned, nil, write(live("alice"))) }
 	require.NoError(t, update()) // loads the script, if need be
 	hook.take()
 	check("Update (same owner)", 2, update)
 	later := live("alice")
 	later.Expires = expires.Add(time.Hour)
-	check("Update (later expiry)", 3, func() error { return s.Update(ctx, owned, write(later)) })
+	check("Update (later expiry)", 3, func() error { return s.Update(ctx, owned, nil, write(later)) })
 	check("Update (no write)", 1, func() error {
-		return s.Update(ctx, owned, func(d []byte, _ bool) (serverstore.Entry, bool, error) { return live("alice"), false, nil })
+		return s.Update(ctx, owned, nil, func(d []byte, _ bool) (serverstore.Entry, bool, error) { return live("alice"), false, nil })
 	})
-	trips = check("UpdateHinted (same owner)", 1, func() error { return s.UpdateHinted(ctx, owned, later, write(later)) })
+	trips = check("UpdateHinted (same owner)", 1, func() error { return s.Update(ctx, owned, &later, write(later)) })
 	require.Equal(t, [][]string{{"evalsha"}}, trips, "a right hint spares the read")
 	stale := later
 	stale.Data = []byte("stale")
-	check("UpdateHinted (stale hint)", 2, func() error { return s.UpdateHinted(ctx, owned, stale, write(later)) })
-	check("UpdateHinted (new owner)", 5, func() error { return s.UpdateHinted(ctx, owned, later, write(live("bob"))) })
+	check("UpdateHinted (stale hint)", 2, func() error { return s.Update(ctx, owned, &stale, write(later)) })
+	check("UpdateHinted (new owner)", 5, func() error { return s.Update(ctx, owned, &later, write(live("bob"))) })
 	check("FindUser (2 sessions)", 2, func() error { _, err := s.FindUser(ctx, "alice"); return err })
 	check("Delete (anonymous)", 1, func() error { return s.Delete(ctx, anon) })
 	check("Delete (owned)", 3, func() error { return s.Delete(ctx, owned) })
@@ -696,7 +690,7 @@ func TestUpdateRetryIndexesAgainAfterMemberReplaced(t *testing.T) {
 	require.NoError(t, a.Commit(ctx, key, serverstore.Entry{Data: []byte("anon"), Expires: time.Now().Add(time.Hour)}))
 	shortExp := time.Now().Add(1500 * time.Millisecond)
 	calls := 0
-	require.NoError(t, a.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
+	require.NoError(t, a.Update(ctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) {
 		calls++
 		switch calls {
 		case 1: // a concurrent anonymous write: this attempt's write fails, after it indexed the key under U
