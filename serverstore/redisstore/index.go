@@ -75,6 +75,9 @@ func (b *Backend) index(ctx context.Context, userID string, keys map[string]int6
 // the writer indexes the key again after the write (reconcile). Either
 // way the last change to the member is an addition.
 func (b *Backend) unindex(ctx context.Context, keys map[string][]string) error {
+	if len(keys) == 0 {
+		return nil
+	}
 	type check struct {
 		user, key string
 		cmd       *redis.SliceCmd
