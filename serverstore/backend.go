@@ -112,7 +112,9 @@ type Scanner interface {
 	// Scan yields every live entry, with its key, in no particular order,
 	// fetching them in batches as it goes (a cursor, keyset pages, Redis
 	// SCAN; never everything at once). An entry written or deleted while
-	// Scan runs may be yielded or not; none is yielded twice. After an
+	// Scan runs may be yielded or not; none is yielded twice, except where
+	// the backend's own cursor cannot promise it (Redis SCAN during a
+	// rehash or a slot migration), which the backend documents. After an
 	// error, Scan yields nothing more.
 	Scan(ctx context.Context) iter.Seq2[KeyData, error]
 
