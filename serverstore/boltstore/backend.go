@@ -15,22 +15,21 @@ import (
 	"github.com/go-sealed/session/serverstore/internal/sweep"
 )
 
-// Store is a serverstore.Backend in a bolt file. It implements
-// serverstore.UserIndex, serverstore.Transactor and serverstore.Renamer.
-// Make one with Open or OpenDB; it is safe for concurrent use.
-type Store struct {
+// Backend is a serverstore.Backend in a bolt file. It implements
+// serverstore.UserIndex and serverstore.Scanner too. Make one with Open or
+// OpenDB; it is safe for concurrent use.
+type Backend struct {
 	*core
 }
 
 var (
-	_ serverstore.Backend    = (*Store)(nil)
-	_ serverstore.UserIndex  = (*Store)(nil)
-	_ serverstore.Transactor = (*Store)(nil)
-	_ serverstore.Renamer    = (*Store)(nil)
+	_ serverstore.Backend   = (*Backend)(nil)
+	_ serverstore.UserIndex = (*Backend)(nil)
+	_ serverstore.Scanner   = (*Backend)(nil)
 )
 
-// core is the state of a Store. The sweeper refers to it, not to the
-// Store, so that a Store dropped without Close can be collected and its
+// core is the state of a Backend. The sweeper refers to it, not to the
+// Backend, so that a Backend dropped without Close can be collected and its
 // sweeper stopped (see package sweep).
 type core struct {
 	db     *bolt.DB
@@ -48,7 +47,7 @@ type core struct {
 
 // Find implements serverstore.Backend. It returns a copy of the data, and
 // nothing for an entry that has expired, swept or not.
-func (s *Store) Find(ctx context.Context, key string) ([]byte, bool, error) {
+func (s *Backend) Find(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, false, err
 	}
@@ -74,16 +73,16 @@ func (s *Store) Find(ctx context.Context, key string) ([]byte, bool, error) {
 // user index entry are written in one transaction, replacing those of the
 // entry stored under key before. An entry whose Expires has passed is not
 // stored: key is deleted instead.
-func (s *Store) Commit(ctx context.Context, key string, e serverstore.Entry) error {
+func (s *Backend) Commit(ctx context.Context, key string, e serverstore.Entry) error {
 	return s.update(ctx, "commit", func(b buckets, now uint64) error {
 		return b.put([]byte(key), e, now)
 	})
 }
 
 // Delete implements serverstore.Backend.
-func (s *Store) Delete(ctx context.Context, key string) error {
-	return s.update(ctx, "delete", func(b buckets, _ uint64) error {
-		removed, err := b.remove([]byte(key))
+func (s *Backend) Delete(ctx context.Context, key string) error {
+	return s.update(ctx, "delete", func(b buckets, now uint64) error {
+		removed, _, err := b.remove([]byte(key), now)
 		if err == nil && !removed {
 			return errNothingToDo
 		}
@@ -91,12 +90,13 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	})
 }
 
-// Update implements serverstore.Transactor: fn runs inside a bolt write
+// Update implements serverstore.Backend: fn runs inside a bolt write
 // transaction, which serializes it with every other write to the file, so
 // it must be quick. It receives a copy of the data. fn is called at most
 // once. If it returns an error, the transaction is rolled back and Update
-// returns that error as it is.
-func (s *Store) Update(ctx context.Context, key string, fn func(data []byte, found bool) (serverstore.Entry, bool, error)) error {
+// returns that error as it is. hint is ignored: reading the entry inside
+// the transaction costs no round trip, so there is nothing to spare.
+func (s *Backend) Update(ctx context.Context, key string, _ *serverstore.Entry, fn func(data []byte, found bool) (serverstore.Entry, bool, error)) error {
 	var fnErr error
 	err := s.update(ctx, "update", func(b buckets, now uint64) error {
 		k := []byte(key)
@@ -117,15 +117,17 @@ func (s *Store) Update(ctx context.Context, key string, fn func(data []byte, fou
 	return err
 }
 
-// Rename implements serverstore.Renamer: oldKey is deleted and e stored
-// under newKey in one transaction, if oldKey holds a live entry.
-func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore.Entry) error {
+// Rename implements serverstore.Backend: oldKey is deleted and e stored
+// under newKey in one transaction, if oldKey holds a live entry; if it
+// holds none, nothing is written and the error wraps
+// serverstore.ErrNotFound.
+func (s *Backend) Rename(ctx context.Context, oldKey, newKey string, e serverstore.Entry) error {
 	return s.update(ctx, "rename", func(b buckets, now uint64) error {
 		if v, ok := decode(b.entries.Get([]byte(oldKey))); !ok || !v.live(now) {
 			return serverstore.ErrNotFound
 		}
 		if oldKey != newKey {
-			if _, err := b.remove([]byte(oldKey)); err != nil {
+			if _, _, err := b.remove([]byte(oldKey), now); err != nil {
 				return err
 			}
 		}
@@ -137,7 +139,7 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore
 // spare the commit and its fsync.
 var errNothingToDo = errors.New("boltstore: nothing to do")
 
-// check returns why an operation may not start: ctx is done or the Store
+// check returns why an operation may not start: ctx is done or the Backend
 // is closed.
 func (c *core) check(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {

@@ -46,7 +46,7 @@ func TestDiskFull(t *testing.T) {
 	big := serverstore.Entry{Data: bytes.Repeat([]byte("y"), 4<<20), Expires: time.Now().Add(time.Hour), UserID: "bob"}
 	other := storetest.NewKey()
 	errBig := s.Commit(ctx, other, big)
-	errUpdate := s.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) { return big, true, nil })
+	errUpdate := s.Update(ctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) { return big, true, nil })
 	restore()
 
 	// bolt flattens the system error into its message.

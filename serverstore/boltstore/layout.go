@@ -22,15 +22,15 @@ var (
 	formatVersion = []byte{1}
 )
 
-// buckets are the three buckets of a Store in one transaction.
+// buckets are the three buckets of a Backend in one transaction.
 type buckets struct {
 	entries *bolt.Bucket // key → stored entry (see encode)
 	expiry  *bolt.Bucket // expires (8 bytes, big endian) + key → empty
 	users   *bolt.Bucket // uvarint(len(user)) + user + key → empty
 }
 
-// readBuckets returns the Store's buckets in tx, and false if they do not
-// exist (a read-only file where no Store ever wrote).
+// readBuckets returns the Backend's buckets in tx, and false if they do not
+// exist (a read-only file where no Backend ever wrote).
 func (c *core) readBuckets(tx *bolt.Tx) (buckets, bool) {
 	top := tx.Bucket(c.bucket)
 	if top == nil {
@@ -40,7 +40,7 @@ func (c *core) readBuckets(tx *bolt.Tx) (buckets, bool) {
 	return b, b.entries != nil && b.expiry != nil && b.users != nil
 }
 
-// writeBuckets returns the Store's buckets in tx, a write transaction,
+// writeBuckets returns the Backend's buckets in tx, a write transaction,
 // creating what is missing.
 func (c *core) writeBuckets(tx *bolt.Tx) (buckets, error) {
 	top := tx.Bucket(c.bucket)
@@ -131,16 +131,16 @@ func (b buckets) put(key []byte, e serverstore.Entry, now uint64) error {
 }
 
 // remove deletes key and its index entries, and reports whether there was
-// anything to delete.
-func (b buckets) remove(key []byte) (bool, error) {
+// anything to delete and whether it was a live entry at now.
+func (b buckets) remove(key []byte, now uint64) (removed, live bool, err error) {
 	raw := b.entries.Get(key)
 	if raw == nil {
-		return false, nil
+		return false, false, nil
 	}
 	if v, ok := decode(raw); ok {
-		return true, b.remove1(key, v)
+		return true, v.live(now), b.remove1(key, v)
 	}
-	return true, b.entries.Delete(key) // undecodable: it has no index entries to find
+	return true, false, b.entries.Delete(key) // undecodable: it has no index entries to find
 }
 
 // remove1 deletes key, stored as v, and its index entries. bolt's Delete

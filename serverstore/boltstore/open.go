@@ -14,7 +14,7 @@ import (
 
 // Defaults of the options.
 const (
-	// DefaultBucket is the name of the top-level bucket a Store keeps its
+	// DefaultBucket is the name of the top-level bucket a Backend keeps its
 	// sessions in, unless WithBucket says otherwise.
 	DefaultBucket = "sessions"
 
@@ -33,11 +33,11 @@ const (
 )
 
 var (
-	// ErrClosed is returned by every method of a Store after Close.
+	// ErrClosed is returned by every method of a Backend after Close.
 	ErrClosed = errors.New("boltstore: store is closed")
 
 	// ErrLocked is returned (wrapped, with the path and the time waited)
-	// by Open when another process, or another Store or bolt.DB of this
+	// by Open when another process, or another Backend or bolt.DB of this
 	// process, holds the file open and the open timeout ran out. bolt
 	// locks the whole file for as long as it is open: a bolt file serves
 	// one process at a time.
@@ -49,7 +49,7 @@ var (
 	ErrForeignBucket = errors.New("boltstore: the bucket exists and is not in a format this version of boltstore knows")
 )
 
-// Option configures a Store made by Open or OpenDB.
+// Option configures a Backend made by Open or OpenDB.
 type Option func(*config)
 
 type config struct {
@@ -62,8 +62,8 @@ type config struct {
 	log        *slog.Logger
 }
 
-// WithBucket sets the name of the top-level bucket the Store uses,
-// DefaultBucket by default. Stores with different buckets share a file
+// WithBucket sets the name of the top-level bucket the Backend uses,
+// DefaultBucket by default. Backends with different buckets share a file
 // without seeing each other's sessions (only one process can have the file
 // open, though: use OpenDB to give them one bolt.DB). An empty name means
 // DefaultBucket.
@@ -74,7 +74,7 @@ func WithBucket(name string) Option {
 // WithSweepInterval sets how often the sweeper goroutine removes expired
 // entries, DefaultSweepInterval by default. d <= 0 disables the sweeper:
 // expired entries are then still never served, but stay in the file until
-// overwritten, deleted or removed by a call of Store.Sweep. A Store opened
+// overwritten, deleted or removed by a call of Backend.Sweep. A Backend opened
 // read-only has no sweeper.
 func WithSweepInterval(d time.Duration) Option {
 	return func(c *config) { c.interval = d }
@@ -138,13 +138,13 @@ func newConfig(opts []Option) config {
 }
 
 // Open opens the bolt file at path, creating it (mode 0600) if it does
-// not exist, and returns a Store on it with its sweeper started. Call
+// not exist, and returns a Backend on it with its sweeper started. Call
 // Close to stop the sweeper and close the file.
 //
 // bolt locks the file while it is open, so only one process can use it at
 // a time. If another process holds it, Open waits for the open timeout
 // (DefaultOpenTimeout, see WithOpenTimeout) and then fails with ErrLocked.
-func Open(path string, opts ...Option) (*Store, error) {
+func Open(path string, opts ...Option) (*Backend, error) {
 	cfg := newConfig(opts)
 	var bo bolt.Options
 	if cfg.bolt != nil {
@@ -163,7 +163,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		}
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	s, err := makeStore(db, true, cfg)
+	s, err := newBackend(db, true, cfg)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -171,19 +171,19 @@ func Open(path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// OpenDB returns a Store keeping its sessions in db, an open bolt
+// OpenDB returns a Backend keeping its sessions in db, an open bolt
 // database, in its own bucket (WithBucket) beside whatever else db holds.
-// The Store does not own db: its Close stops the sweeper but leaves db
-// open. Close the Store before db. WithOpenTimeout and WithBoltOptions
+// The Backend does not own db: its Close stops the sweeper but leaves db
+// open. Close the Backend before db. WithOpenTimeout and WithBoltOptions
 // do not apply.
-func OpenDB(db *bolt.DB, opts ...Option) (*Store, error) {
+func OpenDB(db *bolt.DB, opts ...Option) (*Backend, error) {
 	if db == nil {
 		return nil, errors.New("boltstore: OpenDB: db is nil")
 	}
-	return makeStore(db, false, newConfig(opts))
+	return newBackend(db, false, newConfig(opts))
 }
 
-func makeStore(db *bolt.DB, own bool, cfg config) (*Store, error) {
+func newBackend(db *bolt.DB, own bool, cfg config) (*Backend, error) {
 	c := &core{
 		db:     db,
 		ownDB:  own,
@@ -192,7 +192,7 @@ func makeStore(db *bolt.DB, own bool, cfg config) (*Store, error) {
 		log:    cfg.log,
 	}
 	// Check the buckets, and create them only if they are missing: the
-	// opening of a Store's file writes nothing once it exists.
+	// opening of a Backend's file writes nothing once it exists.
 	ready := false
 	err := db.View(func(tx *bolt.Tx) error {
 		if top := tx.Bucket(c.bucket); top != nil {
@@ -216,10 +216,10 @@ func makeStore(db *bolt.DB, own bool, cfg config) (*Store, error) {
 		return nil, fmt.Errorf("boltstore: open %s: %w", db.Path(), err)
 	}
 
-	s := &Store{c}
+	s := &Backend{c}
 	if !db.IsReadOnly() {
 		c.sweeper = sweep.Start(cfg.interval, c.sweep)
-		// A Store dropped without Close does not leak its goroutine. The
+		// A Backend dropped without Close does not leak its goroutine. The
 		// file stays open (and locked) until the process exits, though:
 		// call Close.
 		sweep.StopWith(s, c.sweeper)
@@ -227,21 +227,21 @@ func makeStore(db *bolt.DB, own bool, cfg config) (*Store, error) {
 	return s, nil
 }
 
-// DB returns the bolt database the Store uses, for backups
-// (bolt.Tx.WriteTo), statistics and the like. Do not change the Store's
+// DB returns the bolt database the Backend uses, for backups
+// (bolt.Tx.WriteTo), statistics and the like. Do not change the Backend's
 // bucket through it.
-func (s *Store) DB() *bolt.DB {
+func (s *Backend) DB() *bolt.DB {
 	return s.db
 }
 
-// Close stops the sweeper, waits for it to return, and then, if the Store
+// Close stops the sweeper, waits for it to return, and then, if the Backend
 // was made by Open, closes the file, after the transactions under way
 // finish. It is safe to call more than once; every later call returns what
 // the first did. After Close every method returns ErrClosed.
-func (s *Store) Close() error {
+func (s *Backend) Close() error {
 	s.closeOnce.Do(func() {
 		// The sweeper stops first, so that a sweep under way sees its
-		// context cancelled rather than the Store closed, and says
+		// context cancelled rather than the Backend closed, and says
 		// nothing.
 		s.sweeper.Stop()
 		s.closed.Store(true)

@@ -14,7 +14,7 @@ import (
 // and checks ctx between transactions. When nothing has expired it costs
 // one read of the index and no write. The sweeper calls it; call it
 // yourself when WithSweepInterval disabled the sweeper.
-func (s *Store) Sweep(ctx context.Context) (int, error) {
+func (s *Backend) Sweep(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		if err := s.check(ctx); err != nil {
@@ -55,14 +55,14 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 	}
 }
 
-// sweep is the sweeper's sweep.Func. It calls Sweep through a Store of
+// sweep is the sweeper's sweep.Func. It calls Sweep through a Backend of
 // its own, not the user's, which must stay collectable.
 func (c *core) sweep(ctx context.Context) bool {
-	_, err := (&Store{c}).Sweep(ctx)
+	_, err := (&Backend{c}).Sweep(ctx)
 	switch {
 	case err == nil, ctx.Err() != nil:
 	case errors.Is(err, ErrClosed):
-		// The bolt.DB given to OpenDB was closed before the Store.
+		// The bolt.DB given to OpenDB was closed before the Backend.
 		c.log.Warn("boltstore: the database is closed; the sweeper stops", "bucket", string(c.bucket))
 		return false
 	default:

@@ -10,7 +10,7 @@ import (
 
 // FindUser implements serverstore.UserIndex: a scan of the user index
 // over userID's entries only, in one read transaction.
-func (s *Store) FindUser(ctx context.Context, userID string) (map[string][]byte, error) {
+func (s *Backend) FindUser(ctx context.Context, userID string) (map[string][]byte, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (s *Store) FindUser(ctx context.Context, userID string) (map[string][]byte,
 
 // DeleteUser implements serverstore.UserIndex: every entry tagged with
 // userID is deleted, in one transaction.
-func (s *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
+func (s *Backend) DeleteUser(ctx context.Context, userID string) (int, error) {
 	n := 0
 	err := s.update(ctx, "delete user", func(b buckets, now uint64) error {
 		prefix := userPrefix(userID)
