@@ -18,7 +18,9 @@ var (
 	usersName   = []byte("users")
 	versionName = []byte("version")
 
-	// formatVersion is the layout described in the package documentation.
+	// formatVersion is the version of the layout docs/design.md describes
+	// (the bolt section): a change to the layout takes a new one, which
+	// older versions of the package refuse with ErrForeignBucket.
 	formatVersion = []byte{1}
 )
 

@@ -34,7 +34,7 @@ const (
 
 var (
 	// ErrClosed is returned by every method of a Backend after Close.
-	ErrClosed = errors.New("boltstore: store is closed")
+	ErrClosed = errors.New("boltstore: backend is closed")
 
 	// ErrLocked is returned (wrapped, with the path and the time waited)
 	// by Open when another process, or another Backend or bolt.DB of this
@@ -74,8 +74,8 @@ func WithBucket(name string) Option {
 // WithSweepInterval sets how often the sweeper goroutine removes expired
 // entries, DefaultSweepInterval by default. d <= 0 disables the sweeper:
 // expired entries are then still never served, but stay in the file until
-// overwritten, deleted or removed by a call of Backend.Sweep. A Backend opened
-// read-only has no sweeper.
+// overwritten, deleted or removed by a call of Backend.Sweep. A Backend
+// opened read-only has no sweeper.
 func WithSweepInterval(d time.Duration) Option {
 	return func(c *config) { c.interval = d }
 }
