@@ -31,7 +31,7 @@ func tempPath(t testing.TB) string {
 	return filepath.Join(t.TempDir(), "sessions.db")
 }
 
-// openStore opens a Store on path and closes it when the test ends.
+// openStore opens a Backend on path and closes it when the test ends.
 func openStore(t testing.TB, path string, opts ...Option) *Backend {
 	t.Helper()
 	s, err := Open(path, opts...)
@@ -40,7 +40,7 @@ func openStore(t testing.TB, path string, opts ...Option) *Backend {
 	return s
 }
 
-// newStore opens a Store on a fresh file.
+// newStore opens a Backend on a fresh file.
 func newStore(t testing.TB, opts ...Option) *Backend {
 	t.Helper()
 	return openStore(t, tempPath(t), opts...)
@@ -73,8 +73,8 @@ func TestConformance(t *testing.T) {
 	}))
 }
 
-// TestConformanceShared runs the suite with every backend a Store of its
-// own bucket in one shared bolt.DB, as OpenDB users have it.
+// TestConformanceShared runs the suite with every backend in a bucket of
+// its own in one shared bolt.DB, as OpenDB users have it.
 func TestConformanceShared(t *testing.T) {
 	db, err := bolt.Open(tempPath(t), 0o600, nil)
 	require.NoError(t, err)
@@ -89,7 +89,7 @@ func TestConformanceShared(t *testing.T) {
 	})
 }
 
-// layout is what a Store's three buckets hold, decoded.
+// layout is what a Backend's three buckets hold, decoded.
 type layout struct {
 	entries map[string]stored // by key, data and user copied
 	expiry  map[string]uint64 // key → expiry, from the expiry index
@@ -242,7 +242,7 @@ func TestClosedStore(t *testing.T) {
 				require.NotContains(t, err.Error(), key)
 			}
 			if shared {
-				// The Store leaves a bolt.DB it does not own open.
+				// The Backend leaves a bolt.DB it does not own open.
 				require.NoError(t, s.db.View(func(*bolt.Tx) error { return nil }))
 			}
 		})
@@ -250,7 +250,7 @@ func TestClosedStore(t *testing.T) {
 }
 
 // TestDBClosedUnderStore closes the bolt.DB given to OpenDB before the
-// Store: every method fails cleanly.
+// Backend: every method fails cleanly.
 func TestDBClosedUnderStore(t *testing.T) {
 	db, err := bolt.Open(tempPath(t), 0o600, nil)
 	require.NoError(t, err)
@@ -283,7 +283,7 @@ func TestOpenLocked(t *testing.T) {
 	_, err = Open(path, WithBoltOptions(&bolt.Options{Timeout: 100 * time.Millisecond}))
 	require.ErrorIs(t, err, ErrLocked)
 
-	// The file is the first Store's still, and free once it closes.
+	// The file is the first Backend's still, and free once it closes.
 	requireData(t, first, key, "first")
 	require.NoError(t, first.Close())
 	second := openStore(t, path, WithOpenTimeout(200*time.Millisecond))
@@ -417,7 +417,7 @@ func TestNoSweeper(t *testing.T) {
 
 func TestSweeperLogsErrors(t *testing.T) {
 	// A sweep that fails (here because the bucket's format version was
-	// changed from under the Store) is logged, without keys.
+	// changed from under the Backend) is logged, without keys.
 	var logged lockedBuffer
 	s := newStore(t, WithSweepInterval(10*time.Millisecond), WithLogger(newTextLogger(&logged)))
 	key := storetest.NewKey()
@@ -511,7 +511,7 @@ func TestReadOnly(t *testing.T) {
 
 	before := sweepers()
 	ro := openStore(t, path, WithBoltOptions(&bolt.Options{ReadOnly: true}))
-	require.Equal(t, before, sweepers(), "a read-only Store has no sweeper")
+	require.Equal(t, before, sweepers(), "a read-only Backend has no sweeper")
 	requireData(t, ro, key, "kept")
 	got, err := ro.FindUser(ctx, "alice")
 	require.NoError(t, err)
@@ -541,13 +541,13 @@ func TestReadOnly(t *testing.T) {
 
 	after, err := os.ReadFile(path)
 	require.NoError(t, err)
-	require.True(t, bytes.Equal(orig, after), "a read-only Store changed the file")
+	require.True(t, bytes.Equal(orig, after), "a read-only Backend changed the file")
 	s = openStore(t, path)
 	requireData(t, s, key, "kept")
 	requireIntact(t, s)
 }
 
-// TestReadOnlyEmptyFile opens read-only a bolt file where no Store ever
+// TestReadOnlyEmptyFile opens read-only a bolt file where no Backend ever
 // wrote: it holds no sessions, and reads say so without error.
 func TestReadOnlyEmptyFile(t *testing.T) {
 	path := tempPath(t)
@@ -629,7 +629,7 @@ func TestWriteFailure(t *testing.T) {
 			require.True(t, strings.HasPrefix(err.Error(), "boltstore: "), err.Error())
 			require.NotContains(t, err.Error(), key, name)
 		}
-		// Every failure rolled back: the Store still serves what it held.
+		// Every failure rolled back: the Backend still serves what it held.
 		requireData(t, s, key, "kept")
 		requireData(t, s, other, "other")
 	}
@@ -684,7 +684,7 @@ func TestForeignBucket(t *testing.T) {
 	require.Contains(t, err.Error(), `"sessions"`)
 
 	// In a bucket of their own, sessions live beside the application's
-	// data, and two Stores do not see each other's.
+	// data, and two Backends do not see each other's.
 	s1, err := OpenDB(db, WithBucket("web"))
 	require.NoError(t, err)
 	defer s1.Close()
@@ -741,7 +741,7 @@ func TestUpdateErrorAndPanic(t *testing.T) {
 	})
 	require.Equal(t, errFn, err, "fn's error is returned as it is")
 
-	// A panicking fn rolls the transaction back and leaves the Store
+	// A panicking fn rolls the transaction back and leaves the Backend
 	// usable.
 	require.Panics(t, func() {
 		_ = s.Update(ctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) { panic("boom") })
