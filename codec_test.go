@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/go-sealed/session/internal/gobcheck"
+	"github.com/go-sealed/session/internal/gobcheck/gobchecktest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -558,6 +561,107 @@ func TestCBORDeepButAllowedNesting(t *testing.T) {
 	assert.ErrorContains(t, err, "nested deeper")
 }
 
+// TestCBOREncodeRefusesWhatDecodeRefuses: a value Encode writes but Decode
+// refuses would wipe the whole session on the next request. At each of
+// Decode's limits, the last value accepted round-trips and the first one
+// past it fails Encode, naming the key.
+func TestCBOREncodeRefusesWhatDecodeRefuses(t *testing.T) {
+	plus1h := time.FixedZone("", 3600)
+	for name, tm := range map[string]time.Time{
+		"last instant":        time.Unix(cborMaxUnix, 999_999_999),
+		"last instant, +1h":   time.Unix(cborMaxUnix, 999_999_999).In(plus1h),
+		"first instant":       time.Unix(math.MinInt64, 0),
+		"first instant, +1h":  time.Unix(math.MinInt64, 0).In(plus1h),
+		"year 1, a day later": time.Time{}.Add(24 * time.Hour),
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := roundTrip(t, CBOR, map[string]any{"t": tm})["t"]
+			requireSameValue(t, tm, got, "t")
+		})
+	}
+	for name, tm := range map[string]time.Time{
+		"a second past the last":        time.Unix(cborMaxUnix+1, 0),
+		"Unix MaxInt64":                 time.Unix(math.MaxInt64, 0),
+		"a nanosecond before the first": time.Unix(math.MinInt64, -1),
+		"long before the first":         time.Unix(math.MinInt64, 0).Add(-1000 * time.Hour),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := CBOR.Encode(map[string]any{"when": tm})
+			require.EqualError(t, err, `session: cbor: cannot encode key "when": time out of range: Decode reads Unix times from -9223372036854775808 s to 9223371974719179007 s`)
+		})
+	}
+
+	long := func(n int) map[string]any {
+		l := make([]any, n)
+		ss := make([]string, n)
+		is := make([]int, n)
+		m := make(map[string]any, n)
+		sm := make(map[string]string, n)
+		for i := range n {
+			k := strconv.Itoa(i)
+			ss[i], m[k], sm[k] = k, i, k
+		}
+		return map[string]any{"l": l, "ss": ss, "is": is, "m": m, "sm": sm}
+	}
+	// DeepEqual rather than requireSameValue, quadratic on maps this big;
+	// every type here comes back exactly.
+	require.True(t, reflect.DeepEqual(long(cborMaxItems), roundTrip(t, CBOR, long(cborMaxItems))), "the longest lists and maps round-trip")
+	tooLong := long(cborMaxItems + 1)
+	for k, v := range tooLong {
+		_, err := CBOR.Encode(map[string]any{k: v})
+		require.EqualError(t, err, fmt.Sprintf("session: cbor: cannot encode key %q: array or map of more than 131072 items", k))
+		_, err = CBOR.Encode(map[string]any{"nested": []any{1, map[string]any{k: v}}})
+		require.EqualError(t, err, fmt.Sprintf(`session: cbor: cannot encode key "nested" at [1][%q]: array or map of more than 131072 items`, k))
+	}
+	_, err := CBOR.Encode(tooLong["m"].(map[string]any))
+	require.EqualError(t, err, "session: cbor: array or map of more than 131072 items")
+}
+
+// FuzzCBOREncode checks, for values built from the fuzzer's input, that
+// whatever Encode accepts Decode accepts too and gives back the same
+// value: times anywhere in their range (Unix seconds, nanoseconds outside
+// [0, 1e9) that time.Unix normalizes, any offset), integers, floats bit for
+// bit, strings that need not be UTF-8, and lists around the length limit.
+func FuzzCBOREncode(f *testing.F) {
+	f.Add(int64(0), int64(0), int32(0), uint32(0), "", []byte{}, uint64(0))
+	f.Add(testSince.Unix(), int64(5), int32(3600), uint32(3), "café", []byte("x"), math.Float64bits(1.5))
+	f.Add(int64(cborMaxUnix), int64(999_999_999), int32(-86399), uint32(1<<31|2), "k", []byte{0xff}, uint64(0x7ff8000000000001))
+	f.Add(int64(cborMaxUnix), int64(1e9), int32(86399), uint32(1), "k", []byte{}, uint64(1))
+	f.Add(int64(1), int64(2), int32(-3), uint32(1<<31), "", []byte{}, uint64(1)) // one item too many
+	f.Add(int64(math.MaxInt64), int64(0), int32(0), uint32(1<<31|1), "ÿ", []byte(nil), uint64(math.MaxUint64))
+	f.Add(int64(math.MinInt64), int64(-1), int32(-900), uint32(7), "a", []byte{1}, uint64(1<<63))
+	f.Fuzz(func(t *testing.T, sec, nsec int64, off int32, n uint32, s string, b []byte, bits uint64) {
+		tm := time.Unix(sec, nsec)
+		if off != 0 {
+			tm = tm.In(time.FixedZone("", int(off)))
+		}
+		// Lists are short, or around the limit when the top bit says so.
+		length := int(n % 8)
+		if n&(1<<31) != 0 {
+			length = cborMaxItems - 1 + int(n%3)
+		}
+		if b == nil {
+			b = []byte{} // a nil []byte comes back empty
+		}
+		values := map[string]any{
+			"t": tm, "s": s, "b": b, "f": math.Float64frombits(bits), "i": int(sec), "i64": nsec, "u64": bits,
+			s:     []any{tm, s, map[string]any{s: int64(off)}},
+			"ss":  []string{s, s},
+			"sm":  map[string]string{s: s},
+			"is":  make([]int, length),
+			"p":   testPoint{X: int(off), Y: int(sec)},
+			"acc": &testAccount{ID: nsec, Owner: s},
+		}
+		data, err := CBOR.Encode(values)
+		if err != nil {
+			return
+		}
+		got, err := CBOR.Decode(data)
+		require.NoError(t, err, "Decode refused what Encode wrote")
+		requireSameValue(t, values, got, "")
+	})
+}
+
 // FuzzCBORDecode checks that Decode never panics, accepts nothing that is
 // not well-formed CBOR, and that what it accepts encodes and decodes again
 // to the same values.
@@ -831,6 +935,64 @@ func TestGobNeedsRegister(t *testing.T) {
 		require.Error(t, err)
 		assert.True(t, strings.HasPrefix(err.Error(), "session: gob: "), err.Error())
 	}
+}
+
+// gobHolder holds any value in a struct field; gobForm a map of them.
+type gobHolder struct{ V any }
+
+type gobForm struct{ Values map[string]any }
+
+func init() {
+	Register(gobHolder{})
+	Register(gobForm{})
+}
+
+// TestGobDecodeRefusesDeclaredSizes: whoever can write a record (with
+// access to a server-side store's database) must not be able to make gob
+// allocate what a map in it claims: 2^22 entries here, a few hundred MB
+// from a record of about a hundred bytes.
+func TestGobDecodeRefusesDeclaredSizes(t *testing.T) {
+	data, err := gobchecktest.Declare(map[string]any{"cart": map[string]any{gobchecktest.Marker: 1}}, 1<<22)
+	require.NoError(t, err)
+	allocated := gobchecktest.Allocated(func() { _, err = Gob.Decode(data) })
+	require.Less(t, allocated, uint64(1<<20), "bytes allocated by decoding %d bytes", len(data))
+	require.ErrorContains(t, err, "session: gob: gob stream refused: map declares 4194304 elements")
+}
+
+// TestGobEncodeSendsTypesBeforeSplitValues: a value whose type gob sends
+// inside another value held in a struct field would make a payload Decode
+// refuses; Encode sends the type first instead, and the session loads.
+func TestGobEncodeSendsTypesBeforeSplitValues(t *testing.T) {
+	values := map[string]any{"h": gobHolder{V: gobHolder{V: []any{"x", gobHolder{V: 2}}}}}
+	var plain bytes.Buffer
+	require.NoError(t, gob.NewEncoder(&plain).Encode(values))
+	require.ErrorIs(t, gobcheck.Check(plain.Bytes()), gobcheck.ErrSplitValue, "what gob writes by itself")
+	assert.Equal(t, values, roundTrip(t, Gob, values))
+}
+
+func TestGobEncodeRefusesWhatDecodeRefuses(t *testing.T) {
+	deep := any("bottom")
+	for range gobcheck.MaxDepth {
+		deep = []any{deep}
+	}
+	for _, tt := range []struct {
+		name   string
+		values map[string]any
+		want   string
+	}{
+		{"nil in a struct field's map", map[string]any{"ok": 1, "form": gobForm{Values: map[string]any{"a": nil}}},
+			`session: gob: cannot encode key "form": Decode would refuse the encoding: gob stream refused: nil interface value inside a struct field`},
+		{"too deep", map[string]any{"deep": deep},
+			`session: gob: cannot encode key "deep": Decode would refuse the encoding: gob stream refused: values nested deeper than 1000 levels`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Gob.Encode(tt.values)
+			require.EqualError(t, err, tt.want)
+		})
+	}
+	// A nil value held otherwise is fine.
+	values := map[string]any{"n": nil, "l": []any{nil}, "h": gobHolder{V: map[string]any{"a": nil}}}
+	assert.Equal(t, values, roundTrip(t, Gob, values))
 }
 
 func TestGobErrorRewording(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 )
 
@@ -45,6 +46,10 @@ func GenerateKey() []byte {
 // to exactly KeySize bytes. The keys are returned in the order given, ready
 // for New: the first one seals, all of them open.
 //
+// The list gets the checks New makes: no two keys alike, none made of one
+// byte value repeated (an all-zero key, say), and a warning for a key that
+// is all printable ASCII (see New).
+//
 // An error (wrapping ErrInvalidKey) names the position of the first bad
 // entry, counting from 1, and never echoes the entry itself.
 func ParseKeys(s string) ([][]byte, error) {
@@ -59,6 +64,9 @@ func ParseKeys(s string) ([][]byte, error) {
 			return nil, fmt.Errorf("%w: key %d of %d %s", ErrInvalidKey, i+1, len(parts), err.Error())
 		}
 		keys = append(keys, k)
+	}
+	if err := checkKeys(keys); err != nil {
+		return nil, err
 	}
 	return keys, nil
 }
@@ -129,15 +137,35 @@ func keyIDOf(key []byte) [keyIDLen]byte {
 	return id
 }
 
-// checkKeys validates the key list given to New. Positions are 1-based, as
-// in ParseKeys, so an error points at the same entry of SESSION_KEYS.
+// keyFix ends the errors and the warning about keys that are not random.
+const keyFix = "generate keys with `go run github.com/go-sealed/session/cmd/sessionkey`"
+
+// checkKeys validates a key list, for New and ParseKeys alike, so a key
+// that ParseKeys accepts is one New accepts (duplicates and key ID
+// collisions aside, the latter found by New only). Positions are 1-based,
+// as in ParseKeys, so an error points at the same entry of SESSION_KEYS.
+//
+// Besides the length and duplicates, it refuses a key made of one byte
+// value repeated: such a key is a buffer never filled (all zero) or a
+// placeholder, never the output of GenerateKey (a chance of 2^-248). It
+// warns, once for the whole list, about keys that are all printable
+// ASCII: a password or passphrase typed into the configuration, with far
+// less entropy than 256 bits. Those are still accepted, since refusing
+// them could break a running deployment on upgrade, and a random key is
+// all printable with a chance of about 2^-46: no false alarms.
 func checkKeys(keys [][]byte) error {
 	if len(keys) == 0 {
 		return fmt.Errorf("%w: no keys given; New needs at least one (see GenerateKey)", ErrInvalidKey)
 	}
+	var printable []string
 	for i, k := range keys {
 		if len(k) != KeySize {
 			return fmt.Errorf("%w: key %d of %d is %d bytes, want %d", ErrInvalidKey, i+1, len(keys), len(k), KeySize)
+		}
+		if repeatsOneByte(k) {
+			// The message says what is wrong without the byte value:
+			// even a refused key may be in use elsewhere.
+			return fmt.Errorf("%w: key %d of %d is one byte value repeated %d times, not a random key; %s", ErrInvalidKey, i+1, len(keys), KeySize, keyFix)
 		}
 		for j := range i {
 			// Keys are secrets: compare them in constant time.
@@ -145,6 +173,37 @@ func checkKeys(keys [][]byte) error {
 				return fmt.Errorf("%w: key %d of %d is the same as key %d", ErrInvalidKey, i+1, len(keys), j+1)
 			}
 		}
+		if allPrintable(k) {
+			printable = append(printable, fmt.Sprint(i+1))
+		}
+	}
+	if len(printable) > 0 {
+		which := "key " + printable[0] + " of " + fmt.Sprint(len(keys)) + " is"
+		if len(printable) > 1 {
+			which = "keys " + strings.Join(printable, ", ") + " of " + fmt.Sprint(len(keys)) + " are"
+		}
+		slog.Default().Warn("cookiesession: " + which + " made only of printable ASCII characters: a password or passphrase, not a random key; " + keyFix)
 	}
 	return nil
+}
+
+// repeatsOneByte reports whether every byte of k is k[0], looking at
+// every byte whatever it finds, as befits a secret.
+func repeatsOneByte(k []byte) bool {
+	var diff byte
+	for _, b := range k {
+		diff |= b ^ k[0]
+	}
+	return diff == 0
+}
+
+// allPrintable reports whether every byte of k is printable ASCII (space
+// to tilde), as the bytes of a typed password are.
+func allPrintable(k []byte) bool {
+	for _, b := range k {
+		if b < 0x20 || b > 0x7e {
+			return false
+		}
+	}
+	return true
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"log"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -62,6 +64,9 @@ func TestNewValidation(t *testing.T) {
 		{"long", [][]byte{append(seqKey(2), 0)}, "key 1 of 1 is 33 bytes, want 32"},
 		{"second wrong", [][]byte{good, seqKey(2)[:31]}, "key 2 of 2 is 31 bytes, want 32"},
 		{"duplicate", [][]byte{good, seqKey(2), bytes.Clone(good)}, "key 3 of 3 is the same as key 1"},
+		{"all zero", [][]byte{good, make([]byte, KeySize)}, "key 2 of 2 is one byte value repeated 32 times, not a random key; " + keyFixWant},
+		{"all 0xff", [][]byte{bytes.Repeat([]byte{0xff}, KeySize), good}, "key 1 of 2 is one byte value repeated 32 times"},
+		{"printable repeated", [][]byte{good, seqKey(2), bytes.Repeat([]byte("k"), KeySize)}, "key 3 of 3 is one byte value repeated 32 times"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,13 +172,93 @@ func TestParseKeysErrors(t *testing.T) {
 	}
 }
 
-func TestParseKeysDuplicateCaughtByNew(t *testing.T) {
+// keyFixWant is how the errors and the warning about non-random keys say
+// what to do.
+const keyFixWant = "generate keys with `go run github.com/go-sealed/session/cmd/sessionkey`"
+
+func TestParseKeysDuplicate(t *testing.T) {
 	b := base64.StdEncoding.EncodeToString(seqKey(1))
 	keys, err := ParseKeys(b + "," + base64.RawURLEncoding.EncodeToString(seqKey(1)))
-	require.NoError(t, err)
-	_, err = New(keys...)
+	require.Nil(t, keys)
 	require.ErrorIs(t, err, ErrInvalidKey)
 	require.Contains(t, err.Error(), "key 2 of 2 is the same as key 1")
+}
+
+func TestParseKeysRepeatedByte(t *testing.T) {
+	for _, b := range []byte{0, 1, 'A', 0x80, 0xff} {
+		bad := bytes.Repeat([]byte{b}, KeySize)
+		in := base64.StdEncoding.EncodeToString(seqKey(1)) + "," + base64.StdEncoding.EncodeToString(bad)
+		keys, err := ParseKeys(in)
+		require.Nil(t, keys, "byte %#x", b)
+		require.ErrorIs(t, err, ErrInvalidKey)
+		require.Contains(t, err.Error(), "key 2 of 2 is one byte value repeated 32 times, not a random key; "+keyFixWant)
+		requireNoKeyBytes(t, err.Error(), bad)
+		require.NotContains(t, err.Error(), base64.StdEncoding.EncodeToString(bad)[:12])
+	}
+}
+
+// captureDefaultLog points slog.Default at a text handler writing to the
+// returned buffer until the test ends. The log package's output, which
+// slog.SetDefault redirects, is restored too.
+func captureDefaultLog(t *testing.T) *bytes.Buffer {
+	t.Helper()
+	var buf bytes.Buffer
+	old, oldOut, oldFlags := slog.Default(), log.Writer(), log.Flags()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() {
+		slog.SetDefault(old)
+		log.SetOutput(oldOut)
+		log.SetFlags(oldFlags)
+	})
+	return &buf
+}
+
+// passphrase is a 32-byte key typed as text: all printable ASCII.
+var passphrase = []byte("correct horse battery staple 42!")
+
+func TestPrintableKeyWarns(t *testing.T) {
+	require.Len(t, passphrase, KeySize)
+	other := []byte("Tr0ub4dor&3 was never a good key")
+	require.Len(t, other, KeySize)
+	std := base64.StdEncoding.EncodeToString
+	tests := []struct {
+		name  string
+		parse func() error
+		want  string
+	}{
+		{"New, one", func() error { _, err := New(seqKey(1), passphrase); return err }, "key 2 of 2 is made only of printable ASCII"},
+		{"New, two", func() error { _, err := New(passphrase, seqKey(1), other); return err }, "keys 1, 3 of 3 are made only of printable ASCII"},
+		{"ParseKeys, one", func() error { _, err := ParseKeys(std(passphrase)); return err }, "key 1 of 1 is made only of printable ASCII"},
+		{"ParseKeys, two", func() error { _, err := ParseKeys(std(passphrase) + "," + std(other)); return err }, "keys 1, 2 of 2 are made only of printable ASCII"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := captureDefaultLog(t)
+			require.NoError(t, tt.parse(), "a printable key is still accepted")
+			out := logs.String()
+			require.Equal(t, 1, strings.Count(out, "\n"), "one warning per call: %s", out)
+			require.Contains(t, out, "level=WARN")
+			require.Contains(t, out, tt.want)
+			require.Contains(t, out, "a password or passphrase, not a random key; "+keyFixWant)
+			requireNoKeyBytes(t, out, passphrase, other)
+			for _, k := range [][]byte{passphrase, other} {
+				for _, w := range strings.Fields(string(k)) {
+					if len(w) >= 5 {
+						require.NotContains(t, out, w, "the warning quotes the key")
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestRandomKeysDoNotWarn(t *testing.T) {
+	logs := captureDefaultLog(t)
+	_, err := New(seqKey(1), seqKey(2), GenerateKey())
+	require.NoError(t, err)
+	_, err = ParseKeys(base64.StdEncoding.EncodeToString(seqKey(3)))
+	require.NoError(t, err)
+	require.Empty(t, logs.String())
 }
 
 func TestKeyIDDerivation(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/gob"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-sealed/session"
+	"github.com/go-sealed/session/internal/gobcheck"
 	"github.com/gorilla/securecookie"
 )
 
@@ -26,7 +28,10 @@ type Gorilla struct {
 	// Codecs decode the legacy cookies: the CookieStore's own Codecs, or
 	// securecookie.CodecsFromPairs called with the same key pairs as
 	// sessions.NewCookieStore (hash key, then block key or nil, for each
-	// pair). They are tried in order, as gorilla does.
+	// pair). They are tried in order, as gorilla does. Each must be a
+	// *securecookie.SecureCookie, as those are: the Store has them check
+	// the MAC, age and encryption, and decodes the gob payload itself
+	// (see AcceptGorilla); a serializer set on them is not used.
 	Codecs []securecookie.Codec
 
 	// MaxAge is the CookieStore's Options.MaxAge, in seconds: gorilla
@@ -57,6 +62,10 @@ type Gorilla struct {
 	// not registered), and, at debug level, why a cookie that is not a
 	// sealed token was not accepted either. nil means slog.Default().
 	Logger *slog.Logger
+
+	// unsealers are copies of Codecs that stop short of decoding the
+	// payload, set by AcceptGorilla.
+	unsealers []*securecookie.SecureCookie
 }
 
 // AcceptGorilla makes s read, besides its own sealed tokens, the cookies
@@ -101,15 +110,37 @@ type Gorilla struct {
 // cookies can be converted: a FilesystemStore cookie holds just the name
 // of a file, and loads as a new session (see docs/migrating-from-gorilla.md).
 //
-// Once every legacy cookie has expired (MaxAge after the switch), remove
-// the call: the gorilla keys can then be retired. The sealed tokens the
-// conversions issued do not need it.
+// While the call is in place, the gorilla keys bound the application's
+// safety as much as the Store's own keys do: whoever holds them can forge
+// a legacy cookie for any user. The payload of an authentic legacy cookie is gob, which
+// trusts the sizes it declares, so before decoding it the Store checks
+// that no map or slice in it declares more elements than the cookie has
+// bytes left (a forged cookie of a few hundred bytes could otherwise make
+// gob allocate until the process dies); one that does loads as a new
+// session, with a warning. Once every legacy cookie has expired (MaxAge
+// after the switch), remove the call and retire the gorilla keys. The
+// sealed tokens the conversions issued do not need it.
+//
+// AcceptGorilla panics if one of g.Codecs is not a
+// *securecookie.SecureCookie: the Store could not check its payload
+// before gob decodes it.
 func (s *Store) AcceptGorilla(g Gorilla) {
 	if len(g.Codecs) == 0 {
 		s.gorilla = nil
 		return
 	}
-	g.Codecs = append([]securecookie.Codec(nil), g.Codecs...)
+	g.unsealers = make([]*securecookie.SecureCookie, len(g.Codecs))
+	for i, c := range g.Codecs {
+		sc, ok := c.(*securecookie.SecureCookie)
+		if !ok || sc == nil {
+			panic(fmt.Sprintf("cookiesession: AcceptGorilla: Gorilla.Codecs[%d] is a %T, not a *securecookie.SecureCookie, so its gob payload could not be checked before it is decoded", i, c))
+		}
+		// A copy, so the application's codec keeps its serializer:
+		// NopEncoder hands back the payload once the MAC, the age and
+		// the encryption are checked, for loadGorilla to vet and decode.
+		u := *sc
+		g.unsealers[i] = u.SetSerializer(securecookie.NopEncoder{})
+	}
 	s.gorilla = &g
 }
 
@@ -144,25 +175,30 @@ func (s *Store) loadGorilla(ctx context.Context, token string) *session.Record {
 	}
 	name := s.name(ctx)
 	log := g.logger()
-	var values map[any]any
+	var payload []byte
 	var err error
-	for _, c := range g.Codecs {
-		// A fresh map for each attempt: gob merges into a map it is
-		// given, and a failed attempt must leave nothing behind.
-		values = map[any]any{}
-		if err = c.Decode(name, token, &values); err == nil {
+	for _, c := range g.unsealers {
+		if err = c.Decode(name, token, &payload); err == nil {
 			break
-		}
-		if strings.Contains(err.Error(), "gob: ") {
-			// Only an authentic cookie gets as far as gob (the MAC is
-			// checked first), so this is the application's problem, not
-			// an attacker's noise: say so loudly.
-			log.WarnContext(ctx, "cookiesession: an authentic gorilla cookie does not decode; register the types of its values with session.Register",
-				"cookie", name, "err", err)
 		}
 	}
 	if err != nil {
 		log.DebugContext(ctx, "cookiesession: token is neither a seal nor a gorilla cookie", "cookie", name, "err", err)
+		return nil
+	}
+	// The cookie is authentic (its MAC checked out), so what follows is
+	// not an attacker's noise but either the application's problem or a
+	// forgery by someone holding the gorilla keys: say so loudly.
+	if err := gobcheck.Check(payload); err != nil {
+		log.WarnContext(ctx, "cookiesession: refusing an authentic gorilla cookie whose payload declares more than it holds (forged with the gorilla keys?)",
+			"cookie", name, "err", err)
+		return nil
+	}
+	// What securecookie's GobEncoder does, into a fresh map.
+	values := map[any]any{}
+	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&values); err != nil {
+		log.WarnContext(ctx, "cookiesession: an authentic gorilla cookie does not decode; register the types of its values with session.Register",
+			"cookie", name, "err", err)
 		return nil
 	}
 	ts, ok := gorillaTimestamp(token)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-sealed/session"
+	"github.com/go-sealed/session/internal/gobcheck/gobchecktest"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"github.com/stretchr/testify/require"
@@ -491,4 +492,60 @@ func (renamingSerializer) Serialize(v any) ([]byte, error) {
 
 func (renamingSerializer) Deserialize(b []byte, v any) error {
 	return securecookie.GobEncoder{}.Deserialize(b, v)
+}
+
+// TestGorillaCookieCannotDeclareHugeSizes: whoever holds the gorilla keys
+// can sign any payload, and gob allocates what a map in it declares before
+// reading a single entry. A legacy cookie claiming a map of 2^22 entries
+// (a few hundred MB; 2^40 would kill the process) in its ~250 characters
+// must be refused before gob sees it.
+func TestGorillaCookieCannotDeclareHugeSizes(t *testing.T) {
+	pairs := gorillaKeys["hash+block"]
+	payload, err := gobchecktest.Declare(map[any]any{"cart": map[string]any{gobchecktest.Marker: 1}}, 1<<22)
+	require.NoError(t, err)
+	forger := securecookie.New(pairs[0], pairs[1])
+	forger.SetSerializer(securecookie.NopEncoder{})
+	value, err := forger.Encode("app", payload)
+	require.NoError(t, err)
+	t.Logf("forged cookie: %d characters", len(value))
+
+	var logs bytes.Buffer
+	_, store := legacyManager(t, pairs, Gorilla{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	store.Name = "app" // as the Manager binds it
+	var rec *session.Record
+	allocated := gobchecktest.Allocated(func() {
+		rec, err = store.Load(ctx, value)
+	})
+	require.ErrorIs(t, err, session.ErrInvalidToken)
+	require.Nil(t, rec, "a forged legacy cookie is a new session")
+	require.Less(t, allocated, uint64(1<<20), "bytes allocated by loading the forged cookie")
+	require.Contains(t, logs.String(), "map declares 4194304 elements")
+}
+
+// otherCodec is a securecookie.Codec that is not a SecureCookie.
+type otherCodec struct{ securecookie.Codec }
+
+func TestAcceptGorillaNeedsSecureCookies(t *testing.T) {
+	store, err := New(GenerateKey())
+	require.NoError(t, err)
+	codecs := securecookie.CodecsFromPairs(gorillaKeys["hash only"]...)
+	require.PanicsWithValue(t,
+		"cookiesession: AcceptGorilla: Gorilla.Codecs[1] is a cookiesession.otherCodec, not a *securecookie.SecureCookie, so its gob payload could not be checked before it is decoded",
+		func() { store.AcceptGorilla(Gorilla{Codecs: []securecookie.Codec{codecs[0], otherCodec{codecs[0]}}}) })
+}
+
+// TestAcceptGorillaLeavesCodecsAlone: the Store reads the payload through
+// a copy of each codec; the application's own codecs still serialize
+// with gob.
+func TestAcceptGorillaLeavesCodecsAlone(t *testing.T) {
+	pairs := gorillaKeys["hash+block"]
+	codecs := securecookie.CodecsFromPairs(pairs...)
+	store, err := New(GenerateKey())
+	require.NoError(t, err)
+	store.AcceptGorilla(Gorilla{Codecs: codecs})
+	value, err := codecs[0].Encode("app", map[any]any{"user": "alice"})
+	require.NoError(t, err)
+	var got map[any]any
+	require.NoError(t, codecs[0].Decode("app", value, &got))
+	require.Equal(t, map[any]any{"user": "alice"}, got)
 }

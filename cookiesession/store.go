@@ -66,7 +66,10 @@ var _ session.Store = (*Store)(nil)
 
 // New returns a Store that seals with keys[0] and opens tokens sealed with
 // any of keys. Each key must be KeySize (32) random bytes, from GenerateKey
-// or ParseKeys; there must be at least one, and no two alike.
+// or ParseKeys; there must be at least one, and no two alike. A key made of
+// one byte value repeated (all zero, say) is refused, and a key made only
+// of printable ASCII characters, a password rather than a random key, is
+// accepted with a warning logged through slog.Default.
 //
 // Keys after the first serve rotation: a token sealed with one of them
 // still opens, and is re-sealed with keys[0] on that response. To rotate,

@@ -12,10 +12,11 @@ import (
 	"github.com/go-sealed/session/serverstore/memstore"
 )
 
-// An in-memory store for one process, capped at a million sessions and
-// swept every five minutes; Close stops the sweeper.
+// An in-memory store for one process, bounded to 256 MiB of sessions
+// (past it, anonymous sessions are evicted first) and swept every five
+// minutes; Close stops the sweeper.
 func ExampleNew() {
-	backend := memstore.New(memstore.WithMaxEntries(1_000_000), memstore.WithSweepInterval(5*time.Minute))
+	backend := memstore.New(memstore.WithMaxBytes(256<<20), memstore.WithSweepInterval(5*time.Minute))
 	defer backend.Close()
 	m := session.New(serverstore.New(backend))
 

@@ -1,23 +1,3 @@
-// Package memstore is the embedded, in-process serverstore.Backend: the
-// default for a single server, for development and for tests.
-//
-//	store := serverstore.New(memstore.New())
-//	m := session.New(store)
-//
-// Sessions live in this process's memory: they are lost on restart and not
-// shared between processes; use redisstore, pgstore, mysqlstore or
-// boltstore for that.
-//
-// The entries are spread over 64 shards by a hash of their key, each with
-// its own lock, so requests of different sessions rarely wait for each
-// other. A second set of 64 shards, by a hash of the user ID, indexes the
-// entries tagged with a user (see serverstore.Store.ListUser); it is
-// changed only while the entry's own shard is locked, so it never
-// disagrees with the entries for longer than one operation.
-//
-// Expired entries are never returned, and a sweeper goroutine removes them
-// every minute (WithSweepInterval). Store.Close stops it; a Store that is
-// dropped without Close stops its sweeper when it is garbage collected.
 package memstore
 
 import (
@@ -35,18 +15,24 @@ import (
 
 // shardCount is a power of two, so a hash picks a shard with a mask. 64
 // keeps lock contention negligible up to many more cores than a session
-// store needs, for about 4 KB of empty shards.
+// store needs, for about 8 KB of empty shards.
 const shardCount = 64
 
 // DefaultSweepInterval is how often expired entries are removed unless
 // WithSweepInterval says otherwise.
 const DefaultSweepInterval = time.Minute
 
-// ErrFull is returned (wrapped by serverstore) by a write that would add
-// an entry to a Store holding WithMaxEntries entries, none of which has
-// expired. Nothing is written. Existing sessions keep working; only new
-// ones are refused until some expire or are deleted.
-var ErrFull = errors.New("memstore: full: the MaxEntries limit is reached and no entry has expired")
+// DefaultMaxBytes is the memory bound of a Store made without
+// WithMaxBytes: 64 MiB of entries as the Store estimates them (see the
+// package documentation), about 110,000 anonymous sessions of 300 bytes.
+const DefaultMaxBytes = 64 << 20
+
+// ErrFull is returned (wrapped by serverstore) by a write of an entry
+// that alone takes more than the Store's byte bound (WithMaxBytes), which
+// no eviction could make room for. Nothing is written, and the entry
+// previously under the key, if any, is kept. A Store that is merely full
+// does not refuse writes: it evicts (see the package documentation).
+var ErrFull = errors.New("memstore: entry larger than the MaxBytes bound")
 
 // Store is an in-memory serverstore.Backend. It implements
 // serverstore.UserIndex, serverstore.Transactor and serverstore.Renamer.
@@ -66,35 +52,72 @@ var (
 // Store, so that a Store dropped without Close can be collected and its
 // sweeper stopped (see package sweep).
 type core struct {
-	seed   maphash.Seed
+	seed maphash.Seed
+	// tracking is set once the Store has held a quarter of a bound (see
+	// fit): from then on Find records uses for eviction. Every Find reads
+	// it, so it shares its cache line with seed only, never with a
+	// counter that writes change.
+	tracking atomic.Bool
+	_        [64]byte
+
 	shards [shardCount]shard
 	users  [shardCount]userShard
 
-	maxEntries int64        // 0: no limit
-	count      atomic.Int64 // entries held, expired ones not yet swept included
+	maxEntries int64 // 0: no bound on the number of entries
+	maxBytes   int64 // 0: no bound on their size
+
+	// Entries held, expired ones not yet swept included; their size as
+	// entrySize estimates it; the anonymous ones among them.
+	count, bytes, anon atomic.Int64
+
+	evictions // what eviction removed, and its warnings
 
 	// earliest is a lower bound on the Expires (Unix nanoseconds) of every
 	// entry held. While it lies in the future nothing has expired, and a
-	// sweep, periodic or forced by a full store, can be skipped at no cost.
+	// sweep can be skipped at no cost.
 	earliest atomic.Int64
 
 	sweepMu sync.Mutex // serializes sweeps, so earliest is reset by one at a time
 	sweeper *sweep.Sweeper
 }
 
+// shard holds the entries whose key hashes to it. Each entry also has a
+// slot in rings[class(user)], so that eviction can sample a class in
+// constant time, and at the same index in uses[class(user)] the tick of
+// its last use. The ticks are kept apart from the slots, 4 bytes each, so
+// that the one a Find updates is more often in a cache line already
+// loaded: kept in the slots, they cost a Find 4 to 5 % rather than 2 to 3.
 type shard struct {
-	mu sync.RWMutex
-	m  map[string]entry
+	mu    sync.RWMutex
+	m     map[string]entry
+	rings [2][]slot
+	// uses are ticks (see tick) of the entries' last writes, and of
+	// their reads while the Store tracks them. Find sets them under the
+	// read lock, so they are accessed atomically wherever that lock alone
+	// is held.
+	uses [2][]uint32
 }
 
 type entry struct {
-	data    []byte
+	// data is a string, two words where a slice takes three: an entry of
+	// 48 bytes keeps the map's slots as small as before eviction needed
+	// idx, and a lookup as fast. It is never changed in place.
+	data    string
 	expires int64 // Unix nanoseconds
 	user    string
+	idx     int // the entry's slot in its shard's rings[class(user)]
 }
 
 func (e *entry) live(now int64) bool {
 	return now < e.expires
+}
+
+// slot is an entry's place in its class's ring. It repeats the entry's
+// expiry so that eviction can sample slots without looking their entries
+// up, which took a third of its time.
+type slot struct {
+	key     string
+	expires int64
 }
 
 // userShard maps user IDs to the set of their keys. Lock order: an entry
@@ -111,6 +134,7 @@ type Option func(*config)
 type config struct {
 	interval   time.Duration
 	maxEntries int
+	maxBytes   int64
 }
 
 // WithSweepInterval sets how often the sweeper removes expired entries. A
@@ -120,13 +144,23 @@ func WithSweepInterval(d time.Duration) Option {
 	return func(c *config) { c.interval = d }
 }
 
-// WithMaxEntries caps how many entries the Store holds, to bound its
-// memory. When it is full, a write that would add an entry first removes
-// the expired ones; if none has expired, the write fails with ErrFull.
-// Live sessions are never evicted to make room: evicting them would let
-// anyone who can create sessions log every other user out, while refusing
-// new ones keeps the damage to new sessions and makes it visible. n <= 0
-// means no limit, the default.
+// WithMaxBytes bounds the memory the Store's entries take to about n
+// bytes, as the package documentation describes: a write that would pass
+// it evicts other entries, anonymous ones first. The default is
+// DefaultMaxBytes. n <= 0 removes the bound: the Store then grows with
+// every new session, which anyone who can reach a handler that writes to
+// its session can make happen, so do it only with another bound in place
+// (WithMaxEntries, or a limit on session creation in front of the Store).
+func WithMaxBytes(n int64) Option {
+	return func(c *config) { c.maxBytes = n }
+}
+
+// WithMaxEntries bounds how many entries the Store holds, in addition to
+// the byte bound (WithMaxBytes; pass WithMaxBytes(0) as well to bound by
+// count alone). A write that would take the Store past n entries evicts
+// others, anonymous ones first, as the package documentation describes;
+// it no longer fails with ErrFull as it did before eviction existed. n <= 0
+// means no bound on the count, the default.
 func WithMaxEntries(n int) Option {
 	return func(c *config) { c.maxEntries = n }
 }
@@ -134,7 +168,7 @@ func WithMaxEntries(n int) Option {
 // New returns an empty Store and starts its sweeper. Call Close to stop
 // the sweeper when the Store is no longer needed.
 func New(opts ...Option) *Store {
-	cfg := config{interval: DefaultSweepInterval}
+	cfg := config{interval: DefaultSweepInterval, maxBytes: DefaultMaxBytes}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -144,6 +178,7 @@ func New(opts ...Option) *Store {
 	c := &core{
 		seed:       maphash.MakeSeed(),
 		maxEntries: int64(max(cfg.maxEntries, 0)),
+		maxBytes:   max(cfg.maxBytes, 0),
 	}
 	c.earliest.Store(math.MaxInt64)
 	for i := range c.shards {
@@ -152,6 +187,7 @@ func New(opts ...Option) *Store {
 	}
 	c.sweeper = sweep.Start(cfg.interval, func(context.Context) bool {
 		c.sweep()
+		c.flushWarning(nowNano())
 		return true
 	})
 	s := &Store{c}
@@ -162,19 +198,27 @@ func New(opts ...Option) *Store {
 // Close stops the sweeper and waits for it to return. It is safe to call
 // more than once and always returns nil. The Store keeps working after
 // Close; expired entries are then still never returned, but stay in
-// memory until overwritten or deleted.
+// memory until overwritten, deleted or evicted.
 func (s *Store) Close() error {
 	s.sweeper.Stop()
 	return nil
 }
 
 // Len returns how many entries the Store holds, including expired ones
-// not yet swept: the number WithMaxEntries limits.
+// not yet swept: the number WithMaxEntries bounds.
 func (s *Store) Len() int {
 	return int(s.count.Load())
 }
 
-// Find implements serverstore.Backend. It returns a copy of the data.
+// Bytes returns the size of the Store's entries as it estimates them
+// (see the package documentation): the number WithMaxBytes bounds.
+func (s *Store) Bytes() int64 {
+	return s.bytes.Load()
+}
+
+// Find implements serverstore.Backend. It returns a copy of the data, and
+// records the use for eviction once the Store tracks reads (see the
+// package documentation).
 func (s *Store) Find(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
@@ -182,28 +226,57 @@ func (s *Store) Find(ctx context.Context, key string) ([]byte, bool, error) {
 	sh := s.shard(key)
 	sh.mu.RLock()
 	e, ok := sh.m[key]
-	if !ok || !e.live(nowNano()) {
+	if !ok {
 		sh.mu.RUnlock()
 		return nil, false, nil
 	}
-	data := clone(e.data)
+	now := nowNano()
+	if !e.live(now) {
+		sh.mu.RUnlock()
+		return nil, false, nil
+	}
+	if s.tracking.Load() {
+		touch(sh.useOf(e), now)
+	}
+	data := []byte(e.data)
 	sh.mu.RUnlock()
 	return data, true, nil
 }
 
+// touch records a use at now in u; the caller holds at least the read
+// lock of u's shard. It writes only when the tick has changed, so that
+// many readers of one session do not fight over its cache line for a
+// precision eviction does not need.
+func touch(u *uint32, now int64) {
+	if t := tick(now); atomic.LoadUint32(u) != t {
+		atomic.StoreUint32(u, t)
+	}
+}
+
+// tickNanos is how finely uses are told apart: 10 ms. A tick is a
+// uint32, so it wraps every 497 days; uses are compared by their age
+// (see candidate), which is right for any entry used in the last 497
+// days, longer than sessions live.
+const tickNanos = int64(10 * time.Millisecond)
+
+// tick returns the tick of the Unix time now (nanoseconds).
+func tick(now int64) uint32 {
+	return uint32(now / tickNanos)
+}
+
 // Commit implements serverstore.Backend. It stores a copy of e.Data. An
-// entry already expired is not stored: key is deleted instead. Adding a
-// key to a full Store fails with ErrFull (see WithMaxEntries).
+// entry already expired is not stored: key is deleted instead. A Store
+// past its bound evicts other entries before Commit returns; an entry
+// larger than the byte bound fails with ErrFull.
 func (s *Store) Commit(ctx context.Context, key string, e serverstore.Entry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.withRoom(func() error {
-		sh := s.shard(key)
-		sh.mu.Lock()
-		defer sh.mu.Unlock()
-		return s.putLocked(sh, key, e, false)
-	})
+	sh := s.shard(key)
+	sh.mu.Lock()
+	err := s.putLocked(sh, key, e, nowNano())
+	sh.mu.Unlock()
+	return s.fit(key, err)
 }
 
 // Delete implements serverstore.Backend.
@@ -220,37 +293,40 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 
 // Update implements serverstore.Transactor. fn runs with key's shard
 // locked, so it must be quick and must not call the Store; it receives a
-// copy of the data. fn may run twice when the Store is full (once before
-// and once after expired entries are swept to make room).
+// copy of the data. A write evicts and fails as Commit's does.
 func (s *Store) Update(ctx context.Context, key string, fn func(data []byte, found bool) (serverstore.Entry, bool, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.withRoom(func() error {
-		sh := s.shard(key)
+	sh := s.shard(key)
+	err := func() error {
 		sh.mu.Lock()
 		defer sh.mu.Unlock()
 		var data []byte
+		now := nowNano()
 		cur, found := sh.m[key]
-		if found = found && cur.live(nowNano()); found {
-			data = clone(cur.data)
+		if found = found && cur.live(now); found {
+			data = []byte(cur.data)
+			touch(sh.useOf(cur), now)
 		}
 		e, write, err := fn(data, found)
 		if err != nil || !write {
 			return err
 		}
-		return s.putLocked(sh, key, e, false)
-	})
+		return s.putLocked(sh, key, e, now)
+	}()
+	return s.fit(key, err)
 }
 
 // Rename implements serverstore.Renamer: with both keys' shards locked,
 // oldKey is removed and e stored under newKey, if oldKey holds a live
-// entry; otherwise it returns serverstore.ErrNotFound.
+// entry; otherwise it returns serverstore.ErrNotFound. A write evicts and
+// fails as Commit's does; on ErrFull oldKey is kept.
 func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore.Entry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.withRoom(func() error {
+	err := func() error {
 		a, b := s.shardIndex(oldKey), s.shardIndex(newKey)
 		// Lock in index order, so that two renames cannot deadlock.
 		first, second := &s.shards[min(a, b)], &s.shards[max(a, b)]
@@ -260,20 +336,24 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore
 			second.mu.Lock()
 			defer second.mu.Unlock()
 		}
-		if old, ok := s.shards[a].m[oldKey]; !ok || !old.live(nowNano()) {
+		now := nowNano()
+		old, ok := s.shards[a].m[oldKey]
+		if !ok || !old.live(now) {
 			return serverstore.ErrNotFound
 		}
-		if oldKey != newKey && s.dropLocked(&s.shards[a], oldKey) {
-			// newKey takes oldKey's place in the count, so renewing a
-			// session works even in a full Store.
-			return s.putLocked(&s.shards[b], newKey, e, true)
+		if s.tooLarge(newKey, e) {
+			return ErrFull
 		}
-		return s.putLocked(&s.shards[b], newKey, e, false)
-	})
+		if oldKey != newKey {
+			s.removeLocked(&s.shards[a], oldKey)
+		}
+		return s.putLocked(&s.shards[b], newKey, e, now)
+	}()
+	return s.fit(newKey, err)
 }
 
 // FindUser implements serverstore.UserIndex. It returns copies of the data
-// of userID's live entries.
+// of userID's live entries. Listing sessions does not count as using them.
 func (s *Store) FindUser(ctx context.Context, userID string) (map[string][]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -286,7 +366,7 @@ func (s *Store) FindUser(ctx context.Context, userID string) (map[string][]byte,
 		// The index was read without the entry's lock: check the entry
 		// still belongs to userID.
 		if e, ok := sh.m[key]; ok && e.user == userID && e.live(now) {
-			found[key] = clone(e.data)
+			found[key] = []byte(e.data)
 		}
 		sh.mu.RUnlock()
 	}
@@ -330,72 +410,71 @@ func (c *core) userKeys(userID string) []string {
 	return keys
 }
 
-// errNoRoom is putLocked's signal to withRoom that the Store is full.
-var errNoRoom = errors.New("memstore: no room")
-
-// withRoom runs op, a write that returns errNoRoom if it needs a new entry
-// in a full Store. It then sweeps expired entries, which needs every
-// shard's lock and so cannot happen inside op, and runs op once more.
-func (c *core) withRoom(op func() error) error {
-	err := op()
-	if err != errNoRoom {
-		return err
-	}
-	c.makeRoom()
-	if err = op(); err == errNoRoom {
-		return ErrFull
-	}
-	return err
-}
-
-// putLocked stores e under key; the caller holds sh's lock. held says
-// the caller already counted one entry for it (a rename moving an entry
-// over); otherwise a new key must reserve its place, and putLocked returns
-// errNoRoom, having changed nothing, if there is none.
-func (c *core) putLocked(sh *shard, key string, e serverstore.Entry, held bool) error {
+// putLocked stores e under key, used at now; the caller holds sh's lock.
+// It returns ErrFull, having changed nothing, if e alone is larger than
+// the byte bound. It does not evict: the caller calls fit once the lock
+// is released.
+func (c *core) putLocked(sh *shard, key string, e serverstore.Entry, now int64) error {
 	exp := unixNano(e.Expires)
-	if exp <= nowNano() {
+	if exp <= now {
 		c.removeLocked(sh, key)
-		if held {
-			c.count.Add(-1)
-		}
 		return nil
 	}
+	if c.tooLarge(key, e) {
+		return ErrFull
+	}
 	old, exists := sh.m[key]
-	switch {
-	case exists && held:
-		c.count.Add(-1) // two entries became one
-	case !exists && !held && !c.reserve():
-		return errNoRoom
+	if exists && class(old.user) != class(e.UserID) {
+		// Signing in or out moves the entry to the other class's ring.
+		c.removeLocked(sh, key)
+		exists = false
 	}
-	sh.m[key] = entry{data: clone(e.Data), expires: exp, user: e.UserID}
-	if !exists || old.user != e.UserID {
-		if exists {
-			c.unindex(old.user, key)
+	size := entrySize(key, len(e.Data), e.UserID)
+	ne := entry{data: string(e.Data), expires: exp, user: e.UserID}
+	if exists {
+		if d := size - entrySize(key, len(old.data), old.user); d != 0 {
+			c.bytes.Add(d)
 		}
-		c.index(e.UserID, key)
+		ne.idx = old.idx
+		// The map keeps the key it is given now: so must the slot, or
+		// the two would hold a copy each. The write lock keeps Find out,
+		// so used needs no atomic store here.
+		*sh.slotOf(old) = slot{key: key, expires: exp}
+		*sh.useOf(old) = tick(now)
+		if old.user != ne.user {
+			c.unindex(old.user, key)
+			c.index(ne.user, key)
+		}
+	} else {
+		c.count.Add(1)
+		c.bytes.Add(size)
+		if ne.user == "" {
+			c.anon.Add(1)
+		}
+		ne.idx = sh.link(key, ne.user, exp, now)
+		c.index(ne.user, key)
 	}
+	sh.m[key] = ne
 	c.noteExpiry(exp)
 	return nil
 }
 
-// removeLocked deletes key, if present, with its index entry; the caller
-// holds sh's lock.
-func (c *core) removeLocked(sh *shard, key string) {
-	if c.dropLocked(sh, key) {
-		c.count.Add(-1)
-	}
-}
-
-// dropLocked is removeLocked leaving the count to the caller. It reports
-// whether key was there.
-func (c *core) dropLocked(sh *shard, key string) bool {
+// removeLocked deletes key, if present, with its slot and index entry;
+// the caller holds sh's lock. It reports whether key was there.
+func (c *core) removeLocked(sh *shard, key string) bool {
 	e, ok := sh.m[key]
-	if ok {
-		delete(sh.m, key)
-		c.unindex(e.user, key)
+	if !ok {
+		return false
 	}
-	return ok
+	sh.unlink(e)
+	delete(sh.m, key)
+	c.unindex(e.user, key)
+	c.count.Add(-1)
+	c.bytes.Add(-entrySize(key, len(e.data), e.user))
+	if e.user == "" {
+		c.anon.Add(-1)
+	}
+	return true
 }
 
 func (c *core) index(user, key string) {
@@ -408,6 +487,7 @@ func (c *core) index(user, key string) {
 	if keys == nil {
 		keys = map[string]struct{}{}
 		us.m[user] = keys
+		c.bytes.Add(userSetOverhead)
 	}
 	keys[key] = struct{}{}
 	us.mu.Unlock()
@@ -423,23 +503,10 @@ func (c *core) unindex(user, key string) {
 		delete(keys, key)
 		if len(keys) == 0 {
 			delete(us.m, user)
+			c.bytes.Add(-userSetOverhead)
 		}
 	}
 	us.mu.Unlock()
-}
-
-// reserve counts one more entry, unless the Store is full. It is exact
-// under concurrency: two writers cannot both take the last place.
-func (c *core) reserve() bool {
-	for {
-		n := c.count.Load()
-		if c.maxEntries > 0 && n >= c.maxEntries {
-			return false
-		}
-		if c.count.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
 }
 
 // noteExpiry lowers earliest to exp if exp is earlier.
@@ -452,29 +519,11 @@ func (c *core) noteExpiry(exp int64) {
 	}
 }
 
-// makeRoom sweeps a full Store, unless a sweep made room meanwhile or
-// nothing can have expired. Writers of a full Store thus wait for one
-// sweep between them, and when every entry is live they get ErrFull
-// without any scan: flooding a full Store costs it nothing.
-func (c *core) makeRoom() {
-	c.sweepMu.Lock()
-	defer c.sweepMu.Unlock()
-	if c.count.Load() < c.maxEntries {
-		return
-	}
-	c.sweepLocked()
-}
-
 // sweep removes expired entries. It holds one shard's lock at a time, so
 // requests wait at most for the sweep of one shard.
 func (c *core) sweep() {
 	c.sweepMu.Lock()
 	defer c.sweepMu.Unlock()
-	c.sweepLocked()
-}
-
-// sweepLocked is sweep with sweepMu held.
-func (c *core) sweepLocked() {
 	now := nowNano()
 	if c.earliest.Load() > now {
 		return
@@ -507,10 +556,6 @@ func (c *core) shard(key string) *shard {
 
 func (c *core) userShard(user string) *userShard {
 	return &c.users[maphash.String(c.seed, user)&(shardCount-1)]
-}
-
-func clone(b []byte) []byte {
-	return append([]byte{}, b...)
 }
 
 func nowNano() int64 {

@@ -3,16 +3,11 @@ package memstore
 import (
 	"bytes"
 	"context"
-	"errors"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	session "github.com/go-sealed/session"
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/internal/sweep"
 	"github.com/go-sealed/session/serverstore/storetest"
@@ -55,32 +50,48 @@ func newEntry(data string, ttl time.Duration, user string) serverstore.Entry {
 	return serverstore.Entry{Data: []byte(data), Expires: time.Now().Add(ttl), UserID: user}
 }
 
-// checkConsistent fails t unless s's shards, user index and count agree:
-// every tagged entry is indexed under its user and no other, every index
-// entry names an entry of that user, and count is the number of entries.
+// checkConsistent fails t unless s's shards, rings, user index and
+// counters agree: every entry has the slot its idx names and every slot
+// an entry, every tagged entry is indexed under its user and no other,
+// every index entry names an entry of that user, and count, anon and
+// bytes add up.
 func checkConsistent(t testing.TB, s *Store) {
 	t.Helper()
-	n := 0
+	var n, anon, bytes int64
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.RLock()
+		slots := 0
 		for key, e := range sh.m {
 			n++
-			if e.user != "" {
-				us := s.userShard(e.user)
-				us.mu.Lock()
-				_, ok := us.m[e.user][key]
-				us.mu.Unlock()
-				require.True(t, ok, "an entry of user %q is not indexed", e.user)
+			bytes += entrySize(key, len(e.data), e.user)
+			ring := sh.rings[class(e.user)]
+			require.True(t, e.idx < len(ring) && ring[e.idx].key == key, "an entry's slot is not its own")
+			require.Equal(t, e.expires, ring[e.idx].expires, "an entry's slot has another expiry")
+			if e.user == "" {
+				anon++
+				continue
 			}
+			us := s.userShard(e.user)
+			us.mu.Lock()
+			_, ok := us.m[e.user][key]
+			us.mu.Unlock()
+			require.True(t, ok, "an entry of user %q is not indexed", e.user)
 		}
+		for c, r := range sh.rings {
+			slots += len(r)
+			require.Len(t, sh.uses[c], len(r), "uses and ring disagree")
+		}
+		require.Equal(t, len(sh.m), slots, "a ring holds a slot without an entry")
 		sh.mu.RUnlock()
 	}
-	require.EqualValues(t, n, s.count.Load(), "count disagrees with the entries")
+	require.Equal(t, n, s.count.Load(), "count disagrees with the entries")
+	require.Equal(t, anon, s.anon.Load(), "anon disagrees with the entries")
 	for i := range s.users {
 		us := &s.users[i]
 		us.mu.Lock()
 		for user, keys := range us.m {
+			bytes += userSetOverhead
 			require.NotEmpty(t, keys, "an empty key set is kept for user %q", user)
 			for key := range keys {
 				sh := s.shard(key)
@@ -92,6 +103,7 @@ func checkConsistent(t testing.TB, s *Store) {
 		}
 		us.mu.Unlock()
 	}
+	require.Equal(t, bytes, s.bytes.Load(), "bytes disagrees with the entries")
 }
 
 // TestSweepSkipsWhenNothingExpired checks the bound on the earliest
@@ -110,90 +122,6 @@ func TestSweepSkipsWhenNothingExpired(t *testing.T) {
 	}
 	sh.mu.Unlock()
 	<-done
-}
-
-func TestMaxEntries(t *testing.T) {
-	s := newStore(t, WithMaxEntries(3))
-	ctx := t.Context()
-	a, b, c, d := storetest.NewKey(), storetest.NewKey(), storetest.NewKey(), storetest.NewKey()
-	for _, k := range []string{a, b, c} {
-		require.NoError(t, s.Commit(ctx, k, newEntry("v", time.Hour, "alice")))
-	}
-	require.ErrorIs(t, s.Commit(ctx, d, newEntry("v", time.Hour, "")), ErrFull)
-	err := s.Update(ctx, d, func([]byte, bool) (serverstore.Entry, bool, error) {
-		return newEntry("v", time.Hour, ""), true, nil
-	})
-	require.ErrorIs(t, err, ErrFull)
-
-	// Existing sessions keep working in a full store: overwritten,
-	// updated and renewed.
-	require.NoError(t, s.Commit(ctx, a, newEntry("v2", time.Hour, "alice")))
-	require.NoError(t, s.Update(ctx, b, func(data []byte, found bool) (serverstore.Entry, bool, error) {
-		return newEntry("v2", time.Hour, "alice"), true, nil
-	}))
-	require.NoError(t, s.Rename(ctx, c, d, newEntry("v2", time.Hour, "alice")))
-	require.Equal(t, 3, s.Len())
-
-	// A rename from a missing key writes nothing.
-	require.ErrorIs(t, s.Rename(ctx, storetest.NewKey(), storetest.NewKey(), newEntry("v", time.Hour, "")), serverstore.ErrNotFound)
-
-	// A delete makes room.
-	require.NoError(t, s.Delete(ctx, a))
-	require.NoError(t, s.Commit(ctx, c, newEntry("v", time.Hour, "")))
-	require.Equal(t, 3, s.Len())
-	checkConsistent(t, s)
-}
-
-func TestMaxEntriesSweepsExpiredFirst(t *testing.T) {
-	// The periodic sweeper would make room by itself: keep it out of
-	// the way, so that the write has to.
-	s := newStore(t, WithMaxEntries(2), WithSweepInterval(time.Hour))
-	ctx := t.Context()
-	short := newEntry("v", 30*time.Millisecond, "alice")
-	require.NoError(t, s.Commit(ctx, storetest.NewKey(), short))
-	require.NoError(t, s.Commit(ctx, storetest.NewKey(), newEntry("v", time.Hour, "bob")))
-	time.Sleep(time.Until(short.Expires) + 10*time.Millisecond)
-	require.Equal(t, 2, s.Len(), "the expired entry is still held")
-	require.NoError(t, s.Commit(ctx, storetest.NewKey(), newEntry("v", time.Hour, "")))
-	require.Equal(t, 2, s.Len())
-	checkConsistent(t, s)
-}
-
-func TestMaxEntriesExactUnderConcurrency(t *testing.T) {
-	const limit, writers = 50, 200
-	s := newStore(t, WithMaxEntries(limit))
-	var ok, full atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(writers)
-	for range writers {
-		go func() {
-			defer wg.Done()
-			err := s.Commit(t.Context(), storetest.NewKey(), newEntry("v", time.Hour, "u"))
-			switch {
-			case err == nil:
-				ok.Add(1)
-			case errors.Is(err, ErrFull):
-				full.Add(1)
-			default:
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	require.EqualValues(t, limit, ok.Load())
-	require.EqualValues(t, writers-limit, full.Load())
-	require.Equal(t, limit, s.Len())
-	checkConsistent(t, s)
-}
-
-func TestFullThroughStore(t *testing.T) {
-	st := serverstore.New(newStore(t, WithMaxEntries(1)))
-	rec := &session.Record{ID: "id", Expires: time.Now().Add(time.Hour), Data: []byte("x")}
-	_, err := st.Save(t.Context(), "", rec)
-	require.NoError(t, err)
-	_, err = st.Save(t.Context(), "", rec)
-	require.ErrorIs(t, err, ErrFull)
-	require.True(t, strings.HasPrefix(err.Error(), "serverstore: save: "), err.Error())
 }
 
 func TestCancelledContext(t *testing.T) {
@@ -227,4 +155,29 @@ func benchKeys(b *testing.B, s *Store, n int) []string {
 func BenchmarkMemstore(b *testing.B) {
 	s := newStore(b)
 	storetest.Benchmark(b, s, benchKeys(b, s, 10_000))
+}
+
+// BenchmarkFlood is a flood at the bound: each op commits a new
+// anonymous session to a full Store, which evicts one.
+func BenchmarkFlood(b *testing.B) {
+	s := newStore(b, WithMaxBytes(4<<20))
+	e := serverstore.Entry{Data: bytes.Repeat([]byte("x"), 200), Expires: time.Now().Add(time.Hour)}
+	keys := make([]string, 1<<16)
+	for i := range keys {
+		keys[i] = storetest.NewKey()
+	}
+	for _, k := range keys {
+		if err := s.Commit(context.Background(), k, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		// Keys come back once evicted: the flood's sessions are new.
+		if err := s.Commit(context.Background(), keys[i%len(keys)], e); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
 }
