@@ -208,37 +208,26 @@ func (s *sealedCookie) stats() Stats { return Stats{} }
 func (s *sealedCookie) close() error { return nil }
 
 // meter wraps a serverstore.Backend to count what the Store asks of it.
-// The backend must implement UserIndex and Transactor (memstore and
-// redisstore do); Renamer is passed on when the backend has it.
+// The backend must implement UserIndex (memstore and redisstore do).
 type meter struct {
-	b     serverstore.Backend
-	tx    serverstore.Transactor
+	serverstore.Backend
 	ui    serverstore.UserIndex
-	rn    serverstore.Renamer
 	calls atomic.Int64
 	rtts  *atomic.Int64 // network round trips, counted by the client; nil in process
 	last  atomic.Int64
 }
 
 func newMeter(b serverstore.Backend, rtts *atomic.Int64) *meter {
-	m := &meter{b: b, rtts: rtts}
-	m.tx, _ = b.(serverstore.Transactor)
+	m := &meter{Backend: b, rtts: rtts}
 	m.ui, _ = b.(serverstore.UserIndex)
-	m.rn, _ = b.(serverstore.Renamer)
-	if m.tx == nil || m.ui == nil {
-		panic("compare: a metered backend must implement Transactor and UserIndex")
+	if m.ui == nil {
+		panic("compare: a metered backend must implement UserIndex")
 	}
 	return m
 }
 
-// backend returns the metered backend, implementing exactly the optional
-// interfaces the wrapped one does, so that the Store takes the same paths.
-func (m *meter) backend() serverstore.Backend {
-	if m.rn != nil {
-		return renamingMeter{m}
-	}
-	return m
-}
+// backend returns the metered backend.
+func (m *meter) backend() serverstore.Backend { return m }
 
 func (m *meter) stats() Stats {
 	st := Stats{Backend: true, Calls: m.calls.Load(), LastEntryBytes: m.last.Load(), ResidentBytes: -1}
@@ -255,32 +244,39 @@ func (m *meter) wrote(key string, e serverstore.Entry) {
 // Find implements serverstore.Backend.
 func (m *meter) Find(ctx context.Context, key string) ([]byte, bool, error) {
 	m.calls.Add(1)
-	return m.b.Find(ctx, key)
+	return m.Backend.Find(ctx, key)
 }
 
 // Commit implements serverstore.Backend.
 func (m *meter) Commit(ctx context.Context, key string, e serverstore.Entry) error {
 	m.calls.Add(1)
 	m.wrote(key, e)
-	return m.b.Commit(ctx, key, e)
+	return m.Backend.Commit(ctx, key, e)
 }
 
 // Delete implements serverstore.Backend.
 func (m *meter) Delete(ctx context.Context, key string) error {
 	m.calls.Add(1)
-	return m.b.Delete(ctx, key)
+	return m.Backend.Delete(ctx, key)
 }
 
-// Update implements serverstore.Transactor.
-func (m *meter) Update(ctx context.Context, key string, fn func([]byte, bool) (serverstore.Entry, bool, error)) error {
+// Update implements serverstore.Backend.
+func (m *meter) Update(ctx context.Context, key string, hint *serverstore.Entry, fn func([]byte, bool) (serverstore.Entry, bool, error)) error {
 	m.calls.Add(1)
-	return m.tx.Update(ctx, key, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+	return m.Backend.Update(ctx, key, hint, func(data []byte, found bool) (serverstore.Entry, bool, error) {
 		e, write, err := fn(data, found)
 		if write && err == nil {
 			m.wrote(key, e)
 		}
 		return e, write, err
 	})
+}
+
+// Rename implements serverstore.Backend.
+func (m *meter) Rename(ctx context.Context, oldKey, newKey string, e serverstore.Entry) error {
+	m.calls.Add(1)
+	m.wrote(newKey, e)
+	return m.Backend.Rename(ctx, oldKey, newKey, e)
 }
 
 // FindUser implements serverstore.UserIndex.
@@ -293,14 +289,4 @@ func (m *meter) FindUser(ctx context.Context, userID string) (map[string][]byte,
 func (m *meter) DeleteUser(ctx context.Context, userID string) (int, error) {
 	m.calls.Add(1)
 	return m.ui.DeleteUser(ctx, userID)
-}
-
-// renamingMeter is a meter over a backend that is a Renamer.
-type renamingMeter struct{ *meter }
-
-// Rename implements serverstore.Renamer.
-func (m renamingMeter) Rename(ctx context.Context, oldKey, newKey string, e serverstore.Entry) error {
-	m.calls.Add(1)
-	m.wrote(newKey, e)
-	return m.rn.Rename(ctx, oldKey, newKey, e)
 }
