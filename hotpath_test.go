@@ -3,12 +3,10 @@ package session_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -20,46 +18,18 @@ import (
 
 // updaterStore is a recordStore that is also ServerSide, as server-side
 // stores are, so that saves of loaded sessions go through the Manager's
-// merge; it can claim to be a LocalStore, and remembers whether its calls
-// came with a deadline.
+// merge.
 type updaterStore struct {
 	*recordStore
-	local bool
-
-	ctxMu      sync.Mutex
-	deadlines  []bool // per call: did its context have a deadline
 	updates    int
 	hinted     int // Updates given the loaded record
 	staleHints int // … which was no longer what the store held
-}
-
-func (s *updaterStore) note(ctx context.Context) {
-	_, ok := ctx.Deadline()
-	s.ctxMu.Lock()
-	s.deadlines = append(s.deadlines, ok)
-	s.ctxMu.Unlock()
-}
-
-func (s *updaterStore) Load(ctx context.Context, token string) (*session.Record, error) {
-	s.note(ctx)
-	return s.recordStore.Load(ctx, token)
-}
-
-func (s *updaterStore) Save(ctx context.Context, token string, rec *session.Record) (string, error) {
-	s.note(ctx)
-	return s.recordStore.Save(ctx, token, rec)
-}
-
-func (s *updaterStore) Delete(ctx context.Context, token string) error {
-	s.note(ctx)
-	return s.recordStore.Delete(ctx, token)
 }
 
 // Update takes the loaded record as a hint, as an optimistic store does:
 // it calls fn with it first, and keeps the result only if the stored
 // record is still the one the hint describes.
 func (s *updaterStore) Update(ctx context.Context, token string, loaded *session.Record, fn func(*session.Record) (*session.Record, error)) (string, error) {
-	s.note(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.updates++
@@ -88,7 +58,6 @@ func (s *updaterStore) Update(ctx context.Context, token string, loaded *session
 // Renew moves the record, if it is still there, as a server-side store
 // does.
 func (s *updaterStore) Renew(ctx context.Context, oldToken string, rec *session.Record) (string, error) {
-	s.note(ctx)
 	s.mu.Lock()
 	_, ok := s.records[oldToken]
 	delete(s.records, oldToken)
@@ -97,32 +66,6 @@ func (s *updaterStore) Renew(ctx context.Context, oldToken string, rec *session.
 		return "", nil
 	}
 	return s.recordStore.Save(ctx, "", rec)
-}
-
-func (s *updaterStore) Local() bool { return s.local }
-
-func (s *updaterStore) callDeadlines() []bool {
-	s.ctxMu.Lock()
-	defer s.ctxMu.Unlock()
-	d := s.deadlines
-	s.deadlines = nil
-	return d
-}
-
-func TestLocalStoreCallsHaveNoTimeout(t *testing.T) {
-	for _, local := range []bool{false, true} {
-		t.Run(fmt.Sprintf("local=%v", local), func(t *testing.T) {
-			store := &updaterStore{recordStore: newRecordStore(), local: local}
-			m, _ := newManager(store)
-			c := newClient(t, testApp(m))
-			c.get("/put?a=1") // Save
-			c.get("/get?k=a") // Load only
-			c.get("/put?a=2") // Load, Update
-			c.get("/destroy") // Load, Delete
-			assert.Equal(t, []bool{!local, !local, !local, !local, !local, !local}, store.callDeadlines(),
-				"StoreTimeout bounds every call to a store that is not local, and none to a local one")
-		})
-	}
 }
 
 func TestMergeKeepsConcurrentChanges(t *testing.T) {

@@ -14,9 +14,6 @@ import (
 // DefaultLifetime is the absolute session lifetime New sets.
 const DefaultLifetime = 24 * time.Hour
 
-// DefaultStoreTimeout is the bound on each store call that New sets.
-const DefaultStoreTimeout = 5 * time.Second
-
 // Manager is net/http middleware that gives each request its session. Make
 // one with New, adjust its fields before serving, and wrap your handlers
 // with Handler. A Manager must not be changed once it serves requests.
@@ -55,14 +52,6 @@ type Manager struct {
 	// last saved at least this long ago. 0 means IdleTimeout/10.
 	TouchInterval time.Duration
 
-	// StoreTimeout bounds each call to the store, so that a backend that
-	// stalls costs a request an ErrorFunc reply after this long rather than
-	// a hang. New sets DefaultStoreTimeout; 0 or less means no bound of the
-	// Manager's own (the request's context and the store's timeouts only).
-	// It does not apply to a store that never blocks on I/O (see
-	// LocalStore), such as the sealed cookie store.
-	StoreTimeout time.Duration
-
 	// Codec encodes session values. nil means CBOR, which keeps Go types.
 	Codec Codec
 
@@ -93,7 +82,6 @@ type Manager struct {
 	server    ServerSide // store, if it keeps records on the server
 	setupOnce sync.Once
 	configErr error // what check found wrong on first use, if anything
-	local     bool  // store is a LocalStore that reports true: no StoreTimeout
 
 	cookieAttrs     attributeCache // Cookie's attributes, formatted
 	warnedPlainHTTP atomic.Bool    // warnPlainHTTP has warned
@@ -101,8 +89,7 @@ type Manager struct {
 
 // New returns a Manager that keeps sessions in store, with secure defaults:
 // a cookie named "session" with Path "/", HttpOnly, Secure and SameSite
-// Lax, persistent until the session expires, a Lifetime of 24 hours, and
-// store calls bounded by DefaultStoreTimeout.
+// Lax, persistent until the session expires, and a Lifetime of 24 hours.
 func New(store Store) *Manager {
 	if store == nil {
 		panic("session: New called with a nil Store")
@@ -116,9 +103,8 @@ func New(store Store) *Manager {
 			SameSite: http.SameSiteLaxMode,
 			Persist:  true,
 		},
-		Lifetime:     DefaultLifetime,
-		StoreTimeout: DefaultStoreTimeout,
-		store:        store,
+		Lifetime: DefaultLifetime,
+		store:    store,
 	}
 }
 
@@ -154,9 +140,6 @@ func (m *Manager) setup() {
 		if m.configErr = m.check(); m.configErr != nil {
 			return
 		}
-		if l, ok := m.store.(LocalStore); ok {
-			m.local = l.Local()
-		}
 		m.server, _ = m.store.(ServerSide)
 	})
 	if m.configErr != nil {
@@ -171,18 +154,6 @@ func (m *Manager) setup() {
 func (m *Manager) serverKept() bool {
 	m.setup()
 	return m.server != nil
-}
-
-// storeContext bounds a call to the store by StoreTimeout, unless the store
-// is local: a store that never waits on I/O has nothing to time out, and
-// context.WithTimeout costs allocations and a runtime timer armed and
-// stopped on every call.
-func (m *Manager) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	m.setup() // settles m.local
-	if m.StoreTimeout > 0 && !m.local {
-		return context.WithTimeout(ctx, m.StoreTimeout)
-	}
-	return ctx, func() {}
 }
 
 func (m *Manager) now() time.Time {

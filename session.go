@@ -125,9 +125,8 @@ func (s *Session) load() {
 // token that names no usable session is reported as an EventRejected; a
 // store failure is kept in loadErr.
 func (s *Session) open(token string) bool {
-	ctx, cancel := s.m.storeContext(s.ctx)
-	rec, err := s.m.store.Load(ctx, token)
-	cancel()
+	s.m.setup()
+	rec, err := s.m.store.Load(s.ctx, token)
 	var reason error
 	switch {
 	case errors.Is(err, ErrInvalidToken):

@@ -21,7 +21,7 @@ type reply interface {
 // its transport. The caller holds s.mu. The store calls run in ctx
 // without its cancellation (detachedContext): a save finishes work the
 // handler already did, so it is not cut short by a client that hangs up;
-// StoreTimeout still bounds each call.
+// the store bounds its own I/O (see Store).
 //
 // late is set for a save after the response began, when nothing can reach
 // the client any more (r is not used): it writes only what keeps the
@@ -40,14 +40,14 @@ func (s *Session) commit(ctx *sessionContext, r reply, late bool) error {
 	m := s.m
 	store := m.store
 	if s.discard != "" {
-		if err := s.storeCall(ctx, func(ctx context.Context) error { return store.Delete(ctx, s.discard) }); err != nil {
+		if err := store.Delete(detachedContext{ctx}, s.discard); err != nil {
 			return fmt.Errorf("session: delete: %w", err)
 		}
 		s.discard = ""
 	}
 	oldToken := s.token
 	if s.destroyed && oldToken != "" {
-		if err := s.storeCall(ctx, func(ctx context.Context) error { return store.Delete(ctx, oldToken) }); err != nil {
+		if err := store.Delete(detachedContext{ctx}, oldToken); err != nil {
 			return fmt.Errorf("session: delete: %w", err)
 		}
 		m.event(s.ctx, Event{Kind: EventDestroyed, ID: s.ended.ID, UserID: s.ended.UserID, Request: s.req})
@@ -102,10 +102,7 @@ func (s *Session) commit(ctx *sessionContext, r reply, late bool) error {
 		}
 	}
 
-	// Made only now, past the returns above: a request that writes nothing
-	// (the common, read-only one) pays for no context.
-	storeCtx, cancel := m.storeContext(detachedContext{ctx})
-	defer cancel()
+	storeCtx := detachedContext{ctx}
 	var token, obsolete string
 	switch {
 	case oldToken == "":
@@ -153,13 +150,6 @@ func (s *Session) commit(ctx *sessionContext, r reply, late bool) error {
 	}
 	s.saved(token, &rec)
 	return nil
-}
-
-// storeCall runs a store call of a save, bounded by StoreTimeout.
-func (s *Session) storeCall(ctx *sessionContext, call func(context.Context) error) error {
-	storeCtx, cancel := s.m.storeContext(detachedContext{ctx})
-	defer cancel()
-	return call(storeCtx)
 }
 
 // detachedContext is what context.WithoutCancel(ctx) gives, without its

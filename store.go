@@ -20,8 +20,11 @@ import (
 // an error if it holds any other byte.
 //
 // The Manager calls a Store only when a request touches its session, and
-// passes the request's context. Implementations must be safe for concurrent
-// use.
+// passes the request's context, with the Manager's cookie name
+// (CookieName). Implementations must be safe for concurrent use, and bound
+// their own I/O: a store that waits on a network or a disk must give up
+// after a timeout of its own rather than hang a request (the Manager sets
+// none, so that a store that does no I/O pays for no timer).
 type Store interface {
 	// Load returns the record named by token. A token that is unknown,
 	// malformed, forged or expired is not an error: Load returns (nil, nil),
@@ -160,14 +163,3 @@ var ErrTooLarge = errors.New("session: too large")
 // EventRejected, so that an operator can tell a spike of forged tokens
 // from sessions that merely expired. Its text must not quote the token.
 var ErrInvalidToken = errors.New("session: invalid token")
-
-// LocalStore is implemented by stores that may never block on I/O: each
-// call works in the process's memory and returns without waiting on a
-// network, a disk or another process (the sealed cookie store, a
-// server-side store over an in-memory backend). When Local reports true,
-// StoreTimeout does not apply: the Manager calls the store with the
-// request's context as it is, and saves the timer a timeout costs on every
-// call. A store that only sometimes does I/O must report false.
-type LocalStore interface {
-	Local() bool
-}

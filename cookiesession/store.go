@@ -248,10 +248,3 @@ func (s *Store) Save(ctx context.Context, token string, rec *session.Record) (st
 func (s *Store) Delete(context.Context, string) error {
 	return nil
 }
-
-// Local reports true: a Store does no I/O (sealing and opening are
-// computation in memory), so a session.Manager does not bound its calls by
-// StoreTimeout. See session.LocalStore.
-func (*Store) Local() bool { return true }
-
-var _ session.LocalStore = (*Store)(nil)

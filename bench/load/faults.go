@@ -21,7 +21,7 @@ import (
 	"github.com/go-sealed/session/internal/tcpproxy"
 )
 
-// faultStoreTimeout is the Manager's StoreTimeout in the fault runs, and
+// faultStoreTimeout is the SQL backends' call timeout in the fault runs, and
 // the drivers' own timeouts (Redis dial/read/write, PostgreSQL connect).
 const faultStoreTimeout = time.Second
 
@@ -358,7 +358,7 @@ func runFaults(ctx context.Context, cfg config, log io.Writer) (string, bool) {
 		fmt.Fprintf(log, "load: -duration %v too short for a cut of %v\n", cfg.duration, cfg.cut)
 		return "", true
 	}
-	fmt.Fprintf(&b, "### Connection cut during load\n\n%d clients × %d items for %v; the connection to the backend is cut (every connection reset, new ones refused) %v into the run for %v, then restored. StoreTimeout %v; Redis dial/read/write timeouts and the PostgreSQL connect timeout %v.\n\n",
+	fmt.Fprintf(&b, "### Connection cut during load\n\n%d clients × %d items for %v; the connection to the backend is cut (every connection reset, new ones refused) %v into the run for %v, then restored. SQL call timeout (WithTimeout) %v; Redis dial/read/write timeouts and the PostgreSQL connect timeout %v.\n\n",
 		cfg.clients, cfg.items, cfg.duration, cfg.duration/4, cfg.cut, faultStoreTimeout, faultStoreTimeout)
 	b.WriteString("| store | requests | 5xx | 5xx not bare | no response | max latency during cut ms | p99 during cut ms | recovered after restore ms | 5xx after recovery | adds saved despite 500 | loops ok | carts wrong / mixed | sessions from before the cut intact |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")

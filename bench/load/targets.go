@@ -46,7 +46,7 @@ type target struct {
 // targetOptions adjust how a target is opened.
 type targetOptions struct {
 	via          string        // for redis and postgres: reach the service through this host:port (a proxy)
-	storeTimeout time.Duration // the Manager's StoreTimeout; 0: its default
+	storeTimeout time.Duration // the SQL backends' call timeout; 0: their default
 	boltPath     string        // for bolt: this file rather than a temporary one (kept)
 	boltOptions  *bolt.Options
 	logger       *slog.Logger // the Manager's; nil: discard
@@ -143,7 +143,11 @@ func openTarget(ctx context.Context, cfg config, name string, o targetOptions) (
 			return nil, &unreachableError{"PostgreSQL", err}
 		}
 		table := "load_" + randomSuffix()
-		b, err := pgstore.New(ctx, pool, pgstore.WithTable(table), pgstore.WithSweepInterval(0))
+		opts := []pgstore.Option{pgstore.WithTable(table), pgstore.WithSweepInterval(0)}
+		if o.storeTimeout > 0 {
+			opts = append(opts, pgstore.WithTimeout(o.storeTimeout))
+		}
+		b, err := pgstore.New(ctx, pool, opts...)
 		if err != nil {
 			pool.Close()
 			return nil, err
@@ -167,7 +171,11 @@ func openTarget(ctx context.Context, cfg config, name string, o targetOptions) (
 			return nil, &unreachableError{"MySQL", err}
 		}
 		table := "load_" + randomSuffix()
-		b, err := mysqlstore.New(ctx, db, mysqlstore.WithTable(table), mysqlstore.WithSweepInterval(0))
+		opts := []mysqlstore.Option{mysqlstore.WithTable(table), mysqlstore.WithSweepInterval(0)}
+		if o.storeTimeout > 0 {
+			opts = append(opts, mysqlstore.WithTimeout(o.storeTimeout))
+		}
+		b, err := mysqlstore.New(ctx, db, opts...)
 		if err != nil {
 			_ = db.Close()
 			return nil, err
@@ -216,9 +224,6 @@ func openTarget(ctx context.Context, cfg config, name string, o targetOptions) (
 func demo(store session.Store, o targetOptions) http.Handler {
 	m := session.New(store)
 	m.Cookie.Secure = false // plain HTTP on loopback
-	if o.storeTimeout > 0 {
-		m.StoreTimeout = o.storeTimeout
-	}
 	m.Logger = o.logger
 	if m.Logger == nil {
 		m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -27,6 +27,7 @@ type config struct {
 	postgresURL string
 	mysqlDSN    string
 	boltPath    string
+	timeout     time.Duration // the SQL backends' call timeout; 0: their default
 	idle        time.Duration
 	lifetime    time.Duration
 	secure      bool

@@ -45,14 +45,14 @@ func outageBackends() []backendUnderTest {
 			name: "postgres", service: "PostgreSQL",
 			target: hostPort(os.Getenv("SESSION_TEST_POSTGRES_URL"), "127.0.0.1:5432"),
 			config: func(proxy string) config {
-				return config{store: "postgres", postgresURL: "postgres://postgres@" + proxy + "/test?connect_timeout=1"}
+				return config{store: "postgres", postgresURL: "postgres://postgres@" + proxy + "/test?connect_timeout=1", timeout: time.Second}
 			},
 		},
 		{
 			name: "mysql", service: "MySQL",
 			target: "127.0.0.1:3306",
 			config: func(proxy string) config {
-				return config{store: "mysql", mysqlDSN: "root@tcp(" + proxy + ")/test?interpolateParams=true&timeout=1s&readTimeout=1s&writeTimeout=1s"}
+				return config{store: "mysql", mysqlDSN: "root@tcp(" + proxy + ")/test?interpolateParams=true&timeout=1s&readTimeout=1s&writeTimeout=1s", timeout: time.Second}
 			},
 		},
 	}
@@ -130,7 +130,6 @@ func TestBackendOutage(t *testing.T) {
 			defer closeStore()
 			m := session.New(store)
 			m.Cookie.Secure = false
-			m.StoreTimeout = time.Second
 			var logged strings.Builder
 			m.Logger = newTextLogger(&logged)
 			srv := httptest.NewServer(app.New(m))

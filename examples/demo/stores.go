@@ -58,7 +58,11 @@ func openStore(ctx context.Context, cfg config) (session.Store, func(), error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("-postgres-url: %w", err)
 		}
-		backend, err := pgstore.New(ctx, pool)
+		var opts []pgstore.Option
+		if cfg.timeout > 0 {
+			opts = append(opts, pgstore.WithTimeout(cfg.timeout))
+		}
+		backend, err := pgstore.New(ctx, pool, opts...)
 		if err != nil {
 			pool.Close()
 			return nil, nil, err
@@ -70,7 +74,11 @@ func openStore(ctx context.Context, cfg config) (session.Store, func(), error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("-mysql-dsn: %w", err)
 		}
-		backend, err := mysqlstore.New(ctx, db)
+		var opts []mysqlstore.Option
+		if cfg.timeout > 0 {
+			opts = append(opts, mysqlstore.WithTimeout(cfg.timeout))
+		}
+		backend, err := mysqlstore.New(ctx, db, opts...)
 		if err != nil {
 			db.Close()
 			return nil, nil, err

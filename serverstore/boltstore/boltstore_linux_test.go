@@ -16,7 +16,7 @@ import (
 // TestDiskFull makes the file unable to grow, as on a full disk, with a
 // file size limit (RLIMIT_FSIZE, which binds root too; the Go runtime
 // ignores the SIGXFSZ that comes with it, so the write fails with EFBIG).
-// A Commit that needs more room fails with an error; the Store keeps
+// A Commit that needs more room fails with an error; the Backend keeps
 // serving what it held, takes writes that fit, and the file is intact.
 func TestDiskFull(t *testing.T) {
 	path := tempPath(t)
@@ -46,7 +46,7 @@ func TestDiskFull(t *testing.T) {
 	big := serverstore.Entry{Data: bytes.Repeat([]byte("y"), 4<<20), Expires: time.Now().Add(time.Hour), UserID: "bob"}
 	other := storetest.NewKey()
 	errBig := s.Commit(ctx, other, big)
-	errUpdate := s.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) { return big, true, nil })
+	errUpdate := s.Update(ctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) { return big, true, nil })
 	restore()
 
 	// bolt flattens the system error into its message.
@@ -62,7 +62,7 @@ func TestDiskFull(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, got)
 
-	// With room again, the same Store writes.
+	// With room again, the same Backend writes.
 	require.NoError(t, s.Commit(ctx, other, big))
 	require.NoError(t, s.Close())
 	s = openStore(t, path)

@@ -31,8 +31,8 @@ func tempPath(t testing.TB) string {
 	return filepath.Join(t.TempDir(), "sessions.db")
 }
 
-// openStore opens a Store on path and closes it when the test ends.
-func openStore(t testing.TB, path string, opts ...Option) *Store {
+// openStore opens a Backend on path and closes it when the test ends.
+func openStore(t testing.TB, path string, opts ...Option) *Backend {
 	t.Helper()
 	s, err := Open(path, opts...)
 	require.NoError(t, err)
@@ -40,8 +40,8 @@ func openStore(t testing.TB, path string, opts ...Option) *Store {
 	return s
 }
 
-// newStore opens a Store on a fresh file.
-func newStore(t testing.TB, opts ...Option) *Store {
+// newStore opens a Backend on a fresh file.
+func newStore(t testing.TB, opts ...Option) *Backend {
 	t.Helper()
 	return openStore(t, tempPath(t), opts...)
 }
@@ -67,14 +67,14 @@ func TestConformance(t *testing.T) {
 			return s
 		},
 		Frame:            sweep.Frame,
-		Held:             func(t *testing.T, b serverstore.Backend) int { return len(readLayout(t, b.(*Store)).entries) },
-		Check:            func(t *testing.T, b serverstore.Backend) { checkConsistent(t, b.(*Store)) },
+		Held:             func(t *testing.T, b serverstore.Backend) int { return len(readLayout(t, b.(*Backend)).entries) },
+		Check:            func(t *testing.T, b serverstore.Backend) { checkConsistent(t, b.(*Backend)) },
 		ServesAfterClose: false, // TestClosedStore: every call fails with ErrClosed
 	}))
 }
 
-// TestConformanceShared runs the suite with every backend a Store of its
-// own bucket in one shared bolt.DB, as OpenDB users have it.
+// TestConformanceShared runs the suite with every backend in a bucket of
+// its own in one shared bolt.DB, as OpenDB users have it.
 func TestConformanceShared(t *testing.T) {
 	db, err := bolt.Open(tempPath(t), 0o600, nil)
 	require.NoError(t, err)
@@ -89,7 +89,7 @@ func TestConformanceShared(t *testing.T) {
 	})
 }
 
-// layout is what a Store's three buckets hold, decoded.
+// layout is what a Backend's three buckets hold, decoded.
 type layout struct {
 	entries map[string]stored // by key, data and user copied
 	expiry  map[string]uint64 // key → expiry, from the expiry index
@@ -97,7 +97,7 @@ type layout struct {
 	bad     []string          // malformed or duplicate index entries
 }
 
-func readLayout(t testing.TB, s *Store) layout {
+func readLayout(t testing.TB, s *Backend) layout {
 	t.Helper()
 	l := layout{entries: map[string]stored{}, expiry: map[string]uint64{}, users: map[string]string{}}
 	require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
@@ -143,7 +143,7 @@ func readLayout(t testing.TB, s *Store) layout {
 // checkConsistent fails t unless s's indexes agree with its entries: each
 // entry is in the expiry index under its expiry and, if tagged, in the
 // user index under its user, and no index entry names anything else.
-func checkConsistent(t testing.TB, s *Store) {
+func checkConsistent(t testing.TB, s *Backend) {
 	t.Helper()
 	l := readLayout(t, s)
 	require.Empty(t, l.bad)
@@ -159,7 +159,7 @@ func checkConsistent(t testing.TB, s *Store) {
 	require.Equal(t, wantUsers, l.users, "the user index disagrees with the entries")
 }
 
-func requireData(t testing.TB, s *Store, key, want string) {
+func requireData(t testing.TB, s *Backend, key, want string) {
 	t.Helper()
 	data, found, err := s.Find(context.Background(), key)
 	require.NoError(t, err)
@@ -167,7 +167,7 @@ func requireData(t testing.TB, s *Store, key, want string) {
 	require.Equal(t, want, string(data))
 }
 
-func requireMissing(t testing.TB, s *Store, key string) {
+func requireMissing(t testing.TB, s *Backend, key string) {
 	t.Helper()
 	_, found, err := s.Find(context.Background(), key)
 	require.NoError(t, err)
@@ -175,7 +175,7 @@ func requireMissing(t testing.TB, s *Store, key string) {
 }
 
 // txID returns the ID of the last committed write transaction.
-func txID(t testing.TB, s *Store) int {
+func txID(t testing.TB, s *Backend) int {
 	t.Helper()
 	var id int
 	require.NoError(t, s.db.View(func(tx *bolt.Tx) error { id = tx.ID(); return nil }))
@@ -183,7 +183,7 @@ func txID(t testing.TB, s *Store) int {
 }
 
 // allCalls returns a call of every method of s that touches the file.
-func allCalls(s *Store, key string, e serverstore.Entry) map[string]func(context.Context) error {
+func allCalls(s *Backend, key string, e serverstore.Entry) map[string]func(context.Context) error {
 	return map[string]func(context.Context) error{
 		"Find":       func(ctx context.Context) error { _, _, err := s.Find(ctx, key); return err },
 		"Commit":     func(ctx context.Context) error { return s.Commit(ctx, key, e) },
@@ -193,8 +193,18 @@ func allCalls(s *Store, key string, e serverstore.Entry) map[string]func(context
 		"Rename":     func(ctx context.Context) error { return s.Rename(ctx, key, storetest.NewKey(), e) },
 		"Sweep":      func(ctx context.Context) error { _, err := s.Sweep(ctx); return err },
 		"Update": func(ctx context.Context) error {
-			return s.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) { return e, true, nil })
+			return s.Update(ctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) { return e, true, nil })
 		},
+		"Scan": func(ctx context.Context) error {
+			for _, err := range s.Scan(ctx) {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		"Count":     func(ctx context.Context) error { _, err := s.Count(ctx); return err },
+		"DeleteAll": func(ctx context.Context) error { _, err := s.DeleteAll(ctx); return err },
 	}
 }
 
@@ -212,7 +222,7 @@ func noPanic(t *testing.T, name string, call func() error) (err error) {
 func TestClosedStore(t *testing.T) {
 	for _, shared := range []bool{false, true} {
 		t.Run(fmt.Sprint("shared=", shared), func(t *testing.T) {
-			var s *Store
+			var s *Backend
 			if shared {
 				db, err := bolt.Open(tempPath(t), 0o600, nil)
 				require.NoError(t, err)
@@ -232,7 +242,7 @@ func TestClosedStore(t *testing.T) {
 				require.NotContains(t, err.Error(), key)
 			}
 			if shared {
-				// The Store leaves a bolt.DB it does not own open.
+				// The Backend leaves a bolt.DB it does not own open.
 				require.NoError(t, s.db.View(func(*bolt.Tx) error { return nil }))
 			}
 		})
@@ -240,7 +250,7 @@ func TestClosedStore(t *testing.T) {
 }
 
 // TestDBClosedUnderStore closes the bolt.DB given to OpenDB before the
-// Store: every method fails cleanly.
+// Backend: every method fails cleanly.
 func TestDBClosedUnderStore(t *testing.T) {
 	db, err := bolt.Open(tempPath(t), 0o600, nil)
 	require.NoError(t, err)
@@ -273,7 +283,7 @@ func TestOpenLocked(t *testing.T) {
 	_, err = Open(path, WithBoltOptions(&bolt.Options{Timeout: 100 * time.Millisecond}))
 	require.ErrorIs(t, err, ErrLocked)
 
-	// The file is the first Store's still, and free once it closes.
+	// The file is the first Backend's still, and free once it closes.
 	requireData(t, first, key, "first")
 	require.NoError(t, first.Close())
 	second := openStore(t, path, WithOpenTimeout(200*time.Millisecond))
@@ -407,12 +417,17 @@ func TestNoSweeper(t *testing.T) {
 
 func TestSweeperLogsErrors(t *testing.T) {
 	// A sweep that fails (here because the bucket's format version was
-	// changed from under the Store) is logged, without keys.
+	// changed from under the Backend) is logged, without keys.
 	var logged lockedBuffer
 	s := newStore(t, WithSweepInterval(10*time.Millisecond), WithLogger(newTextLogger(&logged)))
 	key := storetest.NewKey()
-	require.NoError(t, s.Commit(t.Context(), key, newEntry("x", 20*time.Millisecond, "")))
+	// The entry and the version change go in one transaction: committed
+	// apart, a slow fsync between them can let the sweeper remove the
+	// entry first, and then no sweep ever fails.
 	require.NoError(t, s.db.Update(func(tx *bolt.Tx) error {
+		b, err := s.writeBuckets(tx)
+		require.NoError(t, err)
+		require.NoError(t, b.put([]byte(key), newEntry("x", 20*time.Millisecond, ""), now()))
 		return tx.Bucket([]byte(DefaultBucket)).Put(versionName, []byte{99})
 	}))
 	require.Eventually(t, func() bool { return strings.Contains(logged.String(), "sweeping expired sessions failed") },
@@ -447,7 +462,7 @@ func TestNoWriteWithoutChange(t *testing.T) {
 	ctx := t.Context()
 	before := txID(t, s)
 	require.NoError(t, s.Delete(ctx, storetest.NewKey()))
-	require.NoError(t, s.Update(ctx, storetest.NewKey(), func([]byte, bool) (serverstore.Entry, bool, error) {
+	require.NoError(t, s.Update(ctx, storetest.NewKey(), nil, func([]byte, bool) (serverstore.Entry, bool, error) {
 		return newEntry("x", time.Hour, ""), false, nil
 	}))
 	_, err := s.DeleteUser(ctx, "nobody")
@@ -496,7 +511,7 @@ func TestReadOnly(t *testing.T) {
 
 	before := sweepers()
 	ro := openStore(t, path, WithBoltOptions(&bolt.Options{ReadOnly: true}))
-	require.Equal(t, before, sweepers(), "a read-only Store has no sweeper")
+	require.Equal(t, before, sweepers(), "a read-only Backend has no sweeper")
 	requireData(t, ro, key, "kept")
 	got, err := ro.FindUser(ctx, "alice")
 	require.NoError(t, err)
@@ -511,7 +526,7 @@ func TestReadOnly(t *testing.T) {
 	for name, call := range allCalls(ro, key, newEntry("changed", time.Hour, "bob")) {
 		err := noPanic(t, name, func() error { return call(ctx) })
 		switch name {
-		case "Find", "FindUser", "Sweep": // Sweep: nothing is due
+		case "Find", "FindUser", "Sweep", "Scan", "Count": // Sweep: nothing is due
 			require.NoError(t, err, name)
 		default:
 			require.ErrorIs(t, err, berrors.ErrDatabaseReadOnly, name)
@@ -526,13 +541,13 @@ func TestReadOnly(t *testing.T) {
 
 	after, err := os.ReadFile(path)
 	require.NoError(t, err)
-	require.True(t, bytes.Equal(orig, after), "a read-only Store changed the file")
+	require.True(t, bytes.Equal(orig, after), "a read-only Backend changed the file")
 	s = openStore(t, path)
 	requireData(t, s, key, "kept")
 	requireIntact(t, s)
 }
 
-// TestReadOnlyEmptyFile opens read-only a bolt file where no Store ever
+// TestReadOnlyEmptyFile opens read-only a bolt file where no Backend ever
 // wrote: it holds no sessions, and reads say so without error.
 func TestReadOnlyEmptyFile(t *testing.T) {
 	path := tempPath(t)
@@ -607,14 +622,14 @@ func TestWriteFailure(t *testing.T) {
 	for name, call := range allCalls(s, key, serverstore.Entry{Data: big, Expires: time.Now().Add(time.Hour), UserID: "bob"}) {
 		err := noPanic(t, name, func() error { return call(ctx) })
 		switch name {
-		case "Find", "FindUser", "Sweep":
+		case "Find", "FindUser", "Sweep", "Scan", "Count":
 			require.NoError(t, err, name)
 		default:
 			require.Error(t, err, name)
 			require.True(t, strings.HasPrefix(err.Error(), "boltstore: "), err.Error())
 			require.NotContains(t, err.Error(), key, name)
 		}
-		// Every failure rolled back: the Store still serves what it held.
+		// Every failure rolled back: the Backend still serves what it held.
 		requireData(t, s, key, "kept")
 		requireData(t, s, other, "other")
 	}
@@ -630,7 +645,7 @@ func TestWriteFailure(t *testing.T) {
 
 // requireIntact fails t unless bolt's consistency check passes on s's
 // file and s's indexes agree with its entries.
-func requireIntact(t *testing.T, s *Store) {
+func requireIntact(t *testing.T, s *Backend) {
 	t.Helper()
 	require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
 		for err := range tx.Check() {
@@ -669,7 +684,7 @@ func TestForeignBucket(t *testing.T) {
 	require.Contains(t, err.Error(), `"sessions"`)
 
 	// In a bucket of their own, sessions live beside the application's
-	// data, and two Stores do not see each other's.
+	// data, and two Backends do not see each other's.
 	s1, err := OpenDB(db, WithBucket("web"))
 	require.NoError(t, err)
 	defer s1.Close()
@@ -721,15 +736,15 @@ func TestUpdateErrorAndPanic(t *testing.T) {
 	require.NoError(t, s.Commit(ctx, key, newEntry("v1", time.Hour, "alice")))
 
 	errFn := errors.New("fn failed")
-	err := s.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
+	err := s.Update(ctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) {
 		return newEntry("v2", time.Hour, "bob"), true, errFn
 	})
 	require.Equal(t, errFn, err, "fn's error is returned as it is")
 
-	// A panicking fn rolls the transaction back and leaves the Store
+	// A panicking fn rolls the transaction back and leaves the Backend
 	// usable.
 	require.Panics(t, func() {
-		_ = s.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) { panic("boom") })
+		_ = s.Update(ctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) { panic("boom") })
 	})
 	requireData(t, s, key, "v1")
 	require.NoError(t, s.Commit(ctx, key, newEntry("v3", time.Hour, "alice")))
@@ -749,7 +764,7 @@ func TestUndecodableEntry(t *testing.T) {
 		return b.entries.Put([]byte(key), []byte{1, 2, 3})
 	}))
 	requireMissing(t, s, key)
-	require.NoError(t, s.Update(ctx, key, func(_ []byte, found bool) (serverstore.Entry, bool, error) {
+	require.NoError(t, s.Update(ctx, key, nil, func(_ []byte, found bool) (serverstore.Entry, bool, error) {
 		require.False(t, found)
 		return newEntry("fixed", time.Hour, "alice"), true, nil
 	}))
@@ -780,27 +795,36 @@ func (l *lockedBuffer) String() string {
 }
 
 // benchKeys returns n keys, each committed to s with 200 bytes of data.
-func benchKeys(b *testing.B, s *Store, n int) []string {
+func benchKeys(b *testing.B, s *Backend, n int) []string {
 	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = storetest.NewKey()
+	}
 	data := bytes.Repeat([]byte("x"), 200)
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	putAll(b, s, keys, func(i int) serverstore.Entry {
+		return serverstore.Entry{Data: data, Expires: time.Now().Add(time.Hour), UserID: fmt.Sprint("user", i%100)}
+	})
+	return keys
+}
+
+// putAll stores entry(i) under keys[i], for every i, in one transaction:
+// quicker than a Commit, and a synced transaction, each. An entry whose
+// Expires has passed is stored all the same, as if it had expired since.
+func putAll(t testing.TB, s *Backend, keys []string, entry func(i int) serverstore.Entry) {
+	t.Helper()
+	require.NoError(t, s.db.Update(func(tx *bolt.Tx) error {
 		bk, err := s.writeBuckets(tx)
 		if err != nil {
 			return err
 		}
-		for i := range keys {
-			keys[i] = storetest.NewKey()
-			e := serverstore.Entry{Data: data, Expires: time.Now().Add(time.Hour), UserID: fmt.Sprint("user", i%100)}
-			if err := bk.put([]byte(keys[i]), e, now()); err != nil {
+		for i, key := range keys {
+			// At time 0, no entry has expired yet.
+			if err := bk.put([]byte(key), entry(i), 0); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return keys
+	}))
 }
 
 func BenchmarkStore(b *testing.B) {

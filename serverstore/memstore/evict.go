@@ -88,7 +88,7 @@ func (sh *shard) unlink(e entry) {
 	sh.rings[cls], sh.uses[cls] = r[:last], u[:last]
 }
 
-// past reports whether the Store holds more than 1/d of one of its
+// past reports whether the Backend holds more than 1/d of one of its
 // bounds: past(1) means it must evict.
 func (c *core) past(d int64) bool {
 	return c.maxBytes > 0 && c.bytes.Load() > c.maxBytes/d ||
@@ -96,10 +96,10 @@ func (c *core) past(d int64) bool {
 }
 
 // fit ends a write of key that returned err: if it succeeded, it evicts
-// entries other than key until the Store is within its bounds. Every
+// entries other than key until the Backend is within its bounds. Every
 // writer does so after its own write, so the bounds hold again once the
 // writes in flight have returned. Evictions take turns, each checking
-// the bounds afresh, so that writers who find the Store past its bound at
+// the bounds afresh, so that writers who find the Backend past its bound at
 // once evict for the entries they added, not once each for all of them.
 func (c *core) fit(key string, err error) error {
 	if err != nil {
@@ -261,9 +261,9 @@ func (c *core) flushWarning(now int64) {
 }
 
 // Evicted returns how many live sessions eviction has removed since New
-// to keep the Store within its bounds: anonymous ones, and signed-in ones
+// to keep the Backend within its bounds: anonymous ones, and signed-in ones
 // (each of which logged a user out; see the package documentation).
 // Expired entries it removed are not counted.
-func (s *Store) Evicted() (anon, signed int64) {
+func (s *Backend) Evicted() (anon, signed int64) {
 	return s.evictedAnon.Load(), s.evictedSignedIn.Load()
 }

@@ -22,13 +22,13 @@ import (
 	"github.com/go-sealed/session/serverstore/storetest"
 )
 
-// nextTick waits until the Store can tell a use made now from one made
+// nextTick waits until the Backend can tell a use made now from one made
 // before the call.
 func nextTick() { time.Sleep(2 * time.Duration(tickNanos)) }
 
 // requireHeld checks whether s holds key, without counting it as a use,
 // which Find would.
-func requireHeld(t *testing.T, s *Store, key string, want bool, name string) {
+func requireHeld(t *testing.T, s *Backend, key string, want bool, name string) {
 	t.Helper()
 	sh := s.shard(key)
 	sh.mu.RLock()
@@ -83,9 +83,9 @@ func recordLogs(t *testing.T) *logRecorder {
 	return h
 }
 
-// TestFloodKeepsSignedInSessions floods a Manager over a bounded Store
+// TestFloodKeepsSignedInSessions floods a Manager over a bounded Backend
 // with cookie-less requests to a handler that writes to the session, as
-// wrk against the demo's /set did: the Store stays within its bound, and
+// wrk against the demo's /set did: the Backend stays within its bound, and
 // a user who signed in before the flood, and made no request during it,
 // is still signed in after it.
 func TestFloodKeepsSignedInSessions(t *testing.T) {
@@ -144,9 +144,9 @@ func TestFloodKeepsSignedInSessions(t *testing.T) {
 	checkConsistent(t, backend)
 }
 
-// fillHeap returns the live heap, after a GC, that a Store made with opts
+// fillHeap returns the live heap, after a GC, that a Backend made with opts
 // holds once n entries of size bytes of data (with distinct users if
-// signed) were committed to it, and the Store's own estimate.
+// signed) were committed to it, and the Backend's own estimate.
 func fillHeap(t *testing.T, n, size int, signed bool, opts ...Option) (heap, estimate int64) {
 	ctx := t.Context()
 	data := bytes.Repeat([]byte("x"), size)
@@ -178,7 +178,7 @@ func liveHeap() int64 {
 // TestBoundMatchesHeap floods Stores with four times their byte bound of
 // sessions of several shapes, and measures the live heap they keep: it
 // must stay within the bound, give or take the 10 % that the estimate
-// of an entry's cost may be off by, where an unbounded Store's grows with
+// of an entry's cost may be off by, where an unbounded Backend's grows with
 // the flood.
 func TestBoundMatchesHeap(t *testing.T) {
 	const bound = 8 << 20
@@ -202,7 +202,7 @@ func TestBoundMatchesHeap(t *testing.T) {
 	}
 }
 
-// TestDefaultBound floods a Store made with no option past
+// TestDefaultBound floods a Backend made with no option past
 // DefaultMaxBytes.
 func TestDefaultBound(t *testing.T) {
 	const size = 4000
@@ -214,7 +214,7 @@ func TestDefaultBound(t *testing.T) {
 }
 
 // TestUnbounded checks that WithMaxBytes(0) or less removes the default
-// bound: the Store keeps 70 MiB of sessions.
+// bound: the Backend keeps 70 MiB of sessions.
 func TestUnbounded(t *testing.T) {
 	for _, n := range []int64{0, -1} {
 		s := newStore(t, WithMaxBytes(n))
@@ -227,7 +227,7 @@ func TestUnbounded(t *testing.T) {
 	}
 }
 
-// TestEvictsAnonymousFirst fills a Store to its bound with a signed-in
+// TestEvictsAnonymousFirst fills a Backend to its bound with a signed-in
 // session, the least recently used, and anonymous ones: new sessions
 // evict the least recently used anonymous one, never the signed-in one,
 // and overwriting or renaming at the bound evicts nothing.
@@ -251,7 +251,7 @@ func TestEvictsAnonymousFirst(t *testing.T) {
 	requireHeld(t, s, y, false, "y")
 	requireHeld(t, s, alice, true, "alice")
 	nextTick()
-	err := s.Update(ctx, w, func([]byte, bool) (serverstore.Entry, bool, error) {
+	err := s.Update(ctx, w, nil, func([]byte, bool) (serverstore.Entry, bool, error) {
 		return newEntry("v", time.Hour, ""), true, nil
 	})
 	require.NoError(t, err)
@@ -273,7 +273,7 @@ func TestEvictsAnonymousFirst(t *testing.T) {
 	checkConsistent(t, s)
 }
 
-// TestEvictsSignedInLRUAndWarns fills a Store with signed-in sessions
+// TestEvictsSignedInLRUAndWarns fills a Backend with signed-in sessions
 // only: a login then evicts the least recently used one, reads counting
 // as uses, and says so in a warning, at most one a minute, counting the
 // evictions it covers and naming no key or user.
@@ -360,9 +360,9 @@ func TestEvictsExpiredFirst(t *testing.T) {
 	checkConsistent(t, s)
 }
 
-// TestEntryLargerThanBound checks the one write a bounded Store refuses:
+// TestEntryLargerThanBound checks the one write a bounded Backend refuses:
 // an entry that alone passes the byte bound. Nothing is written, whatever
-// the call, and the error reaches the Store's caller.
+// the call, and the error reaches the Backend's caller.
 func TestEntryLargerThanBound(t *testing.T) {
 	s := newStore(t, WithMaxBytes(2048))
 	ctx := t.Context()
@@ -371,7 +371,7 @@ func TestEntryLargerThanBound(t *testing.T) {
 	require.NoError(t, s.Commit(ctx, a, small))
 	require.ErrorIs(t, s.Commit(ctx, storetest.NewKey(), big), ErrFull)
 	require.ErrorIs(t, s.Commit(ctx, a, big), ErrFull)
-	require.ErrorIs(t, s.Update(ctx, a, func([]byte, bool) (serverstore.Entry, bool, error) { return big, true, nil }), ErrFull)
+	require.ErrorIs(t, s.Update(ctx, a, nil, func([]byte, bool) (serverstore.Entry, bool, error) { return big, true, nil }), ErrFull)
 	b := storetest.NewKey()
 	require.ErrorIs(t, s.Rename(ctx, a, b, big), ErrFull)
 	data, found, err := s.Find(ctx, a)
@@ -390,7 +390,7 @@ func TestEntryLargerThanBound(t *testing.T) {
 }
 
 // TestBoundUnderConcurrency has many writers add sessions to a bounded
-// Store at once: none is refused, and once they have returned the Store
+// Backend at once: none is refused, and once they have returned the Backend
 // is within its bound.
 func TestBoundUnderConcurrency(t *testing.T) {
 	const limit, writers = 50, 200
@@ -412,7 +412,7 @@ func TestBoundUnderConcurrency(t *testing.T) {
 	checkConsistent(t, s)
 }
 
-// TestEvictionRace runs every kind of operation at once on a Store kept
+// TestEvictionRace runs every kind of operation at once on a Backend kept
 // at its bound, for the race detector and the consistency check.
 func TestEvictionRace(t *testing.T) {
 	s := newStore(t, WithMaxEntries(64))
@@ -438,7 +438,7 @@ func TestEvictionRace(t *testing.T) {
 				case 0:
 					err = s.Commit(ctx, k, e)
 				case 1:
-					err = s.Update(ctx, k, func([]byte, bool) (serverstore.Entry, bool, error) { return e, true, nil })
+					err = s.Update(ctx, k, nil, func([]byte, bool) (serverstore.Entry, bool, error) { return e, true, nil })
 				case 2:
 					if err = s.Rename(ctx, k, keys[(i*17)%len(keys)], e); err == serverstore.ErrNotFound {
 						err = nil
@@ -462,8 +462,8 @@ func TestEvictionRace(t *testing.T) {
 }
 
 // TestReadsTrackedFromAQuarter checks when Find starts recording uses:
-// once the Store has held more than a quarter of a bound, and not for
-// a Store without bounds.
+// once the Backend has held more than a quarter of a bound, and not for
+// a Backend without bounds.
 func TestReadsTrackedFromAQuarter(t *testing.T) {
 	for _, c := range []struct {
 		opts []Option

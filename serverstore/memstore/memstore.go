@@ -22,38 +22,37 @@ const shardCount = 64
 // WithSweepInterval says otherwise.
 const DefaultSweepInterval = time.Minute
 
-// DefaultMaxBytes is the memory bound of a Store made without
-// WithMaxBytes: 64 MiB of entries as the Store estimates them (see the
+// DefaultMaxBytes is the memory bound of a Backend made without
+// WithMaxBytes: 64 MiB of entries as the Backend estimates them (see the
 // package documentation), about 110,000 anonymous sessions of 300 bytes.
 const DefaultMaxBytes = 64 << 20
 
 // ErrFull is returned (wrapped by serverstore) by a write of an entry
-// that alone takes more than the Store's byte bound (WithMaxBytes), which
+// that alone takes more than the Backend's byte bound (WithMaxBytes), which
 // no eviction could make room for. Nothing is written, and the entry
-// previously under the key, if any, is kept. A Store that is merely full
+// previously under the key, if any, is kept. A Backend that is merely full
 // does not refuse writes: it evicts (see the package documentation).
 var ErrFull = errors.New("memstore: entry larger than the MaxBytes bound")
 
-// Store is an in-memory serverstore.Backend. It implements
-// serverstore.UserIndex, serverstore.Transactor and serverstore.Renamer.
-// Make one with New; it is safe for concurrent use.
-type Store struct {
+// Backend is an in-memory serverstore.Backend. It implements
+// serverstore.UserIndex and serverstore.Scanner too. Make one with New; it
+// is safe for concurrent use.
+type Backend struct {
 	*core
 }
 
 var (
-	_ serverstore.Backend    = (*Store)(nil)
-	_ serverstore.UserIndex  = (*Store)(nil)
-	_ serverstore.Transactor = (*Store)(nil)
-	_ serverstore.Renamer    = (*Store)(nil)
+	_ serverstore.Backend   = (*Backend)(nil)
+	_ serverstore.UserIndex = (*Backend)(nil)
+	_ serverstore.Scanner   = (*Backend)(nil)
 )
 
-// core is the state of a Store. The sweeper refers to it, not to the
-// Store, so that a Store dropped without Close can be collected and its
+// core is the state of a Backend. The sweeper refers to it, not to the
+// Backend, so that a Backend dropped without Close can be collected and its
 // sweeper stopped (see package sweep).
 type core struct {
 	seed maphash.Seed
-	// tracking is set once the Store has held a quarter of a bound (see
+	// tracking is set once the Backend has held a quarter of a bound (see
 	// fit): from then on Find records uses for eviction. Every Find reads
 	// it, so it shares its cache line with seed only, never with a
 	// counter that writes change.
@@ -92,7 +91,7 @@ type shard struct {
 	m     map[string]entry
 	rings [2][]slot
 	// uses are ticks (see tick) of the entries' last writes, and of
-	// their reads while the Store tracks them. Find sets them under the
+	// their reads while the Backend tracks them. Find sets them under the
 	// read lock, so they are accessed atomically wherever that lock alone
 	// is held.
 	uses [2][]uint32
@@ -128,7 +127,7 @@ type userShard struct {
 	m  map[string]map[string]struct{}
 }
 
-// Option configures a Store made by New.
+// Option configures a Backend made by New.
 type Option func(*config)
 
 type config struct {
@@ -138,26 +137,26 @@ type config struct {
 }
 
 // WithSweepInterval sets how often the sweeper removes expired entries. A
-// sweep that finds nothing expired costs nothing: the Store keeps a bound
+// sweep that finds nothing expired costs nothing: the Backend keeps a bound
 // on the earliest expiry. d <= 0 means DefaultSweepInterval.
 func WithSweepInterval(d time.Duration) Option {
 	return func(c *config) { c.interval = d }
 }
 
-// WithMaxBytes bounds the memory the Store's entries take to about n
+// WithMaxBytes bounds the memory the Backend's entries take to about n
 // bytes, as the package documentation describes: a write that would pass
 // it evicts other entries, anonymous ones first. The default is
-// DefaultMaxBytes. n <= 0 removes the bound: the Store then grows with
+// DefaultMaxBytes. n <= 0 removes the bound: the Backend then grows with
 // every new session, which anyone who can reach a handler that writes to
 // its session can make happen, so do it only with another bound in place
-// (WithMaxEntries, or a limit on session creation in front of the Store).
+// (WithMaxEntries, or a limit on session creation in front of the Backend).
 func WithMaxBytes(n int64) Option {
 	return func(c *config) { c.maxBytes = n }
 }
 
-// WithMaxEntries bounds how many entries the Store holds, in addition to
+// WithMaxEntries bounds how many entries the Backend holds, in addition to
 // the byte bound (WithMaxBytes; pass WithMaxBytes(0) as well to bound by
-// count alone). A write that would take the Store past n entries evicts
+// count alone). A write that would take the Backend past n entries evicts
 // others, anonymous ones first, as the package documentation describes;
 // it no longer fails with ErrFull as it did before eviction existed. n <= 0
 // means no bound on the count, the default.
@@ -165,9 +164,9 @@ func WithMaxEntries(n int) Option {
 	return func(c *config) { c.maxEntries = n }
 }
 
-// New returns an empty Store and starts its sweeper. Call Close to stop
-// the sweeper when the Store is no longer needed.
-func New(opts ...Option) *Store {
+// New returns an empty Backend and starts its sweeper. Call Close to stop
+// the sweeper when the Backend is no longer needed.
+func New(opts ...Option) *Backend {
 	cfg := config{interval: DefaultSweepInterval, maxBytes: DefaultMaxBytes}
 	for _, o := range opts {
 		o(&cfg)
@@ -190,36 +189,36 @@ func New(opts ...Option) *Store {
 		c.flushWarning(nowNano())
 		return true
 	})
-	s := &Store{c}
+	s := &Backend{c}
 	sweep.StopWith(s, c.sweeper)
 	return s
 }
 
 // Close stops the sweeper and waits for it to return. It is safe to call
-// more than once and always returns nil. The Store keeps working after
+// more than once and always returns nil. The Backend keeps working after
 // Close; expired entries are then still never returned, but stay in
 // memory until overwritten, deleted or evicted.
-func (s *Store) Close() error {
+func (s *Backend) Close() error {
 	s.sweeper.Stop()
 	return nil
 }
 
-// Len returns how many entries the Store holds, including expired ones
+// Len returns how many entries the Backend holds, including expired ones
 // not yet swept: the number WithMaxEntries bounds.
-func (s *Store) Len() int {
+func (s *Backend) Len() int {
 	return int(s.count.Load())
 }
 
-// Bytes returns the size of the Store's entries as it estimates them
+// Bytes returns the size of the Backend's entries as it estimates them
 // (see the package documentation): the number WithMaxBytes bounds.
-func (s *Store) Bytes() int64 {
+func (s *Backend) Bytes() int64 {
 	return s.bytes.Load()
 }
 
 // Find implements serverstore.Backend. It returns a copy of the data, and
-// records the use for eviction once the Store tracks reads (see the
+// records the use for eviction once the Backend tracks reads (see the
 // package documentation).
-func (s *Store) Find(ctx context.Context, key string) ([]byte, bool, error) {
+func (s *Backend) Find(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
@@ -265,10 +264,10 @@ func tick(now int64) uint32 {
 }
 
 // Commit implements serverstore.Backend. It stores a copy of e.Data. An
-// entry already expired is not stored: key is deleted instead. A Store
+// entry already expired is not stored: key is deleted instead. A Backend
 // past its bound evicts other entries before Commit returns; an entry
 // larger than the byte bound fails with ErrFull.
-func (s *Store) Commit(ctx context.Context, key string, e serverstore.Entry) error {
+func (s *Backend) Commit(ctx context.Context, key string, e serverstore.Entry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -280,7 +279,7 @@ func (s *Store) Commit(ctx context.Context, key string, e serverstore.Entry) err
 }
 
 // Delete implements serverstore.Backend.
-func (s *Store) Delete(ctx context.Context, key string) error {
+func (s *Backend) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -291,10 +290,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Update implements serverstore.Transactor. fn runs with key's shard
-// locked, so it must be quick and must not call the Store; it receives a
-// copy of the data. A write evicts and fails as Commit's does.
-func (s *Store) Update(ctx context.Context, key string, fn func(data []byte, found bool) (serverstore.Entry, bool, error)) error {
+// Update implements serverstore.Backend. fn runs with key's shard locked,
+// so it must be quick and must not call the Backend; it receives a copy of
+// the data. The hint is not used: a read costs nothing here. A write
+// evicts and fails as Commit's does.
+func (s *Backend) Update(ctx context.Context, key string, _ *serverstore.Entry, fn func(data []byte, found bool) (serverstore.Entry, bool, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -318,11 +318,11 @@ func (s *Store) Update(ctx context.Context, key string, fn func(data []byte, fou
 	return s.fit(key, err)
 }
 
-// Rename implements serverstore.Renamer: with both keys' shards locked,
+// Rename implements serverstore.Backend: with both keys' shards locked,
 // oldKey is removed and e stored under newKey, if oldKey holds a live
 // entry; otherwise it returns serverstore.ErrNotFound. A write evicts and
 // fails as Commit's does; on ErrFull oldKey is kept.
-func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore.Entry) error {
+func (s *Backend) Rename(ctx context.Context, oldKey, newKey string, e serverstore.Entry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -354,7 +354,7 @@ func (s *Store) Rename(ctx context.Context, oldKey, newKey string, e serverstore
 
 // FindUser implements serverstore.UserIndex. It returns copies of the data
 // of userID's live entries. Listing sessions does not count as using them.
-func (s *Store) FindUser(ctx context.Context, userID string) (map[string][]byte, error) {
+func (s *Backend) FindUser(ctx context.Context, userID string) (map[string][]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -375,7 +375,7 @@ func (s *Store) FindUser(ctx context.Context, userID string) (map[string][]byte,
 
 // DeleteUser implements serverstore.UserIndex. Entries tagged with userID
 // while it runs may survive it.
-func (s *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
+func (s *Backend) DeleteUser(ctx context.Context, userID string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -579,10 +579,3 @@ var (
 	minTime = time.Unix(0, math.MinInt64)
 	maxTime = time.Unix(0, math.MaxInt64)
 )
-
-// Local implements serverstore.LocalBackend: it reports true, as a Store
-// keeps everything in memory and waits only on its own locks, never on I/O.
-// A session.Manager then does not bound its calls by StoreTimeout.
-func (*Store) Local() bool { return true }
-
-var _ serverstore.LocalBackend = (*Store)(nil)

@@ -13,7 +13,7 @@ import (
 	"github.com/go-sealed/session/serverstore/storetest"
 )
 
-func newStore(t testing.TB, opts ...Option) *Store {
+func newStore(t testing.TB, opts ...Option) *Backend {
 	s := New(opts...)
 	t.Cleanup(func() { _ = s.Close() })
 	return s
@@ -29,8 +29,8 @@ func TestConformance(t *testing.T) {
 			return New(WithSweepInterval(interval))
 		},
 		Frame:            sweep.Frame,
-		Held:             func(t *testing.T, b serverstore.Backend) int { return b.(*Store).Len() },
-		Check:            func(t *testing.T, b serverstore.Backend) { checkConsistent(t, b.(*Store)) },
+		Held:             func(t *testing.T, b serverstore.Backend) int { return b.(*Backend).Len() },
+		Check:            func(t *testing.T, b serverstore.Backend) { checkConsistent(t, b.(*Backend)) },
 		ServesAfterClose: true,
 	}))
 }
@@ -55,7 +55,7 @@ func newEntry(data string, ttl time.Duration, user string) serverstore.Entry {
 // an entry, every tagged entry is indexed under its user and no other,
 // every index entry names an entry of that user, and count, anon and
 // bytes add up.
-func checkConsistent(t testing.TB, s *Store) {
+func checkConsistent(t testing.TB, s *Backend) {
 	t.Helper()
 	var n, anon, bytes int64
 	for i := range s.shards {
@@ -129,7 +129,7 @@ func TestCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	called := false
-	err := s.Update(ctx, storetest.NewKey(), func([]byte, bool) (serverstore.Entry, bool, error) {
+	err := s.Update(ctx, storetest.NewKey(), nil, func([]byte, bool) (serverstore.Entry, bool, error) {
 		called = true
 		return serverstore.Entry{}, false, nil
 	})
@@ -140,7 +140,7 @@ func TestCancelledContext(t *testing.T) {
 }
 
 // benchKeys returns n keys, each committed to s with 200 bytes of data.
-func benchKeys(b *testing.B, s *Store, n int) []string {
+func benchKeys(b *testing.B, s *Backend, n int) []string {
 	keys := make([]string, n)
 	e := serverstore.Entry{Data: bytes.Repeat([]byte("x"), 200), Expires: time.Now().Add(time.Hour)}
 	for i := range keys {
@@ -158,7 +158,7 @@ func BenchmarkMemstore(b *testing.B) {
 }
 
 // BenchmarkFlood is a flood at the bound: each op commits a new
-// anonymous session to a full Store, which evicts one.
+// anonymous session to a full Backend, which evicts one.
 func BenchmarkFlood(b *testing.B) {
 	s := newStore(b, WithMaxBytes(4<<20))
 	e := serverstore.Entry{Data: bytes.Repeat([]byte("x"), 200), Expires: time.Now().Add(time.Hour)}

@@ -62,3 +62,24 @@ func Example_ownMigrations() {
 	}
 	_ = backend
 }
+
+// The schema for a table of another name, in a database of its own, to
+// put in a migration file. New with the same WithTable finds that table
+// and checks it.
+func ExampleSchemaFor() {
+	schema, err := mysqlstore.SchemaFor("auth.web_sessions")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(schema)
+	// Output:
+	// CREATE TABLE IF NOT EXISTS `auth`.`web_sessions` (
+	// 	`key`     CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	// 	`data`    LONGBLOB NOT NULL,
+	// 	`expires` DATETIME(6) NOT NULL,
+	// 	`user_id` VARBINARY(255) NULL,
+	// 	PRIMARY KEY (`key`),
+	// 	KEY `expires_idx` (`expires`),
+	// 	KEY `user_id_idx` (`user_id`)
+	// ) ENGINE=InnoDB
+}

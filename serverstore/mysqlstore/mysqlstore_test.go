@@ -61,14 +61,14 @@ func connect(t testing.TB, interpolate bool) *sql.DB {
 	return db
 }
 
-// harness describes db's database and the Store to sqltest.
+// harness describes db's database and the Backend to sqltest.
 func harness(db *sql.DB) sqltest.Harness {
 	return sqltest.Harness{
 		Name: pkgName,
-		Open: func(ctx context.Context, o sqltest.Options) (sqltest.Store, error) {
-			return New(ctx, db, sqltest.Apply(o, WithTable, WithSweepInterval, WithSweepBatch, WithoutMigration)...)
+		Open: func(ctx context.Context, o sqltest.Options) (sqltest.Backend, error) {
+			return New(ctx, db, sqltest.Apply(o, WithTable, WithSweepInterval, WithSweepBatch, WithoutMigration, WithTimeout)...)
 		},
-		Table: func(s sqltest.Store) sqlstore.Name { return s.(*Store).name },
+		Table: func(s sqltest.Backend) sqlstore.Name { return s.(*Backend).name },
 		Quote: func(ident string) string { return "`" + ident + "`" },
 		Exec: func(ctx context.Context, query string, args ...any) error {
 			_, err := db.ExecContext(ctx, query, args...)
@@ -77,30 +77,30 @@ func harness(db *sql.DB) sqltest.Harness {
 		QueryRow: func(ctx context.Context, query string, args []any, dest ...any) error {
 			return db.QueryRowContext(ctx, query, args...).Scan(dest...)
 		},
-		Insert: func(t testing.TB, s sqltest.Store, key, data string, expires time.Time, user string) {
-			_, err := db.ExecContext(t.Context(), "INSERT INTO "+quote(s.(*Store).name)+" (`key`, `data`, `expires`, `user_id`) VALUES (?, ?, ?, ?)",
+		Insert: func(t testing.TB, s sqltest.Backend, key, data string, expires time.Time, user string) {
+			_, err := db.ExecContext(t.Context(), "INSERT INTO "+quote(s.(*Backend).name)+" (`key`, `data`, `expires`, `user_id`) VALUES (?, ?, ?, ?)",
 				key, []byte(data), datetime(expires), sqlstore.NullIfEmpty(user))
 			require.NoError(t, err)
 		},
-		InsertExpired: func(t testing.TB, s sqltest.Store, n int, user string) {
-			insertRows(t, s.(*Store), n, time.Now().Add(-time.Hour), func(int) string { return user })
+		InsertExpired: func(t testing.TB, s sqltest.Backend, n int, user string) {
+			insertRows(t, s.(*Backend), n, time.Now().Add(-time.Hour), func(int) string { return user })
 		},
-		SweepBatch: func(ctx context.Context, s sqltest.Store, before time.Time, limit int) (int, error) {
-			return sweepBatch(ctx, db, s.(*Store).q.sweep, before, limit)
+		SweepBatch: func(ctx context.Context, s sqltest.Backend, before time.Time, limit int) (int, error) {
+			return s.(*Backend).c.SweepBatch(ctx, before, limit)
 		},
-		SweeperDone: func(s sqltest.Store) <-chan struct{} { return s.(*Store).sweeper.Done() },
+		SweeperDone: func(s sqltest.Backend) <-chan struct{} { return s.(*Backend).c.Sweeper().Done() },
 	}
 }
 
-// newStore returns a Store with no sweeper on a table of its own, which is
-// dropped when t ends.
-func newStore(t testing.TB, db *sql.DB) *Store {
-	return harness(db).New(t, sqltest.Options{}).(*Store)
+// newBackend returns a Backend with no sweeper on a table of its own,
+// which is dropped when t ends.
+func newBackend(t testing.TB, db *sql.DB) *Backend {
+	return harness(db).New(t, sqltest.Options{}).(*Backend)
 }
 
 // insertRows inserts n rows expiring at expires, tagged with user
 // ("" for none), straight into s's table.
-func insertRows(t testing.TB, s *Store, n int, expires time.Time, user func(i int) string) {
+func insertRows(t testing.TB, s *Backend, n int, expires time.Time, user func(i int) string) {
 	t.Helper()
 	for start := 0; start < n; start += 1000 {
 		end := min(start+1000, n)
@@ -150,8 +150,17 @@ func TestUnreachable(t *testing.T) {
 
 func TestUnresponsive(t *testing.T) {
 	// A server that accepts connections and never answers: every call
-	// must still give up by its deadline.
-	sqltest.Unreachable(t, harness(open(t, "root@tcp("+sqltest.Blackhole(t)+")/test", false)))
+	// must still give up by its deadline, or by the Backend's timeout
+	// when the caller sets none.
+	h := harness(open(t, "root@tcp("+sqltest.Blackhole(t)+")/test", false))
+	sqltest.Unreachable(t, h)
+	sqltest.Timeout(t, h)
+}
+
+func TestScanOneConnection(t *testing.T) {
+	db := connect(t, true)
+	db.SetMaxOpenConns(1)
+	sqltest.ScanOneConnection(t, harness(db))
 }
 
 func TestOptions(t *testing.T) {
@@ -170,6 +179,10 @@ func TestOptions(t *testing.T) {
 		"negative sweep": WithSweepInterval(-time.Second),
 		"zero batch":     WithSweepBatch(0),
 	}
+	// A negative timeout is none, not an error.
+	s, err := New(t.Context(), db, WithTimeout(-1), WithoutMigration())
+	require.NoError(t, err)
+	_ = s.Close()
 	for name, o := range bad {
 		_, err := New(t.Context(), db, o, WithoutMigration())
 		assert.Error(t, err, name)
@@ -180,7 +193,7 @@ func TestOptions(t *testing.T) {
 			_ = s.Close()
 		}
 	}
-	_, err := New(t.Context(), nil)
+	_, err = New(t.Context(), nil)
 	require.Error(t, err)
 }
 
@@ -199,7 +212,7 @@ func TestSchema(t *testing.T) {
 // checks that it is idempotent.
 func TestIndexes(t *testing.T) {
 	db := connect(t, true)
-	s := newStore(t, db)
+	s := newBackend(t, db)
 	ctx := t.Context()
 	rows, err := db.QueryContext(ctx, `SELECT index_name, column_name FROM information_schema.statistics
 		WHERE table_schema = DATABASE() AND table_name = ? ORDER BY index_name, seq_in_index`, s.name.Table)
@@ -251,7 +264,7 @@ func TestClientFoundRows(t *testing.T) {
 	cfg, err := mysql.ParseDSN(testDSN())
 	require.NoError(t, err)
 	cfg.ClientFoundRows = true
-	s := newStore(t, open(t, cfg.FormatDSN(), true))
+	s := newBackend(t, open(t, cfg.FormatDSN(), true))
 	key := storetest.NewKey()
 	const n = 30
 	var wg sync.WaitGroup
@@ -259,7 +272,7 @@ func TestClientFoundRows(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			assert.NoError(t, s.Update(t.Context(), key, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+			assert.NoError(t, s.Update(t.Context(), key, nil, func(data []byte, found bool) (serverstore.Entry, bool, error) {
 				return entry(string(data)+"x", time.Hour, ""), true, nil
 			}))
 		}()
@@ -273,7 +286,7 @@ func TestClientFoundRows(t *testing.T) {
 
 func TestMaxUserID(t *testing.T) {
 	db := connect(t, true)
-	s := newStore(t, db)
+	s := newBackend(t, db)
 	ctx := t.Context()
 
 	// The longest user ID fits; a longer one is refused, not cut short.
@@ -284,13 +297,13 @@ func TestMaxUserID(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Equal(t, ErrUserIDTooLong, s.Commit(ctx, storetest.NewKey(), entry("x", time.Hour, long+"u")))
 	require.Equal(t, ErrUserIDTooLong, s.Rename(ctx, storetest.NewKey(), storetest.NewKey(), entry("x", time.Hour, long+"u")))
-	require.Equal(t, ErrUserIDTooLong, s.Update(ctx, storetest.NewKey(), func([]byte, bool) (serverstore.Entry, bool, error) {
+	require.Equal(t, ErrUserIDTooLong, s.Update(ctx, storetest.NewKey(), nil, func([]byte, bool) (serverstore.Entry, bool, error) {
 		return entry("x", time.Hour, long+"u"), true, nil
 	}))
 	key := storetest.NewKey()
 	hint := entry("x", time.Hour, long)
 	require.NoError(t, s.Commit(ctx, key, hint))
-	require.Equal(t, ErrUserIDTooLong, s.UpdateHinted(ctx, key, hint, func([]byte, bool) (serverstore.Entry, bool, error) {
+	require.Equal(t, ErrUserIDTooLong, s.Update(ctx, key, &hint, func([]byte, bool) (serverstore.Entry, bool, error) {
 		return entry("y", time.Hour, long+"u"), true, nil
 	}))
 	data, found, err := s.Find(ctx, key)
@@ -317,7 +330,7 @@ func TestTimeZones(t *testing.T) {
 		var zone string
 		require.NoError(t, db.QueryRowContext(t.Context(), "SELECT @@session.time_zone").Scan(&zone))
 		require.Equal(t, "-07:00", zone)
-		s := newStore(t, db)
+		s := newBackend(t, db)
 		ctx := t.Context()
 		key := storetest.NewKey()
 		e := entry("x", 2*time.Second, "")
@@ -377,7 +390,7 @@ func explainKey(t *testing.T, db *sql.DB, query string, args ...any) (string, st
 func TestQueryPlans(t *testing.T) {
 	modes(t, func(t *testing.T, interpolate bool) {
 		db := connect(t, interpolate)
-		s := newStore(t, db)
+		s := newBackend(t, db)
 		ctx := t.Context()
 		insertRows(t, s, 5000, time.Now().Add(time.Hour), func(i int) string {
 			if i%4 == 0 {
@@ -391,27 +404,30 @@ func TestQueryPlans(t *testing.T) {
 		require.NoError(t, err)
 		now := datetime(time.Now())
 
-		idx, plan := explainKey(t, db, s.q.find, key, now)
+		idx, plan := explainKey(t, db, s.q.Find, key, now)
 		require.Equal(t, "PRIMARY", idx, plan)
-		idx, plan = explainKey(t, db, s.q.lock, now, key)
+		idx, plan = explainKey(t, db, s.q.Lock, now, key)
 		require.Equal(t, "PRIMARY", idx, plan)
-		idx, plan = explainKey(t, db, s.q.findUser, "user7", now)
+		idx, plan = explainKey(t, db, s.q.FindUser, "user7", now)
 		require.Equal(t, "user_id_idx", idx, plan)
-		idx, plan = explainKey(t, db, s.q.deleteUser, "user7", now)
+		idx, plan = explainKey(t, db, s.q.DeleteUser, "user7", now)
 		require.Equal(t, "user_id_idx", idx, plan)
-		idx, plan = explainKey(t, db, s.q.sweep, now, 1000)
+		idx, plan = explainKey(t, db, s.q.Sweep, now, 1000)
 		require.Equal(t, "expires_idx", idx, plan)
+		// A page of Scan walks the primary key from the last key on.
+		idx, plan = explainKey(t, db, s.q.Scan, key, now, 100)
+		require.Equal(t, "PRIMARY", idx, plan)
 	})
 }
 
-func BenchmarkStore(b *testing.B) {
+func BenchmarkBackend(b *testing.B) {
 	for _, mode := range []struct {
 		name        string
 		interpolate bool
 	}{{"Prepared", false}, {"Interpolated", true}} {
 		b.Run(mode.name, func(b *testing.B) {
 			db := connect(b, mode.interpolate)
-			sqltest.Benchmark(b, func(b *testing.B) sqltest.Store { return newStore(b, db) })
+			sqltest.Benchmark(b, func(b *testing.B) sqltest.Backend { return newBackend(b, db) })
 		})
 	}
 }
@@ -422,14 +438,14 @@ func BenchmarkStore(b *testing.B) {
 func TestSweepMeetingAnUpdateIsRetried(t *testing.T) {
 	modes(t, func(t *testing.T, interpolate bool) {
 		db := connect(t, interpolate)
-		s := newStore(t, db)
+		s := newBackend(t, db)
 		ctx := t.Context()
 		key := storetest.NewKey()
 		harness(db).Insert(t, s, key, "old", time.Now().Add(-time.Minute), "")
 		inFn, release := make(chan struct{}), make(chan struct{})
 		done := make(chan error, 1)
 		go func() {
-			done <- s.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
+			done <- s.Update(ctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) {
 				close(inFn)
 				<-release
 				return serverstore.Entry{Data: []byte("new"), Expires: time.Now().Add(time.Hour)}, true, nil
@@ -458,20 +474,20 @@ func TestUpdatePanicRollsBack(t *testing.T) {
 	db.SetMaxOpenConns(1)
 	var id int64
 	require.NoError(t, db.QueryRowContext(t.Context(), "SELECT CONNECTION_ID()").Scan(&id))
-	other := newStore(t, admin)                                         // its table is dropped through admin
+	other := newBackend(t, admin)                                       // its table is dropped through admin
 	t.Cleanup(func() { _, _ = admin.Exec(fmt.Sprintf("KILL %d", id)) }) // before the drop, should the test fail
 	s, err := New(t.Context(), db, WithTable(other.name.Table), WithoutMigration(), WithSweepInterval(0))
 	require.NoError(t, err)
 	key := storetest.NewKey()
 	func() {
 		defer func() { _ = recover() }()
-		_ = s.Update(context.Background(), key, func([]byte, bool) (serverstore.Entry, bool, error) {
+		_ = s.Update(context.Background(), key, nil, func([]byte, bool) (serverstore.Entry, bool, error) {
 			panic("handler bug")
 		})
 	}()
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
-	assert.NoError(t, other.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
+	assert.NoError(t, other.Update(ctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) {
 		return serverstore.Entry{Data: []byte("x"), Expires: time.Now().Add(time.Hour)}, true, nil
 	}), "the next Update of the key waits on a lock nobody releases")
 	assert.Zero(t, db.Stats().InUse, "the panicking Update's connection is still checked out")

@@ -12,7 +12,7 @@ import (
 	"github.com/go-sealed/session/serverstore/internal/sqlstore/sqltest"
 )
 
-// TestExistingTable: New on an existing table the Store cannot use fails,
+// TestExistingTable: New on an existing table the Backend cannot use fails,
 // naming the table, what is wrong and the fix, and changes nothing; on a
 // table that differs from Schema only in ways that do not matter, it
 // starts.
@@ -81,7 +81,7 @@ func TestExistingTable(t *testing.T) {
 	}
 
 	t.Run("view", func(t *testing.T) {
-		base := newStore(t, db)
+		base := newBackend(t, db)
 		view := sqltest.RandomName("sessions_test_")
 		_, err := db.ExecContext(t.Context(), "CREATE VIEW `"+view+"` AS SELECT * FROM "+quote(base.name))
 		require.NoError(t, err)

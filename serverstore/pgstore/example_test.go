@@ -59,3 +59,23 @@ func Example_ownMigrations() {
 	}
 	_ = backend
 }
+
+// The schema for a table of another name, in a schema of its own, to put
+// in a migration file. New with the same WithTable finds that table and
+// checks it.
+func ExampleSchemaFor() {
+	schema, err := pgstore.SchemaFor("auth.web_sessions")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(schema)
+	// Output:
+	// CREATE TABLE IF NOT EXISTS "auth"."web_sessions" (
+	// 	key     text COLLATE "C" PRIMARY KEY,
+	// 	data    bytea       NOT NULL,
+	// 	expires timestamptz NOT NULL,
+	// 	user_id text COLLATE "C" NULL
+	// );
+	// CREATE INDEX IF NOT EXISTS "web_sessions_expires_idx" ON "auth"."web_sessions" (expires);
+	// CREATE INDEX IF NOT EXISTS "web_sessions_user_id_idx" ON "auth"."web_sessions" (user_id) WHERE user_id IS NOT NULL;
+}

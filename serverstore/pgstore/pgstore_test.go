@@ -42,14 +42,14 @@ func connect(t testing.TB) *pgxpool.Pool {
 	return pool
 }
 
-// harness describes pool's database and the Store to sqltest.
+// harness describes pool's database and the Backend to sqltest.
 func harness(pool *pgxpool.Pool) sqltest.Harness {
 	return sqltest.Harness{
 		Name: pkgName,
-		Open: func(ctx context.Context, o sqltest.Options) (sqltest.Store, error) {
-			return New(ctx, pool, sqltest.Apply(o, WithTable, WithSweepInterval, WithSweepBatch, WithoutMigration)...)
+		Open: func(ctx context.Context, o sqltest.Options) (sqltest.Backend, error) {
+			return New(ctx, pool, sqltest.Apply(o, WithTable, WithSweepInterval, WithSweepBatch, WithoutMigration, WithTimeout)...)
 		},
-		Table: func(s sqltest.Store) sqlstore.Name { return s.(*Store).name },
+		Table: func(s sqltest.Backend) sqlstore.Name { return s.(*Backend).name },
 		Quote: func(ident string) string { return pgx.Identifier{ident}.Sanitize() },
 		Exec: func(ctx context.Context, query string, args ...any) error {
 			_, err := pool.Exec(ctx, query, args...)
@@ -58,29 +58,29 @@ func harness(pool *pgxpool.Pool) sqltest.Harness {
 		QueryRow: func(ctx context.Context, query string, args []any, dest ...any) error {
 			return pool.QueryRow(ctx, query, args...).Scan(dest...)
 		},
-		Insert: func(t testing.TB, s sqltest.Store, key, data string, expires time.Time, user string) {
-			_, err := pool.Exec(t.Context(), `INSERT INTO `+quote(s.(*Store).name)+` (key, data, expires, user_id) VALUES ($1, $2, $3, $4)`,
+		Insert: func(t testing.TB, s sqltest.Backend, key, data string, expires time.Time, user string) {
+			_, err := pool.Exec(t.Context(), `INSERT INTO `+quote(s.(*Backend).name)+` (key, data, expires, user_id) VALUES ($1, $2, $3, $4)`,
 				key, []byte(data), expires, sqlstore.NullIfEmpty(user))
 			require.NoError(t, err)
 		},
-		InsertExpired: func(t testing.TB, s sqltest.Store, n int, user string) {
-			_, err := pool.Exec(t.Context(), `INSERT INTO `+quote(s.(*Store).name)+` (key, data, expires, user_id)
+		InsertExpired: func(t testing.TB, s sqltest.Backend, n int, user string) {
+			_, err := pool.Exec(t.Context(), `INSERT INTO `+quote(s.(*Backend).name)+` (key, data, expires, user_id)
 				SELECT encode(sha256(convert_to(gen_random_uuid()::text, 'UTF8')), 'hex'), '\x00',
 				       now() - interval '1 hour', $2
 				FROM generate_series(1, $1)`, n, sqlstore.NullIfEmpty(user))
 			require.NoError(t, err)
 		},
-		SweepBatch: func(ctx context.Context, s sqltest.Store, before time.Time, limit int) (int, error) {
-			return sweepBatch(ctx, pool, s.(*Store).q.sweep, before, limit)
+		SweepBatch: func(ctx context.Context, s sqltest.Backend, before time.Time, limit int) (int, error) {
+			return s.(*Backend).c.SweepBatch(ctx, before, limit)
 		},
-		SweeperDone: func(s sqltest.Store) <-chan struct{} { return s.(*Store).sweeper.Done() },
+		SweeperDone: func(s sqltest.Backend) <-chan struct{} { return s.(*Backend).c.Sweeper().Done() },
 	}
 }
 
-// newStore returns a Store with no sweeper on a table of its own, which is
-// dropped when t ends.
-func newStore(t testing.TB, pool *pgxpool.Pool) *Store {
-	return harness(pool).New(t, sqltest.Options{}).(*Store)
+// newBackend returns a Backend with no sweeper on a table of its own,
+// which is dropped when t ends.
+func newBackend(t testing.TB, pool *pgxpool.Pool) *Backend {
+	return harness(pool).New(t, sqltest.Options{}).(*Backend)
 }
 
 func TestConformance(t *testing.T) {
@@ -102,11 +102,24 @@ func TestUnreachable(t *testing.T) {
 
 func TestUnresponsive(t *testing.T) {
 	// A server that accepts connections and never answers: every call
-	// must still give up by its deadline.
+	// must still give up by its deadline, or by the Backend's timeout
+	// when the caller sets none.
 	pool, err := pgxpool.New(t.Context(), "postgres://postgres@"+sqltest.Blackhole(t)+"/test")
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	sqltest.Unreachable(t, harness(pool))
+	sqltest.Timeout(t, harness(pool))
+}
+
+func TestScanOneConnection(t *testing.T) {
+	connect(t)
+	cfg, err := pgxpool.ParseConfig(testURL())
+	require.NoError(t, err)
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	sqltest.ScanOneConnection(t, harness(pool))
 }
 
 func TestOptions(t *testing.T) {
@@ -127,6 +140,10 @@ func TestOptions(t *testing.T) {
 		"negative sweep": WithSweepInterval(-time.Second),
 		"zero batch":     WithSweepBatch(0),
 	}
+	// A negative timeout is none, not an error.
+	s, err := New(t.Context(), pool, WithTimeout(-1), WithoutMigration())
+	require.NoError(t, err)
+	_ = s.Close()
 	for name, o := range bad {
 		_, err := New(t.Context(), pool, o, WithoutMigration())
 		assert.Error(t, err, name)
@@ -157,7 +174,7 @@ func TestSchema(t *testing.T) {
 // sqltest checks that it is idempotent.
 func TestIndexes(t *testing.T) {
 	pool := connect(t)
-	s := newStore(t, pool)
+	s := newBackend(t, pool)
 	ctx := t.Context()
 	rows, err := pool.Query(ctx, `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1`, s.name.Table)
 	require.NoError(t, err)
@@ -205,7 +222,7 @@ func TestSweepSkipsLockedRows(t *testing.T) {
 	// nor delete it.
 	pool := connect(t)
 	h := harness(pool)
-	s := newStore(t, pool)
+	s := newBackend(t, pool)
 	ctx := t.Context()
 	key := storetest.NewKey()
 	h.Insert(t, s, key, "", time.Now().Add(-time.Hour), "")
@@ -225,7 +242,7 @@ func TestSweepSkipsLockedRows(t *testing.T) {
 
 // explain returns the plan of query with args, on s's table filled with
 // rows of many users and analysed.
-func explain(t *testing.T, s *Store, query string, args ...any) string {
+func explain(t *testing.T, s *Backend, query string, args ...any) string {
 	t.Helper()
 	rows, err := s.pool.Query(t.Context(), "EXPLAIN "+query, args...)
 	require.NoError(t, err)
@@ -236,7 +253,7 @@ func explain(t *testing.T, s *Store, query string, args ...any) string {
 
 func TestQueryPlans(t *testing.T) {
 	pool := connect(t)
-	s := newStore(t, pool)
+	s := newBackend(t, pool)
 	ctx := t.Context()
 	_, err := pool.Exec(ctx, `INSERT INTO `+quote(s.name)+` (key, data, expires, user_id)
 		SELECT encode(sha256(convert_to(i::text, 'UTF8')), 'hex'), '\x00', now() + interval '1 hour',
@@ -248,19 +265,22 @@ func TestQueryPlans(t *testing.T) {
 	key := storetest.NewKey()
 	tbl := s.name.Table
 
-	plan := explain(t, s, s.q.find, key, time.Now())
+	plan := explain(t, s, s.q.Find, key, time.Now())
 	require.Contains(t, plan, "Index Scan using "+tbl+"_pkey", plan)
-	plan = explain(t, s, s.q.lock, key, time.Now())
+	plan = explain(t, s, s.q.Lock, time.Now(), key)
 	require.Contains(t, plan, "Index Scan using "+tbl+"_pkey", plan)
-	plan = explain(t, s, s.q.findUser, "user7", time.Now())
+	plan = explain(t, s, s.q.FindUser, "user7", time.Now())
 	require.Contains(t, plan, tbl+"_user_id_idx", plan)
-	plan = explain(t, s, s.q.deleteUser, "user7", time.Now())
+	plan = explain(t, s, s.q.DeleteUser, "user7", time.Now())
 	require.Contains(t, plan, tbl+"_user_id_idx", plan)
-	plan = explain(t, s, s.q.sweep, time.Now(), 1000)
+	plan = explain(t, s, s.q.Sweep, time.Now(), 1000)
 	require.Contains(t, plan, tbl+"_expires_idx", plan)
+	// A page of Scan walks the primary key from the last key on.
+	plan = explain(t, s, s.q.Scan, key, time.Now(), 100)
+	require.Contains(t, plan, "Index Scan using "+tbl+"_pkey", plan)
 }
 
-func BenchmarkStore(b *testing.B) {
+func BenchmarkBackend(b *testing.B) {
 	pool := connect(b)
-	sqltest.Benchmark(b, func(b *testing.B) sqltest.Store { return newStore(b, pool) })
+	sqltest.Benchmark(b, func(b *testing.B) sqltest.Backend { return newBackend(b, pool) })
 }

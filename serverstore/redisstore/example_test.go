@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"net/http"
@@ -18,8 +19,12 @@ import (
 // that user's sessions.
 func Example() {
 	client := redis.NewClient(&redis.Options{
-		Addr:                  "127.0.0.1:6379",
-		ContextTimeoutEnabled: true, // let request deadlines reach the socket
+		Addr: "127.0.0.1:6379",
+		// The Backend sets no timer of its own: these bound each call.
+		ReadTimeout:  time.Second,
+		WriteTimeout: time.Second,
+		// And let request deadlines and cancellations reach the socket.
+		ContextTimeoutEnabled: true,
 	})
 	defer client.Close()
 
@@ -69,4 +74,32 @@ func ExampleNew_sentinel() {
 	})
 	store := serverstore.New(redisstore.New(client))
 	_ = session.New(store)
+}
+
+// The store-wide operations, for an operator's tool or an admin page:
+// they stream over every session under the prefix, on every primary of a
+// cluster, in constant memory.
+func Example_storeWide() {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
+	defer client.Close()
+	store := serverstore.New(redisstore.New(client, redisstore.WithPrefix("myapp:session:")))
+	ctx := context.Background()
+
+	n, err := store.Count(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n, "live sessions")
+	for info, err := range store.All(ctx) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(info.ID, info.UserID, info.Touched)
+	}
+	// After a leaked key or a breach: everyone logs in again.
+	ended, err := store.DestroyAll(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("ended", ended, "sessions")
 }

@@ -54,8 +54,8 @@ func TestClusterFailover(t *testing.T) {
 	storetest.Require(t, "Redis Cluster", client.Ping(ctx).Err())
 	defer repairCluster(t)
 
+	// The client's timeouts above bound each store call.
 	m := session.New(serverstore.New(redisstore.New(client, redisstore.WithPrefix(fmt.Sprintf("failover-%d:", time.Now().UnixNano())))))
-	m.StoreTimeout = time.Second
 	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		if v := r.URL.Query().Get("put"); v != "" {

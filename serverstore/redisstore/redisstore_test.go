@@ -110,7 +110,7 @@ func clusterClient(t testing.TB) *redis.ClusterClient {
 
 // newTestStore returns a Store on c with a fresh random prefix, whose keys
 // are deleted when t ends.
-func newTestStore(t testing.TB, c redis.UniversalClient, opts ...Option) (*Store, string) {
+func newTestStore(t testing.TB, c redis.UniversalClient, opts ...Option) (*Backend, string) {
 	t.Helper()
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -204,11 +204,9 @@ func TestConformance(t *testing.T) {
 }
 
 // TestConformanceContextTimeouts runs the suite on a client that stops at
-// a context's deadline itself, with which the Store makes its calls on the
-// caller's goroutine.
+// a context's deadline itself, as the package documentation advises.
 func TestConformanceContextTimeouts(t *testing.T) {
 	c := singleClientWith(t, func(o *redis.Options) { o.ContextTimeoutEnabled = true })
-	require.True(t, New(c).deadlines)
 	storetest.Run(t, factory(c))
 }
 
@@ -238,25 +236,21 @@ func TestUnreachable(t *testing.T) {
 	})
 	t.Run("Silent", func(t *testing.T) {
 		// A server that accepts connections and never answers, as one
-		// behind a network partition: go-redis would wait out its
-		// ReadTimeout (10 s here) on every read, since the client does
-		// not enable ContextTimeoutEnabled. The Store must still return
-		// at the context's deadline.
+		// behind a network partition, and a client that does not enable
+		// ContextTimeoutEnabled: its own ReadTimeout must end every call,
+		// within RunUnreachable's grace after the context's deadline.
 		addr := silentServer(t)
-		c := redis.NewClient(&redis.Options{Addr: addr, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second})
+		c := redis.NewClient(&redis.Options{Addr: addr, ReadTimeout: time.Second, WriteTimeout: time.Second})
 		t.Cleanup(func() { _ = c.Close() })
 		storetest.RunUnreachable(t, New(c))
 	})
 	t.Run("SilentContextTimeouts", func(t *testing.T) {
-		// The same with ContextTimeoutEnabled: the Store calls go-redis
-		// on the caller's goroutine and relies on it to stop at the
-		// deadline.
+		// The same with ContextTimeoutEnabled and a ReadTimeout far
+		// beyond the grace: go-redis must stop at the context's deadline.
 		addr := silentServer(t)
 		c := redis.NewClient(&redis.Options{Addr: addr, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, ContextTimeoutEnabled: true})
 		t.Cleanup(func() { _ = c.Close() })
-		s := New(c)
-		require.True(t, s.deadlines)
-		storetest.RunUnreachable(t, s)
+		storetest.RunUnreachable(t, New(c))
 	})
 }
 
@@ -306,6 +300,10 @@ func runSpecific(t *testing.T, c redis.UniversalClient) {
 	t.Run("IndexRepair", func(t *testing.T) { testIndexRepair(t, c) })
 	t.Run("TransactorConflict", func(t *testing.T) { testTransactorConflict(t, c) })
 	t.Run("DefaultPrefix", func(t *testing.T) { testDefaultPrefix(t, c) })
+	t.Run("HintNilData", func(t *testing.T) { testHintNilData(t, c) })
+	t.Run("ScanPrefixes", func(t *testing.T) { testScanPrefixes(t, c) })
+	t.Run("DeleteAllIndexes", func(t *testing.T) { testDeleteAllIndexes(t, c) })
+	t.Run("DeleteAllUnderConcurrency", func(t *testing.T) { testDeleteAllUnderConcurrency(t, c) })
 }
 
 // testKeyLayout checks what a session leaves in Redis: a hash under the
@@ -465,8 +463,8 @@ func testIndexRepair(t *testing.T, c redis.UniversalClient) {
 // every increment lands; without, some give up with ErrConflict, but none
 // of those that report success is lost.
 func testTransactorConflict(t *testing.T, c redis.UniversalClient) {
-	increment := func(s *Store, key string) error {
-		return s.Update(t.Context(), key, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+	increment := func(s *Backend, key string) error {
+		return s.Update(t.Context(), key, nil, func(data []byte, found bool) (serverstore.Entry, bool, error) {
 			var n uint64
 			if found {
 				n = binary.BigEndian.Uint64(data)
@@ -474,7 +472,7 @@ func testTransactorConflict(t *testing.T, c redis.UniversalClient) {
 			return serverstore.Entry{Data: binary.BigEndian.AppendUint64(nil, n+1), Expires: time.Now().Add(time.Hour), UserID: "alice"}, true, nil
 		})
 	}
-	count := func(s *Store, key string) uint64 {
+	count := func(s *Backend, key string) uint64 {
 		data, found, err := s.Find(t.Context(), key)
 		require.NoError(t, err)
 		require.True(t, found)
@@ -532,107 +530,6 @@ func testDefaultPrefix(t *testing.T, c redis.UniversalClient) {
 	require.Equal(t, int64(1), c.Exists(ctx, "session:s:{"+key+"}").Val())
 	require.NoError(t, s.Delete(ctx, key))
 	require.Zero(t, c.Exists(ctx, "session:s:{"+key+"}").Val())
-}
-
-// tripCounter is a go-redis hook that records every round trip a client
-// makes: each a single command or a pipeline (a MULTI/EXEC is one).
-type tripCounter struct {
-	mu    sync.Mutex
-	trips [][]string
-}
-
-func (h *tripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (h *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.record([]redis.Cmder{cmd})
-		return next(ctx, cmd)
-	}
-}
-
-func (h *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.record(cmds)
-		return next(ctx, cmds)
-	}
-}
-
-func (h *tripCounter) record(cmds []redis.Cmder) {
-	names := make([]string, len(cmds))
-	for i, c := range cmds {
-		names[i] = c.Name()
-	}
-	h.mu.Lock()
-	h.trips = append(h.trips, names)
-	h.mu.Unlock()
-}
-
-// take returns the round trips recorded since the last take.
-func (h *tripCounter) take() [][]string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	t := h.trips
-	h.trips = nil
-	return t
-}
-
-// TestRoundTrips counts what each operation sends to Redis. Find must be
-// one command; the rest are pinned to the figures the package
-// documentation gives.
-func TestRoundTrips(t *testing.T) {
-	hook := &tripCounter{}
-	c := singleClient(t, hook)
-	s, _ := newTestStore(t, c)
-	ctx := t.Context()
-	expires := time.Now().Add(time.Hour)
-	live := func(user string) serverstore.Entry {
-		return serverstore.Entry{Data: []byte("x"), Expires: expires, UserID: user}
-	}
-	anon, owned, other := storetest.NewKey(), storetest.NewKey(), storetest.NewKey()
-	require.NoError(t, s.Commit(ctx, other, live("alice")))
-	hook.take()
-
-	check := func(name string, want int, op func() error) [][]string {
-		t.Helper()
-		require.NoError(t, op(), name)
-		trips := hook.take()
-		t.Logf("%-28s %d: %v", name, len(trips), trips)
-		assert.Len(t, trips, want, "round trips of %s", name)
-		return trips
-	}
-	find := func(key string) func() error {
-		return func() error { _, _, err := s.Find(ctx, key); return err }
-	}
-	trips := check("Find", 1, find(owned))
-	require.Equal(t, [][]string{{"hmget"}}, trips, "Find must be a single command")
-	check("Commit (anonymous)", 1, func() error { return s.Commit(ctx, anon, live("")) })
-	check("Commit (new owner)", 3, func() error { return s.Commit(ctx, owned, live("alice")) })
-	check("Commit (same owner)", 2, func() error { return s.Commit(ctx, owned, live("alice")) })
-	trips = check("Find", 1, find(owned))
-	require.Equal(t, [][]string{{"hmget"}}, trips, "Find must be a single command")
-	write := func(e serverstore.Entry) func([]byte, bool) (serverstore.Entry, bool, error) {
-		return func([]byte, bool) (serverstore.Entry, bool, error) { return e, true, nil }
-	}
-	update := func() error { return s.Update(ctx, owned, write(live("alice"))) }
-	require.NoError(t, update()) // loads the script, if need be
-	hook.take()
-	check("Update (same owner)", 2, update)
-	later := live("alice")
-	later.Expires = expires.Add(time.Hour)
-	check("Update (later expiry)", 3, func() error { return s.Update(ctx, owned, write(later)) })
-	check("Update (no write)", 1, func() error {
-		return s.Update(ctx, owned, func(d []byte, _ bool) (serverstore.Entry, bool, error) { return live("alice"), false, nil })
-	})
-	trips = check("UpdateHinted (same owner)", 1, func() error { return s.UpdateHinted(ctx, owned, later, write(later)) })
-	require.Equal(t, [][]string{{"evalsha"}}, trips, "a right hint spares the read")
-	stale := later
-	stale.Data = []byte("stale")
-	check("UpdateHinted (stale hint)", 2, func() error { return s.UpdateHinted(ctx, owned, stale, write(later)) })
-	check("UpdateHinted (new owner)", 5, func() error { return s.UpdateHinted(ctx, owned, later, write(live("bob"))) })
-	check("FindUser (2 sessions)", 2, func() error { _, err := s.FindUser(ctx, "alice"); return err })
-	check("Delete (anonymous)", 1, func() error { return s.Delete(ctx, anon) })
-	check("Delete (owned)", 3, func() error { return s.Delete(ctx, owned) })
-	check("DeleteUser (1 session)", 4, func() error { _, err := s.DeleteUser(ctx, "alice"); return err })
 }
 
 func BenchmarkRedisFind(b *testing.B) {
@@ -696,7 +593,7 @@ func TestUpdateRetryIndexesAgainAfterMemberReplaced(t *testing.T) {
 	require.NoError(t, a.Commit(ctx, key, serverstore.Entry{Data: []byte("anon"), Expires: time.Now().Add(time.Hour)}))
 	shortExp := time.Now().Add(1500 * time.Millisecond)
 	calls := 0
-	require.NoError(t, a.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
+	require.NoError(t, a.Update(ctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) {
 		calls++
 		switch calls {
 		case 1: // a concurrent anonymous write: this attempt's write fails, after it indexed the key under U

@@ -46,8 +46,9 @@ func sentinelAddrs() []string {
 }
 
 // sentinelClient returns a failover client of the test Sentinel setup,
-// closed when t ends, or skips t if it does not answer.
-func sentinelClient(t testing.TB) *redis.Client {
+// closed when t ends, or skips t if it does not answer. configure, if
+// given, sets options of its own.
+func sentinelClient(t testing.TB, configure ...func(*redis.FailoverOptions)) *redis.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -56,12 +57,16 @@ func sentinelClient(t testing.TB) *redis.Client {
 	err := probeSentinels(ctx)
 	var c *redis.Client
 	if err == nil {
-		c = redis.NewFailoverClient(&redis.FailoverOptions{
+		opt := &redis.FailoverOptions{
 			MasterName:            sentinelMaster,
 			SentinelAddrs:         sentinelAddrs(),
 			ContextTimeoutEnabled: true,
 			DialTimeout:           2 * time.Second,
-		})
+		}
+		for _, f := range configure {
+			f(opt)
+		}
+		c = redis.NewFailoverClient(opt)
 		if err = c.Ping(ctx).Err(); err != nil {
 			_ = c.Close()
 			err = fmt.Errorf("the primary does not answer: %w", err)
@@ -144,7 +149,12 @@ func TestSentinelFailover(t *testing.T) {
 	if os.Getenv("SESSION_TEST_FAILOVER") != "1" {
 		t.Skip("makes Sentinel fail its primary over: set SESSION_TEST_FAILOVER=1 to run it (CI does, in its own step)")
 	}
-	client := sentinelClient(t)
+	// The client's own timeouts bound each store call, saves included
+	// (they run without the request's deadline): a second, as a request
+	// can afford to wait.
+	client := sentinelClient(t, func(o *redis.FailoverOptions) {
+		o.ReadTimeout, o.WriteTimeout = time.Second, time.Second
+	})
 	sentinels := make([]*redis.SentinelClient, 0, 3)
 	for _, addr := range sentinelAddrs() {
 		s := redis.NewSentinelClient(&redis.Options{Addr: addr, DialTimeout: 2 * time.Second})
@@ -161,7 +171,6 @@ func TestSentinelFailover(t *testing.T) {
 
 	prefix := sentinelPrefix(t, client)
 	m := session.New(serverstore.New(redisstore.New(client, redisstore.WithPrefix(prefix))))
-	m.StoreTimeout = time.Second
 	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		if v := r.URL.Query().Get("put"); v != "" {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,12 +144,10 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 		if ui, ok := b.(serverstore.UserIndex); ok {
 			require.Empty(t, userKeys(t, ui, "alice"), "FindUser listed an expired entry")
 		}
-		if tx, ok := b.(serverstore.Transactor); ok {
-			require.NoError(t, tx.Update(t.Context(), key, func(data []byte, found bool) (serverstore.Entry, bool, error) {
-				assert.False(t, found, "Update passed an expired entry to fn")
-				return serverstore.Entry{}, false, nil
-			}))
-		}
+		require.NoError(t, b.Update(t.Context(), key, nil, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+			assert.False(t, found, "Update passed an expired entry to fn")
+			return serverstore.Entry{}, false, nil
+		}))
 	})
 
 	t.Run("Expiry", func(t *testing.T) {
@@ -168,21 +167,19 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 			require.NoError(t, err)
 			require.Equal(t, 1, n, "DeleteUser must count live entries only")
 		}
-		if tx, ok := b.(serverstore.Transactor); ok {
-			require.NoError(t, tx.Update(t.Context(), key, func(data []byte, found bool) (serverstore.Entry, bool, error) {
-				assert.False(t, found, "Update passed an expired entry to fn")
-				assert.Nil(t, data)
-				return serverstore.Entry{}, false, nil
-			}))
-			requireMissing(t, b, key)
-			// An Update that writes takes the expired entry's key over.
-			require.NoError(t, tx.Update(t.Context(), key, func([]byte, bool) (serverstore.Entry, bool, error) {
-				return entry("new", live, "bob"), true, nil
-			}))
-			requireData(t, b, key, "new")
-			if ui, ok := b.(serverstore.UserIndex); ok {
-				require.Equal(t, map[string]string{key: "new"}, userKeys(t, ui, "bob"))
-			}
+		require.NoError(t, b.Update(t.Context(), key, nil, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+			assert.False(t, found, "Update passed an expired entry to fn")
+			assert.Nil(t, data)
+			return serverstore.Entry{}, false, nil
+		}))
+		requireMissing(t, b, key)
+		// An Update that writes takes the expired entry's key over.
+		require.NoError(t, b.Update(t.Context(), key, nil, func([]byte, bool) (serverstore.Entry, bool, error) {
+			return entry("new", live, "bob"), true, nil
+		}))
+		requireData(t, b, key, "new")
+		if ui, ok := b.(serverstore.UserIndex); ok {
+			require.Equal(t, map[string]string{key: "new"}, userKeys(t, ui, "bob"))
 		}
 	})
 
@@ -230,34 +227,51 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 		require.Zero(t, n, "DeleteUser of a user with no entries")
 	})
 
-	t.Run("Transactor", func(t *testing.T) {
+	t.Run("Scanner", func(t *testing.T) {
 		b := newBackend(t)
-		tx, ok := b.(serverstore.Transactor)
+		sc, ok := b.(serverstore.Scanner)
 		if !ok {
-			t.Skip("backend does not implement serverstore.Transactor")
+			t.Skip("backend does not implement serverstore.Scanner")
 		}
-		testTransactor(t, b, tx)
+		testScanner(t, b, sc)
 	})
 
-	t.Run("TransactorCounter", func(t *testing.T) {
+	t.Run("Update", func(t *testing.T) {
+		testUpdate(t, newBackend(t))
+	})
+
+	t.Run("UpdateHint", func(t *testing.T) {
+		testUpdateHint(t, newBackend(t))
+	})
+
+	t.Run("UpdateUnderConcurrency", func(t *testing.T) {
 		b := newBackend(t)
-		tx, ok := b.(serverstore.Transactor)
-		if !ok {
-			t.Skip("backend does not implement serverstore.Transactor")
-		}
+		// Every goroutine increments a counter: half with no hint, half
+		// with what they read as the hint, as requests do (most hints are
+		// stale by then). None may be lost.
 		key := NewKey()
+		expires := time.Now().Add(live)
+		counter := func(n uint64) serverstore.Entry {
+			return serverstore.Entry{Data: binary.BigEndian.AppendUint64(nil, n), Expires: expires, UserID: "alice"}
+		}
+		require.NoError(t, b.Commit(t.Context(), key, counter(0)))
 		const n = 50
+		var hinted atomic.Int64
 		atOnce(n, func() {
-			err := tx.Update(t.Context(), key, func(data []byte, found bool) (serverstore.Entry, bool, error) {
-				var count uint64
-				if found {
-					count = binary.BigEndian.Uint64(data)
+			var hint *serverstore.Entry
+			if hinted.Add(1)%2 == 0 {
+				data, found, err := b.Find(t.Context(), key)
+				if !assert.NoError(t, err) || !assert.True(t, found) {
+					return
 				}
+				h := counter(binary.BigEndian.Uint64(data))
+				hint = &h
+			}
+			err := b.Update(t.Context(), key, hint, func(data []byte, found bool) (serverstore.Entry, bool, error) {
 				// Widen the window between read and write, where a
 				// non-atomic Update loses increments.
 				runtime.Gosched()
-				e := serverstore.Entry{Data: binary.BigEndian.AppendUint64(nil, count+1), Expires: time.Now().Add(live)}
-				return e, true, nil
+				return counter(binary.BigEndian.Uint64(data) + 1), true, nil
 			})
 			// An optimistic backend must retry, not give up, at this
 			// modest level of contention.
@@ -268,58 +282,13 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 		require.Equal(t, uint64(n), binary.BigEndian.Uint64(data), "concurrent Updates lost increments")
 	})
 
-	t.Run("HintedTransactor", func(t *testing.T) {
+	t.Run("Rename", func(t *testing.T) {
 		b := newBackend(t)
-		htx, ok := b.(serverstore.HintedTransactor)
-		if !ok {
-			t.Skip("backend does not implement serverstore.HintedTransactor")
-		}
-		testHintedTransactor(t, b, htx)
-	})
-
-	t.Run("HintedTransactorCounter", func(t *testing.T) {
-		b := newBackend(t)
-		htx, ok := b.(serverstore.HintedTransactor)
-		if !ok {
-			t.Skip("backend does not implement serverstore.HintedTransactor")
-		}
-		// Every goroutine reads, then updates with what it read as the
-		// hint, as requests do: most hints are stale by then.
-		key := NewKey()
-		expires := time.Now().Add(live)
-		counter := func(n uint64) serverstore.Entry {
-			return serverstore.Entry{Data: binary.BigEndian.AppendUint64(nil, n), Expires: expires, UserID: "alice"}
-		}
-		require.NoError(t, b.Commit(t.Context(), key, counter(0)))
-		const n = 50
-		atOnce(n, func() {
-			data, found, err := b.Find(t.Context(), key)
-			if !assert.NoError(t, err) || !assert.True(t, found) {
-				return
-			}
-			hint := counter(binary.BigEndian.Uint64(data))
-			err = htx.UpdateHinted(t.Context(), key, hint, func(data []byte, found bool) (serverstore.Entry, bool, error) {
-				runtime.Gosched() // see TransactorCounter
-				return counter(binary.BigEndian.Uint64(data) + 1), true, nil
-			})
-			assert.NoError(t, err)
-		})
-		data, found := find(t, b, key)
-		require.True(t, found)
-		require.Equal(t, uint64(n), binary.BigEndian.Uint64(data), "concurrent hinted Updates lost increments")
-	})
-
-	t.Run("Renamer", func(t *testing.T) {
-		b := newBackend(t)
-		rn, ok := b.(serverstore.Renamer)
-		if !ok {
-			t.Skip("backend does not implement serverstore.Renamer")
-		}
 		ctx := t.Context()
 		oldKey, newKey, other := NewKey(), NewKey(), NewKey()
 		require.NoError(t, b.Commit(ctx, oldKey, entry("old", live, "alice")))
 		require.NoError(t, b.Commit(ctx, other, entry("other", live, "alice")))
-		require.NoError(t, rn.Rename(ctx, oldKey, newKey, entry("new", live, "bob")))
+		require.NoError(t, b.Rename(ctx, oldKey, newKey, entry("new", live, "bob")))
 		requireMissing(t, b, oldKey)
 		requireData(t, b, newKey, "new")
 		requireData(t, b, other, "other")
@@ -329,7 +298,7 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 		}
 
 		// Renaming to the same key replaces the entry.
-		require.NoError(t, rn.Rename(ctx, newKey, newKey, entry("newer", live, "bob")))
+		require.NoError(t, b.Rename(ctx, newKey, newKey, entry("newer", live, "bob")))
 		requireData(t, b, newKey, "newer")
 
 		// A key that is gone is not renamed: nothing is written, so that
@@ -339,7 +308,7 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 		time.Sleep(100 * time.Millisecond)
 		for name, gone := range map[string]string{"never stored": NewKey(), "deleted": oldKey, "expired": expired} {
 			for _, fresh := range []string{NewKey(), gone} {
-				err := rn.Rename(ctx, gone, fresh, entry("revived", live, "alice"))
+				err := b.Rename(ctx, gone, fresh, entry("revived", live, "alice"))
 				require.ErrorIs(t, err, serverstore.ErrNotFound, "Rename from a key %s", name)
 				requireMissing(t, b, fresh)
 			}
@@ -351,11 +320,11 @@ func runBackend(t *testing.T, newBackend func(t *testing.T) serverstore.Backend)
 		// A move to an entry that has already expired ends both keys, if
 		// the old one was live; if not, it writes nothing.
 		ended := entry("ended", -time.Second, "alice")
-		require.ErrorIs(t, rn.Rename(ctx, NewKey(), other, ended), serverstore.ErrNotFound)
+		require.ErrorIs(t, b.Rename(ctx, NewKey(), other, ended), serverstore.ErrNotFound)
 		requireData(t, b, other, "other")
 		target := NewKey()
 		require.NoError(t, b.Commit(ctx, target, entry("target", live, "")))
-		require.NoError(t, rn.Rename(ctx, other, target, ended))
+		require.NoError(t, b.Rename(ctx, other, target, ended))
 		requireMissing(t, b, other)
 		requireMissing(t, b, target)
 	})
@@ -409,12 +378,12 @@ func atOnce(n int, f func()) {
 	wg.Wait()
 }
 
-// testTransactor checks Transactor.Update on one key.
-func testTransactor(t *testing.T, b serverstore.Backend, tx serverstore.Transactor) {
+// testUpdate checks Backend.Update without a hint on one key.
+func testUpdate(t *testing.T, b serverstore.Backend) {
 	ctx := t.Context()
 	key := NewKey()
 	update := func(fn func(data []byte, found bool) (serverstore.Entry, bool, error)) error {
-		return tx.Update(ctx, key, fn)
+		return b.Update(ctx, key, nil, fn)
 	}
 
 	// A missing key: fn sees nothing, and not writing leaves nothing.
@@ -457,11 +426,14 @@ func testTransactor(t *testing.T, b serverstore.Backend, tx serverstore.Transact
 	requireData(t, b, key, "v1+v2")
 }
 
-// testHintedTransactor checks HintedTransactor.UpdateHinted on one key:
-// whether the hint is right, stale, gone or subtly wrong, what is written
-// is fn's result on what the key held.
-func testHintedTransactor(t *testing.T, b serverstore.Backend, htx serverstore.HintedTransactor) {
+// testUpdateHint checks Backend.Update with a hint on one key: whether
+// the hint is right, stale, gone or subtly wrong, what is written is fn's
+// result on what the key held.
+func testUpdateHint(t *testing.T, b serverstore.Backend) {
 	ctx := t.Context()
+	updateHinted := func(ctx context.Context, key string, hint serverstore.Entry, fn func([]byte, bool) (serverstore.Entry, bool, error)) error {
+		return b.Update(ctx, key, &hint, fn)
+	}
 	key := NewKey()
 	// calls records the data fn saw on each call ("<none>" when not
 	// found), and writes next on top of it.
@@ -480,8 +452,9 @@ func testHintedTransactor(t *testing.T, b serverstore.Backend, htx serverstore.H
 	v1 := entry("v1", live, "alice")
 	require.NoError(t, b.Commit(ctx, key, v1))
 
-	// A right hint: fn runs on it, once, and its entry is written.
-	require.NoError(t, htx.UpdateHinted(ctx, key, v1, writeOnTop("+a", "alice")))
+	// A right hint: fn runs on it (once, if the backend uses the hint),
+	// and its entry is written.
+	require.NoError(t, updateHinted(ctx, key, v1, writeOnTop("+a", "alice")))
 	require.Equal(t, []string{"v1"}, calls)
 	requireData(t, b, key, "v1+a")
 
@@ -489,14 +462,14 @@ func testHintedTransactor(t *testing.T, b serverstore.Backend, htx serverstore.H
 	// but what is written is its result on what the key holds.
 	v2 := entry("v2", live, "bob")
 	require.NoError(t, b.Commit(ctx, key, v2))
-	require.NoError(t, htx.UpdateHinted(ctx, key, v1, writeOnTop("+b", "carol")))
+	require.NoError(t, updateHinted(ctx, key, v1, writeOnTop("+b", "carol")))
 	require.Equal(t, "v2", calls[len(calls)-1])
 	requireData(t, b, key, "v2+b")
 
 	// A hint with the stored data but another owner and expiry is not
 	// what is stored either: the index must follow the real owner.
 	require.NoError(t, b.Commit(ctx, key, entry("v3", live, "alice")))
-	require.NoError(t, htx.UpdateHinted(ctx, key, entry("v3", 2*live, "bob"), writeOnTop("+c", "carol")))
+	require.NoError(t, updateHinted(ctx, key, entry("v3", 2*live, "bob"), writeOnTop("+c", "carol")))
 	requireData(t, b, key, "v3+c")
 	if ui, ok := b.(serverstore.UserIndex); ok {
 		require.Empty(t, userKeys(t, ui, "alice"), "the entry stayed under the owner the hint did not name")
@@ -508,7 +481,7 @@ func testHintedTransactor(t *testing.T, b serverstore.Backend, htx serverstore.H
 	// stored, when that differs.
 	require.NoError(t, b.Commit(ctx, key, entry("v4", live, "")))
 	calls = nil
-	require.NoError(t, htx.UpdateHinted(ctx, key, v1, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+	require.NoError(t, updateHinted(ctx, key, v1, func(data []byte, found bool) (serverstore.Entry, bool, error) {
 		calls = append(calls, string(data))
 		return entry(string(data)+"+d", live, ""), string(data) == "v4", nil
 	}))
@@ -518,14 +491,14 @@ func testHintedTransactor(t *testing.T, b serverstore.Backend, htx serverstore.H
 	// A hint for an entry that is gone: fn's last call finds nothing,
 	// and nothing comes back.
 	require.NoError(t, b.Delete(ctx, key))
-	require.NoError(t, htx.UpdateHinted(ctx, key, entry("v4+d", live, ""), writeOnTop("+e", "")))
+	require.NoError(t, updateHinted(ctx, key, entry("v4+d", live, ""), writeOnTop("+e", "")))
 	require.Equal(t, "<none>", calls[len(calls)-1])
 	requireMissing(t, b, key)
 
 	// An error from fn is returned, and nothing is written.
 	require.NoError(t, b.Commit(ctx, key, v1))
 	errFn := errors.New("fn failed")
-	err := htx.UpdateHinted(ctx, key, v1, func([]byte, bool) (serverstore.Entry, bool, error) {
+	err := updateHinted(ctx, key, v1, func([]byte, bool) (serverstore.Entry, bool, error) {
 		return entry("not written", live, ""), true, errFn
 	})
 	require.ErrorIs(t, err, errFn)
@@ -539,7 +512,6 @@ func testHintedTransactor(t *testing.T, b serverstore.Backend, htx serverstore.H
 func testHammer(t *testing.T, b serverstore.Backend) {
 	const goroutines, rounds = 100, 10
 	shared := NewKey()
-	tx, _ := b.(serverstore.Transactor)
 	var wg sync.WaitGroup
 	wg.Add(goroutines)
 	for g := range goroutines {
@@ -566,13 +538,11 @@ func testHammer(t *testing.T, b serverstore.Backend) {
 				if !assert.NoError(t, err) || !assert.True(t, found) || !assert.Regexp(t, `^shared \d{3} \d{3}$`, string(data)) {
 					return
 				}
-				if tx != nil {
-					err := tx.Update(ctx, shared, func(data []byte, found bool) (serverstore.Entry, bool, error) {
-						return entry(string(data), live, ""), found, nil
-					})
-					if !assert.NoError(t, err) {
-						return
-					}
+				err = b.Update(ctx, shared, nil, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+					return entry(string(data), live, ""), found, nil
+				})
+				if !assert.NoError(t, err) {
+					return
 				}
 			}
 			assert.NoError(t, b.Delete(ctx, own))

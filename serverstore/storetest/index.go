@@ -39,7 +39,7 @@ func parseOwned(t *testing.T, data []byte) serverstore.Entry {
 
 // testIndexUnderConcurrency runs writers that move a few sessions between
 // users and between keys, with every write the backend offers (Commit,
-// Delete, Update, UpdateHinted with right and stale hints, Rename, and
+// Delete, Update with no hint and with right and stale hints, Rename, and
 // entries that expire while it runs), and readers that list and log out
 // those users, all at once. Then the index must agree with the entries:
 // a user's list holds only sessions that are theirs, and every live
@@ -53,9 +53,6 @@ func testIndexUnderConcurrency(t *testing.T, b serverstore.Backend, ui serversto
 	for i := range keys {
 		keys[i] = NewKey()
 	}
-	tx, _ := b.(serverstore.Transactor)
-	htx, _ := b.(serverstore.HintedTransactor)
-	rn, _ := b.(serverstore.Renamer)
 	ctx := t.Context()
 	next := func() serverstore.Entry {
 		ttl := time.Duration(1+rand.IntN(60)) * time.Minute
@@ -68,22 +65,23 @@ func testIndexUnderConcurrency(t *testing.T, b serverstore.Backend, ui serversto
 		switch op := rand.IntN(6); {
 		case op == 0:
 			return b.Delete(ctx, key)
-		case op == 1 && tx != nil:
-			return tx.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) { return next(), true, nil })
-		case op == 2 && htx != nil:
+		case op == 1:
+			return b.Update(ctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) { return next(), true, nil })
+		case op == 2:
 			// The hint a request's save sends: what it loaded a moment
 			// ago, which another writer may have changed since.
 			data, found, err := b.Find(ctx, key)
 			if err != nil {
 				return err
 			}
-			var hint serverstore.Entry
+			var hint *serverstore.Entry
 			if found {
-				hint = parseOwned(t, data)
+				h := parseOwned(t, data)
+				hint = &h
 			}
-			return htx.UpdateHinted(ctx, key, hint, func([]byte, bool) (serverstore.Entry, bool, error) { return next(), true, nil })
-		case op == 3 && rn != nil:
-			if err := rn.Rename(ctx, key, keys[rand.IntN(len(keys))], next()); !errors.Is(err, serverstore.ErrNotFound) {
+			return b.Update(ctx, key, hint, func([]byte, bool) (serverstore.Entry, bool, error) { return next(), true, nil })
+		case op == 3:
+			if err := b.Rename(ctx, key, keys[rand.IntN(len(keys))], next()); !errors.Is(err, serverstore.ErrNotFound) {
 				return err
 			}
 			return nil

@@ -13,8 +13,8 @@
 //
 // Run checks the Backend contract itself, then the same behaviours end to
 // end through serverstore.Store and through a session.Manager serving
-// HTTP requests. The optional interfaces (UserIndex, Transactor, Renamer)
-// are checked when the backend implements them, and a sweeper goroutine
+// HTTP requests. The optional interfaces (UserIndex, Scanner) are checked
+// when the backend implements them, and a sweeper goroutine
 // when WithSweeper describes one. The suite sleeps about 1.5 s in all (to
 // watch entries expire) and is safe to run with -race.
 package storetest
@@ -143,18 +143,23 @@ func backendCalls(b serverstore.Backend, key string, e serverstore.Entry) []name
 			namedCall{"FindUser", func(ctx context.Context) error { _, err := ui.FindUser(ctx, "alice"); return err }},
 			namedCall{"DeleteUser", func(ctx context.Context) error { _, err := ui.DeleteUser(ctx, "alice"); return err }})
 	}
-	if tx, ok := b.(serverstore.Transactor); ok {
-		calls = append(calls, namedCall{"Update", func(ctx context.Context) error {
-			return tx.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) { return e, true, nil })
-		}})
-	}
-	if htx, ok := b.(serverstore.HintedTransactor); ok {
-		calls = append(calls, namedCall{"UpdateHinted", func(ctx context.Context) error {
-			return htx.UpdateHinted(ctx, key, e, func([]byte, bool) (serverstore.Entry, bool, error) { return e, true, nil })
-		}})
-	}
-	if rn, ok := b.(serverstore.Renamer); ok {
-		calls = append(calls, namedCall{"Rename", func(ctx context.Context) error { return rn.Rename(ctx, key, NewKey(), e) }})
+	write := func([]byte, bool) (serverstore.Entry, bool, error) { return e, true, nil }
+	calls = append(calls,
+		namedCall{"Update", func(ctx context.Context) error { return b.Update(ctx, key, nil, write) }},
+		namedCall{"UpdateHinted", func(ctx context.Context) error { return b.Update(ctx, key, &e, write) }},
+		namedCall{"Rename", func(ctx context.Context) error { return b.Rename(ctx, key, NewKey(), e) }})
+	if sc, ok := b.(serverstore.Scanner); ok {
+		calls = append(calls,
+			namedCall{"Scan", func(ctx context.Context) error {
+				for _, err := range sc.Scan(ctx) {
+					if err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+			namedCall{"Count", func(ctx context.Context) error { _, err := sc.Count(ctx); return err }},
+			namedCall{"DeleteAll", func(ctx context.Context) error { _, err := sc.DeleteAll(ctx); return err }})
 	}
 	return calls
 }

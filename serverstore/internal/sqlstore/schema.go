@@ -6,19 +6,22 @@ import (
 	"strings"
 )
 
-// The check of an existing table: Migrate's CREATE TABLE IF NOT EXISTS
-// leaves a table of the same name alone, whatever its columns, and a
-// store on a table it cannot use would otherwise start, and fail on the
-// first request that reads or writes a session. The dialects describe
-// the table from their catalog (information_schema) as Columns and
-// Indexes; what is wrong with it is worked out, and said, here.
+// The check of an existing table: Migrate leaves a table of the store's
+// name alone, whatever its columns, and a store on a table it cannot use
+// would otherwise start, and fail on the first request that reads or
+// writes a session. The dialects describe the table from their catalog
+// as Columns and Indexes; what is wrong with it is worked out, and said,
+// here (CheckTable).
 
 // Column is a column of an existing table, as the catalog describes it.
 type Column struct {
-	Name      string // lower case
+	Name      string // as the store's statements spell it: lower case
 	Type      string // the catalog's data_type, lower case: "char", "longblob"
 	Length    int64  // character_maximum_length; 0 for types without one
 	Precision int64  // datetime_precision; 0 for types without one
+	// Decl is the type as the catalog declares it, for messages:
+	// "timestamp(0) with time zone". "": Type, Length and Precision.
+	Decl      string
 	Nullable  bool
 	Collation string // "" for types without one
 	// Required is set for a column that an INSERT must name: NOT NULL,
@@ -28,12 +31,15 @@ type Column struct {
 
 // String describes c for an error message: "varbinary(255) NOT NULL".
 func (c Column) String() string {
-	s := c.Type
+	s := c.Decl
 	switch {
+	case s != "":
 	case c.Length > 0:
-		s += fmt.Sprintf("(%d)", c.Length)
+		s = fmt.Sprintf("%s(%d)", c.Type, c.Length)
 	case c.Precision > 0:
-		s += fmt.Sprintf("(%d)", c.Precision)
+		s = fmt.Sprintf("%s(%d)", c.Type, c.Precision)
+	default:
+		s = c.Type
 	}
 	if c.Collation != "" {
 		s += " COLLATE " + c.Collation
@@ -106,6 +112,19 @@ func (w WantIndex) fits(ix Index) bool {
 		return ix.Unique && slices.Equal(ix.Columns, []string{w.Column})
 	}
 	return len(ix.Columns) > 0 && ix.Columns[0] == w.Column
+}
+
+// CheckTable returns nil if a store that needs columns and wantIdx can
+// use the existing table named table (quoted as in its statements) with
+// cols and indexes, and otherwise the error IncompatibleTable makes of
+// problems, what the dialect found wrong beforehand (the table's kind,
+// its engine), and of what Problems finds.
+func CheckTable(table string, problems []string, cols []Column, indexes []Index, columns []WantColumn, wantIdx []WantIndex) error {
+	problems = append(problems, Problems(cols, indexes, columns, wantIdx)...)
+	if len(problems) == 0 {
+		return nil
+	}
+	return IncompatibleTable(table, problems)
 }
 
 // IncompatibleTable returns the error for a table that exists and that a

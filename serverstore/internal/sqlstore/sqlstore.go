@@ -1,8 +1,15 @@
-// Package sqlstore holds what the SQL backends pgstore and mysqlstore
-// share beyond their SQL: their configuration and its checks, table name
-// validation, the expiry sweeper, the retry of transactions the server
-// aborted, the clamping of expiry times, the frame of their hinted
-// updates, and the judging of an existing table (schema.go).
+// Package sqlstore is what the SQL backends (pgstore, mysqlstore) share
+// beyond their SQL text and their driver: their configuration and its
+// checks, table name validation, Core (every method of the backends, on
+// a dialect's statements and a DB that runs them), the expiry sweeper,
+// the retry of transactions the server aborted, the clamping of expiry
+// times, and the judging of an existing table (schema.go).
+//
+// A dialect supplies a Dialect (its statements, how it passes times,
+// which errors are worth a retry) and a DB: its own on its driver (pgx),
+// or SQLDB on a database/sql handle. A dialect on database/sql (MySQL,
+// SQLite) needs no code of its own beyond its SQL, its schema and its
+// catalog queries.
 package sqlstore
 
 import (
@@ -10,13 +17,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"regexp"
 	"strings"
 	"time"
-
-	"github.com/go-sealed/session/serverstore"
-	"github.com/go-sealed/session/serverstore/internal/sweep"
 )
 
 // Defaults of Config.
@@ -24,6 +27,7 @@ const (
 	DefaultTable         = "sessions"
 	DefaultSweepInterval = 5 * time.Minute
 	DefaultSweepBatch    = 1000
+	DefaultTimeout       = 5 * time.Second
 )
 
 // Config is what the options of pgstore and mysqlstore set.
@@ -33,6 +37,7 @@ type Config struct {
 	SweepBatch    int           // rows deleted per statement by a sweep
 	Logger        *slog.Logger  // where the sweeper reports failures
 	Migrate       bool          // New creates the schema
+	Timeout       time.Duration // bound of each call (see Bound); 0 or less: none
 }
 
 // NewConfig returns the default configuration.
@@ -42,7 +47,20 @@ func NewConfig() Config {
 		SweepInterval: DefaultSweepInterval,
 		SweepBatch:    DefaultSweepBatch,
 		Migrate:       true,
+		Timeout:       DefaultTimeout,
 	}
+}
+
+// Bound returns ctx bounded by c.Timeout, if it is positive, and the
+// function that releases it: every call of a backend runs under it, so
+// that a server that stops answering fails the call after Timeout even
+// when the caller's context has no deadline (the Store and the Manager
+// set none). An earlier deadline of ctx still applies.
+func (c *Config) Bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.Timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.Timeout)
 }
 
 // Setup applies opts over NewConfig and checks the result, as Check does.
@@ -152,123 +170,4 @@ func ClampExpires(t time.Time) time.Time {
 		return MaxExpires
 	}
 	return t.UTC().Truncate(time.Microsecond)
-}
-
-// DeleteFunc deletes at most limit entries that expired at or before
-// before, and returns how many it deleted.
-type DeleteFunc func(ctx context.Context, before time.Time, limit int) (int, error)
-
-// Sweep deletes the entries that have expired by now, batch at a time,
-// until a batch comes back short. Entries expiring while it runs are left
-// for the next sweep, so it ends however fast sessions expire.
-func Sweep(ctx context.Context, batch int, del DeleteFunc) (int, error) {
-	now := time.Now()
-	total := 0
-	for {
-		n, err := del(ctx, now, batch)
-		total += n
-		if err != nil {
-			return total, err
-		}
-		if n < batch {
-			return total, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return total, err
-		}
-	}
-}
-
-// StartSweeper starts a sweep.Sweeper that runs Sweep every interval,
-// and returns it; nil if interval is 0. Failures are logged to log with
-// the message prefix name, and the sweeper carries on. Each sweep is given
-// the interval, and at least a minute, to finish. del must not refer to
-// the store it sweeps, but to the database only (see package sweep).
-func StartSweeper(name string, interval time.Duration, batch int, del DeleteFunc, log *slog.Logger) *sweep.Sweeper {
-	return sweep.Start(interval, func(ctx context.Context) bool {
-		sctx, stop := context.WithTimeout(ctx, max(interval, time.Minute))
-		n, err := Sweep(sctx, batch, del)
-		stop()
-		switch {
-		case err != nil && ctx.Err() != nil:
-			// Stopped mid-sweep.
-		case err != nil:
-			log.Error(name+": sweeping expired sessions failed", "deleted", n, "err", err)
-		case n > 0:
-			log.Debug(name+": swept expired sessions", "deleted", n)
-		}
-		return true
-	})
-}
-
-// maxAttempts bounds Retry.
-const maxAttempts = 10
-
-// Retry runs op until it succeeds, fails with an error that retryable
-// rejects, ctx is done, or maxAttempts attempts failed. Between attempts
-// it waits a few random milliseconds, so that transactions that deadlocked
-// each other do not meet again. It is for whole transactions the server
-// aborted (a deadlock, a serialization failure), which succeed when run
-// again.
-func Retry(ctx context.Context, retryable func(error) bool, op func() error) error {
-	for attempt := 1; ; attempt++ {
-		err := op()
-		if err == nil || !retryable(err) || attempt == maxAttempts {
-			return err
-		}
-		wait := time.NewTimer(time.Duration(1+rand.IntN(4*attempt)) * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			wait.Stop()
-			return err
-		case <-wait.C:
-		}
-	}
-}
-
-// MaxHint is the largest hint UpdateHinted sends back to the server to
-// compare: a swap sends the entry's data twice, the hint and the new data,
-// which for a small session costs less than the transaction it saves, and
-// for a large one may not.
-const MaxHint = 64 << 10
-
-// UpdateFunc is the update function of serverstore.Transactor.
-type UpdateFunc = func(data []byte, found bool) (serverstore.Entry, bool, error)
-
-// UpdateHinted is serverstore.HintedTransactor.UpdateHinted for the SQL
-// stores, whose Update is a transaction of four round trips (begin, lock,
-// write, commit). fn runs on the hint, and swap writes its entry in one
-// statement that changes the row only if it still holds exactly the hint,
-// and reports whether it did. When it did not, or when the hint is over
-// MaxHint, or fn declines to write or deletes, update (the store's own
-// Update) takes over, and runs fn again on what the row holds.
-func UpdateHinted(hint serverstore.Entry, fn UpdateFunc, swap func(serverstore.Entry) (bool, error), update func(UpdateFunc) error) error {
-	if len(hint.Data) <= MaxHint {
-		e, write, err := fn(hint.Data, true)
-		if err != nil {
-			return err
-		}
-		if write && !Expired(e.Expires) {
-			swapped, err := swap(e)
-			if err != nil || swapped {
-				return err
-			}
-		}
-	}
-	return update(fn)
-}
-
-// RenameInPlace is Renamer.Rename of a key to itself, through the store's
-// Update: key's entry is replaced by e if it is live, and
-// serverstore.ErrNotFound returned otherwise, with nothing written.
-func RenameInPlace(ctx context.Context, update func(context.Context, string, UpdateFunc) error, key string, e serverstore.Entry) error {
-	found := false
-	err := update(ctx, key, func(_ []byte, live bool) (serverstore.Entry, bool, error) {
-		found = live
-		return e, live, nil
-	})
-	if err == nil && !found {
-		return serverstore.ErrNotFound
-	}
-	return err
 }

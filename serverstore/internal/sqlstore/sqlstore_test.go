@@ -53,6 +53,35 @@ func TestCheck(t *testing.T) {
 	require.Error(t, err)
 }
 
+func TestBound(t *testing.T) {
+	c := NewConfig()
+	require.Equal(t, DefaultTimeout, c.Timeout, "a timeout by default")
+	ctx, cancel := c.Bound(t.Context())
+	deadline, ok := ctx.Deadline()
+	cancel()
+	require.True(t, ok, "no deadline by default")
+	require.WithinDuration(t, time.Now().Add(DefaultTimeout), deadline, time.Second)
+	require.ErrorIs(t, ctx.Err(), context.Canceled, "the release function does not release")
+
+	// An earlier deadline of the caller's stays.
+	early, cancelEarly := context.WithTimeout(t.Context(), time.Second)
+	defer cancelEarly()
+	want, _ := early.Deadline()
+	ctx, cancel = c.Bound(early)
+	deadline, _ = ctx.Deadline()
+	cancel()
+	require.Equal(t, want, deadline)
+
+	for _, none := range []time.Duration{0, -time.Second} {
+		c.Timeout = none
+		ctx, cancel := c.Bound(t.Context())
+		_, ok := ctx.Deadline()
+		cancel()
+		require.False(t, ok, "timeout %v sets a deadline", none)
+		require.NoError(t, ctx.Err())
+	}
+}
+
 func TestClampExpires(t *testing.T) {
 	loc := time.FixedZone("x", 3600)
 	in := time.Date(2030, 1, 2, 3, 4, 5, 123456789, loc)

@@ -20,13 +20,11 @@ import (
 	"github.com/go-sealed/session/serverstore/storetest"
 )
 
-// Store is what pgstore.Store and mysqlstore.Store have in common.
-type Store interface {
+// Backend is what pgstore.Backend and mysqlstore.Backend have in common.
+type Backend interface {
 	serverstore.Backend
 	serverstore.UserIndex
-	serverstore.Transactor
-	serverstore.HintedTransactor
-	serverstore.Renamer
+	serverstore.Scanner
 	Migrate(ctx context.Context) error
 	Sweep(ctx context.Context) (int, error)
 	Close() error
@@ -38,11 +36,12 @@ type Options struct {
 	SweepInterval time.Duration // 0: no sweeper
 	SweepBatch    int           // 0: the default
 	NoMigration   bool          // WithoutMigration
+	Timeout       time.Duration // WithTimeout; 0: the default
 }
 
 // Apply returns o as the options of a package whose option type is O,
 // given its functions that make them.
-func Apply[O any](o Options, table func(string) O, interval func(time.Duration) O, batch func(int) O, noMigration func() O) []O {
+func Apply[O any](o Options, table func(string) O, interval func(time.Duration) O, batch func(int) O, noMigration func() O, timeout func(time.Duration) O) []O {
 	opts := []O{interval(o.SweepInterval)}
 	if o.Table != "" {
 		opts = append(opts, table(o.Table))
@@ -53,6 +52,9 @@ func Apply[O any](o Options, table func(string) O, interval func(time.Duration) 
 	if o.NoMigration {
 		opts = append(opts, noMigration())
 	}
+	if o.Timeout != 0 {
+		opts = append(opts, timeout(o.Timeout))
+	}
 	return opts
 }
 
@@ -62,9 +64,9 @@ type Harness struct {
 	// Name is the package's name, which starts its errors: "pgstore".
 	Name string
 	// Open calls the package's New on the database with o.
-	Open func(ctx context.Context, o Options) (Store, error)
+	Open func(ctx context.Context, o Options) (Backend, error)
 	// Table returns the name of s's table.
-	Table func(s Store) sqlstore.Name
+	Table func(s Backend) sqlstore.Name
 	// Quote quotes an identifier for the dialect.
 	Quote func(ident string) string
 	// Exec runs a statement on the database.
@@ -72,15 +74,15 @@ type Harness struct {
 	// QueryRow runs query with args and scans its one row into dest.
 	QueryRow func(ctx context.Context, query string, args []any, dest ...any) error
 	// Insert inserts a row straight into s's table (user "": NULL).
-	Insert func(t testing.TB, s Store, key, data string, expires time.Time, user string)
+	Insert func(t testing.TB, s Backend, key, data string, expires time.Time, user string)
 	// InsertExpired inserts n rows that expired an hour ago, tagged
 	// with user ("": none), straight into s's table.
-	InsertExpired func(t testing.TB, s Store, n int, user string)
+	InsertExpired func(t testing.TB, s Backend, n int, user string)
 	// SweepBatch runs s's sweep statement once.
-	SweepBatch func(ctx context.Context, s Store, before time.Time, limit int) (int, error)
+	SweepBatch func(ctx context.Context, s Backend, before time.Time, limit int) (int, error)
 	// SweeperDone returns the channel closed when s's sweeper goroutine
 	// has returned.
-	SweeperDone func(s Store) <-chan struct{}
+	SweeperDone func(s Backend) <-chan struct{}
 }
 
 // QuoteName quotes n for the dialect.
@@ -98,9 +100,9 @@ func (h Harness) drop(t testing.TB, n sqlstore.Name) {
 	assert.NoError(t, h.Exec(ctx, "DROP TABLE IF EXISTS "+h.QuoteName(n)))
 }
 
-// New returns a Store on a table of its own (o.Table, if set, is
+// New returns a Backend on a table of its own (o.Table, if set, is
 // replaced), which is dropped when t ends.
-func (h Harness) New(t testing.TB, o Options) Store {
+func (h Harness) New(t testing.TB, o Options) Backend {
 	t.Helper()
 	o.Table = RandomName("sessions_test_")
 	s, err := h.Open(t.Context(), o)
@@ -112,7 +114,7 @@ func (h Harness) New(t testing.TB, o Options) Store {
 	return s
 }
 
-// NewBackend returns a Store with no sweeper on a table of its own: for
+// NewBackend returns a Backend with no sweeper on a table of its own: for
 // storetest.Run.
 func (h Harness) NewBackend(t *testing.T) serverstore.Backend {
 	return h.New(t, Options{})
@@ -129,13 +131,13 @@ func (h Harness) Sweeper() storetest.Sweeper {
 			return s
 		},
 		Frame:            sweep.Frame,
-		Held:             func(t *testing.T, b serverstore.Backend) int { return h.Count(t, b.(Store)) },
+		Held:             func(t *testing.T, b serverstore.Backend) int { return h.Count(t, b.(Backend)) },
 		ServesAfterClose: true,
 	}
 }
 
 // Count returns how many rows s's table holds, expired ones included.
-func (h Harness) Count(t testing.TB, s Store) int {
+func (h Harness) Count(t testing.TB, s Backend) int {
 	t.Helper()
 	var n int
 	require.NoError(t, h.QueryRow(t.Context(), "SELECT COUNT(*) FROM "+h.QuoteName(h.Table(s)), nil, &n))
@@ -164,6 +166,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("UpdateLeavesNoPlaceholder", h.testUpdateLeavesNoPlaceholder)
 	t.Run("UpdateWaitHonoursContext", h.testUpdateWaitHonoursContext)
 	t.Run("OnlyHashesStored", h.testOnlyHashesStored)
+	t.Run("ScanPages", h.testScanPages)
+	t.Run("DeleteAll", h.testDeleteAll)
 }
 
 func (h Harness) testMigrate(t *testing.T) {
@@ -256,7 +260,7 @@ func (h Harness) testExpiredUnswept(t *testing.T) {
 	n, err := s.DeleteUser(ctx, "alice")
 	require.NoError(t, err)
 	require.Zero(t, n)
-	require.NoError(t, s.Update(ctx, key, func(data []byte, found bool) (serverstore.Entry, bool, error) {
+	require.NoError(t, s.Update(ctx, key, nil, func(data []byte, found bool) (serverstore.Entry, bool, error) {
 		assert.False(t, found)
 		assert.Nil(t, data)
 		return serverstore.Entry{}, false, nil
@@ -264,7 +268,7 @@ func (h Harness) testExpiredUnswept(t *testing.T) {
 	require.Equal(t, 1, h.Count(t, s), "the row is the sweeper's to delete")
 
 	// An Update that writes takes the expired row over.
-	require.NoError(t, s.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
+	require.NoError(t, s.Update(ctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) {
 		return entry("new", time.Hour, "bob"), true, nil
 	}))
 	requireData(t, s, key, "new")
@@ -272,7 +276,7 @@ func (h Harness) testExpiredUnswept(t *testing.T) {
 
 func (h Harness) testUpdateLeavesNoPlaceholder(t *testing.T) {
 	s := h.New(t, Options{})
-	require.NoError(t, s.Update(t.Context(), storetest.NewKey(), func(data []byte, found bool) (serverstore.Entry, bool, error) {
+	require.NoError(t, s.Update(t.Context(), storetest.NewKey(), nil, func(data []byte, found bool) (serverstore.Entry, bool, error) {
 		return serverstore.Entry{}, false, nil
 	}))
 	require.Zero(t, h.Count(t, s), "an Update that wrote nothing left a row")
@@ -286,7 +290,7 @@ func (h Harness) testUpdateWaitHonoursContext(t *testing.T) {
 	require.NoError(t, s.Commit(ctx, key, entry("x", time.Hour, "")))
 	holding, release := make(chan struct{}), make(chan struct{})
 	go func() {
-		_ = s.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
+		_ = s.Update(ctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) {
 			close(holding)
 			<-release
 			return serverstore.Entry{}, false, nil
@@ -297,7 +301,7 @@ func (h Harness) testUpdateWaitHonoursContext(t *testing.T) {
 	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := s.Update(wctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
+	err := s.Update(wctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) {
 		t.Error("fn ran while another Update held the row")
 		return serverstore.Entry{}, false, nil
 	})
@@ -330,7 +334,7 @@ func (h Harness) testOnlyHashesStored(t *testing.T) {
 
 // UseEveryStatement runs each of s's statements once, on a table its
 // package has named in some way to test (quoted, qualified).
-func (h Harness) UseEveryStatement(t *testing.T, s Store) {
+func (h Harness) UseEveryStatement(t *testing.T, s Backend) {
 	ctx := t.Context()
 	key := storetest.NewKey()
 	require.NoError(t, s.Commit(ctx, key, entry("x", time.Hour, "alice")))
@@ -342,14 +346,32 @@ func (h Harness) UseEveryStatement(t *testing.T, s Store) {
 	require.NoError(t, err)
 	require.Equal(t, 3, n)
 	require.NoError(t, s.Rename(ctx, key, storetest.NewKey(), entry("y", time.Hour, "")))
-	require.NoError(t, s.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) {
+	require.NoError(t, s.Update(ctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) {
 		return entry("z", time.Hour, ""), true, nil
 	}))
+	hint := entry("h", time.Hour, "")
+	require.NoError(t, s.Commit(ctx, key, hint))
+	require.NoError(t, s.Update(ctx, key, &hint, func([]byte, bool) (serverstore.Entry, bool, error) {
+		return entry("hinted", time.Hour, ""), true, nil
+	}))
+	requireData(t, s, key, "hinted")
+	scanned := 0
+	for _, err := range s.Scan(ctx) {
+		require.NoError(t, err)
+		scanned++
+	}
+	require.Equal(t, 2, scanned)
+	n, err = s.Count(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	n, err = s.DeleteAll(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
 }
 
-// Unreachable checks a Store on h's database, which does not answer:
+// Unreachable checks a Backend on h's database, which does not answer:
 // New, which migrates, fails by its context's deadline, and every method
-// of a Store made without migration fails cleanly (see
+// of a Backend made without migration fails cleanly (see
 // storetest.RunUnreachable).
 func Unreachable(t *testing.T, h Harness) {
 	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
@@ -369,12 +391,12 @@ func Unreachable(t *testing.T, h Harness) {
 	require.Error(t, err)
 }
 
-// Benchmark runs the benchmarks the SQL backends share on Stores that
-// newStore makes.
-func Benchmark(b *testing.B, newStore func(b *testing.B) Store) {
+// Benchmark runs the benchmarks the SQL backends share on Backends that
+// newBackend makes.
+func Benchmark(b *testing.B, newBackend func(b *testing.B) Backend) {
 	e := entry(strings.Repeat("x", 200), time.Hour, "alice")
 	b.Run("Find", func(b *testing.B) {
-		s := newStore(b)
+		s := newBackend(b)
 		key := storetest.NewKey()
 		require.NoError(b, s.Commit(b.Context(), key, e))
 		b.ResetTimer()
@@ -387,9 +409,9 @@ func Benchmark(b *testing.B, newStore func(b *testing.B) Store) {
 			}
 		})
 	})
-	parallel := func(name string, write func(ctx context.Context, s Store, key string) error) {
+	parallel := func(name string, write func(ctx context.Context, s Backend, key string) error) {
 		b.Run(name, func(b *testing.B) {
-			s := newStore(b)
+			s := newBackend(b)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				key := storetest.NewKey()
@@ -402,15 +424,15 @@ func Benchmark(b *testing.B, newStore func(b *testing.B) Store) {
 			})
 		})
 	}
-	parallel("Commit", func(ctx context.Context, s Store, key string) error { return s.Commit(ctx, key, e) })
-	parallel("Update", func(ctx context.Context, s Store, key string) error {
-		return s.Update(ctx, key, func([]byte, bool) (serverstore.Entry, bool, error) { return e, true, nil })
+	parallel("Commit", func(ctx context.Context, s Backend, key string) error { return s.Commit(ctx, key, e) })
+	parallel("Update", func(ctx context.Context, s Backend, key string) error {
+		return s.Update(ctx, key, nil, func([]byte, bool) (serverstore.Entry, bool, error) { return e, true, nil })
 	})
 	// UpdateHinted with a right hint, as a request that loaded its session
 	// has: each goroutine flips its own row between two entries. fn-calls
 	// is 1 when every swap hits.
 	b.Run("UpdateHinted", func(b *testing.B) {
-		s := newStore(b)
+		s := newBackend(b)
 		entries := [2]serverstore.Entry{e, entry(strings.Repeat("y", 200), time.Hour, "alice")}
 		var calls atomic.Int64
 		b.ResetTimer()
@@ -422,7 +444,7 @@ func Benchmark(b *testing.B, newStore func(b *testing.B) Store) {
 			}
 			for i := 0; pb.Next(); i++ {
 				next := entries[(i+1)%2]
-				err := s.UpdateHinted(b.Context(), key, entries[i%2], func([]byte, bool) (serverstore.Entry, bool, error) {
+				err := s.Update(b.Context(), key, &entries[i%2], func([]byte, bool) (serverstore.Entry, bool, error) {
 					calls.Add(1)
 					return next, true, nil
 				})
