@@ -2,8 +2,8 @@ package storetest
 
 import (
 	"bytes"
-	"errors"
 	"encoding/binary"
+	"errors"
 	"testing"
 	"time"
 
