@@ -177,7 +177,7 @@ func (s *Session) saved(token string, rec *Record) {
 	// Data is dropped: what the store holds now may not be values as they
 	// are (a merge brought in another request's changes), so a later merge
 	// decodes it.
-	s.rec.Data, s.rec.Reissue = nil, false
+	s.rec.Data, s.rec.Reissue, s.rec.Stored = nil, false, nil
 	s.fresh = token == ""
 	s.changed, s.valuesDirty = nil, false
 	s.cleared, s.metaDirty, s.renewed, s.destroyed, s.discard = false, false, false, false, ""

@@ -137,6 +137,13 @@ type Record struct {
 	// retired key, for example. The Manager then saves the session on this
 	// response.
 	Reissue bool
+
+	// Stored is the record as the store's Load read it, in the store's own
+	// format, for the store's own use: the Manager hands the loaded record
+	// back to ServerSide.Update, where the store may compare Stored with
+	// what it holds now rather than encode the record again. The Manager
+	// never reads or changes it.
+	Stored []byte
 }
 
 // Clone returns a deep copy of r.

@@ -1,52 +1,78 @@
 package serverstore
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"time"
 
+	"golang.org/x/crypto/chacha20poly1305"
+
 	session "github.com/go-sealed/session"
 )
 
-// The serialized record (Entry.Data), version 1:
+// The serialized record (Entry.Data), version 2:
 //
-//	byte     version, 1
-//	byte     flags: bit 0 Persistent, bit 1 Deadline; the other bits must be 0
+//	byte     version, 2
+//	byte     flags: bit 0 Persistent, bit 1 Deadline, bit 2 sealed;
+//	         the other bits must be 0
 //	varint   Created, Unix seconds     uvarint  its nanoseconds, < 1e9
 //	varint   Touched, Unix seconds     uvarint  its nanoseconds, < 1e9
 //	varint   Expires, Unix seconds     uvarint  its nanoseconds, < 1e9
 //	varint   Deadline, Unix seconds    uvarint  its nanoseconds (if bit 1)
 //	uvarint  len(ID)       ID bytes
 //	uvarint  len(UserID)   UserID bytes
-//	uvarint  len(Data)     Data bytes
 //
-// and nothing after. Varints are encoding/binary's. Every length is
-// checked against what is left and trailing bytes are refused, so a
-// truncated or corrupted entry is rejected as a whole, never half read.
-// Times come back in UTC, without a monotonic reading. Record.Reissue is
-// not stored: it is a hint from Load for one response, not session state.
+// then, if sealed (bit 2), a 24-byte nonce and the rest of the entry: Data
+// sealed with XChaCha20-Poly1305 under the token's seal key (see secret),
+// with every byte before the nonce as additional data; if not, uvarint
+// len(Data) and Data, and nothing after. Version 1 is the same without
+// bit 2: records written before sealing still load, and a save writes
+// version 2.
 //
-// A typical record costs 30-odd bytes of framing around its ID, UserID
-// and Data. A reader that meets a version it does not know treats the
-// entry as absent: after a downgrade, sessions written by a newer version
-// start over rather than being misread.
+// What stays readable by design is the header: the times, the ID and the
+// user tag, so that expiry, ListUser, All and DestroyUser work without any
+// token; the header is authenticated with the data, so a record whose
+// header was changed does not open either. Varints are encoding/binary's.
+// Every length is checked against what is left and trailing bytes are
+// refused, so a truncated or corrupted entry is rejected as a whole, never
+// half read. Times come back in UTC, without a monotonic reading.
+// Record.Reissue is not stored: it is a hint from Load for one response,
+// not session state. A reader that meets a version it does not know
+// treats the entry as absent: after a downgrade, sessions written by a
+// newer version start over rather than being misread.
 
 const (
-	recordVersion  = 1
+	recordV1       = 1
+	recordVersion  = 2
 	flagPersistent = 1 << 0
 	flagDeadline   = 1 << 1
-	knownFlags     = flagPersistent | flagDeadline
+	flagSealed     = 1 << 2
+	knownFlags     = flagPersistent | flagDeadline | flagSealed
+
+	nonceLen = chacha20poly1305.NonceSizeX
+	tagLen   = chacha20poly1305.Overhead
 )
 
-var errCorrupt = errors.New("serverstore: corrupt session record")
+var (
+	errCorrupt = errors.New("serverstore: corrupt session record")
+	// errUnsealed is a sealed record that does not open under the token's
+	// key: tampered with, or copied from under another token.
+	errUnsealed = errors.New("serverstore: session record does not open under its token")
+)
 
-func encodeRecord(rec *session.Record) []byte {
+// encodeRecord serializes rec, sealing its Data under sec's key if sec is
+// not nil.
+func encodeRecord(rec *session.Record, sec *secret) []byte {
 	size := 2 + 4*(binary.MaxVarintLen64+5) +
-		3*binary.MaxVarintLen64 + len(rec.ID) + len(rec.UserID) + len(rec.Data)
+		3*binary.MaxVarintLen64 + len(rec.ID) + len(rec.UserID) + nonceLen + len(rec.Data) + tagLen
 	b := make([]byte, 0, size)
 	var flags byte
 	if rec.Persistent {
 		flags |= flagPersistent
+	}
+	if sec != nil {
+		flags |= flagSealed
 	}
 	times := []time.Time{rec.Created, rec.Touched, rec.Expires, rec.Deadline}
 	if rec.Deadline.IsZero() {
@@ -63,19 +89,26 @@ func encodeRecord(rec *session.Record) []byte {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	b = binary.AppendUvarint(b, uint64(len(rec.Data)))
-	return append(b, rec.Data...)
+	if sec == nil {
+		b = binary.AppendUvarint(b, uint64(len(rec.Data)))
+		return append(b, rec.Data...)
+	}
+	header := len(b)
+	b = b[:header+nonceLen]
+	nonce := b[header:]
+	_, _ = rand.Read(nonce) // never fails since Go 1.24; it crashes the program instead
+	return sec.aead().Seal(b, nonce, rec.Data, b[:header])
 }
 
-// decodeRecord parses what encodeRecord made. The returned record's Data
-// shares b's memory; callers pass bytes they own.
-func decodeRecord(b []byte) (*session.Record, error) {
+// decodeRecord parses what encodeRecord made, opening sealed Data with
+// sec's key; sec nil parses the header alone, leaving Data nil. The
+// returned record's Data shares b's memory when it was not sealed; callers
+// pass bytes they own.
+func decodeRecord(b []byte, sec *secret) (*session.Record, error) {
 	d := decoder{b: b}
-	if d.byte() != recordVersion {
-		return nil, errCorrupt
-	}
+	version := d.byte()
 	flags := d.byte()
-	if flags&^knownFlags != 0 {
+	if version == recordV1 && flags&flagSealed != 0 || version != recordV1 && version != recordVersion || flags&^knownFlags != 0 {
 		return nil, errCorrupt
 	}
 	rec := &session.Record{Persistent: flags&flagPersistent != 0}
@@ -87,10 +120,28 @@ func decodeRecord(b []byte) (*session.Record, error) {
 	}
 	rec.ID = string(d.bytes())
 	rec.UserID = string(d.bytes())
-	rec.Data = d.bytes()
-	if d.bad || len(d.b) != 0 {
+	if d.bad {
 		return nil, errCorrupt
 	}
+	if flags&flagSealed == 0 {
+		if rec.Data = d.bytes(); d.bad || len(d.b) != 0 {
+			return nil, errCorrupt
+		}
+		return rec, nil
+	}
+	if len(d.b) < nonceLen+tagLen {
+		return nil, errCorrupt
+	}
+	if sec == nil {
+		return rec, nil // the header is all the caller wants
+	}
+	header := b[:len(b)-len(d.b)]
+	nonce, sealed := d.b[:nonceLen], d.b[nonceLen:]
+	data, err := sec.aead().Open(nil, nonce, sealed, header)
+	if err != nil {
+		return nil, errUnsealed
+	}
+	rec.Data = data
 	return rec, nil
 }
 

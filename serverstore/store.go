@@ -19,23 +19,40 @@ import (
 // the backend, so any number of Stores, in any number of processes, may
 // share one backend.
 type Store struct {
-	b  Backend
-	ui UserIndex // b as a UserIndex, or nil
-	sc Scanner   // b as a Scanner, or nil
+	b     Backend
+	ui    UserIndex // b as a UserIndex, or nil
+	sc    Scanner   // b as a Scanner, or nil
+	plain bool      // WithoutSealing: records are not sealed
 }
 
 var _ session.ServerSide = (*Store)(nil)
 
+// An Option configures a Store made by New.
+type Option func(*Store)
+
+// WithoutSealing stores each record's data as the Manager's codec encoded
+// it, readable by whoever can read the backend, rather than sealed under
+// a key derived from the session's token (the default, see the package
+// documentation). Use it only when another program must read the stored
+// sessions. Records sealed earlier still load; each is written unsealed
+// at its next save.
+func WithoutSealing() Option {
+	return func(s *Store) { s.plain = true }
+}
+
 // New returns a Store that keeps its records in b. Whether b implements
 // the optional UserIndex and Scanner is detected here, once: wrap a
 // backend before passing it to New, not after.
-func New(b Backend) *Store {
+func New(b Backend, opts ...Option) *Store {
 	if b == nil {
 		panic("serverstore: New called with a nil Backend")
 	}
 	s := &Store{b: b}
 	s.ui, _ = b.(UserIndex)
 	s.sc, _ = b.(Scanner)
+	for _, o := range opts {
+		o(s)
+	}
 	return s
 }
 
@@ -55,24 +72,26 @@ var (
 )
 
 // Load returns the record named by token. A token that is malformed,
-// unknown, expired or names a record that does not parse loads nothing,
-// with an error wrapping session.ErrInvalidToken that says which; a
-// malformed token is rejected before the backend is asked, so garbage
+// unknown, expired or names a record that does not parse or open loads
+// nothing, with an error wrapping session.ErrInvalidToken that says which;
+// a malformed token is rejected before the backend is asked, so garbage
 // cookies cost nothing. A well-formed token costs exactly one Backend.Find
 // and no write.
 func (s *Store) Load(ctx context.Context, token string) (*session.Record, error) {
-	key, ok := tokenKey(token)
+	sec, ok := parseToken(token)
 	if !ok {
 		return nil, errMalformedToken
 	}
-	data, found, err := s.b.Find(ctx, key)
+	data, found, err := s.b.Find(ctx, sec.key())
 	if err != nil {
 		return nil, fmt.Errorf("serverstore: load: %w", err)
 	}
-	if rec := parseLive(data, found); rec != nil {
-		return rec, nil
+	rec := parseLive(data, found, sec)
+	if rec == nil {
+		return nil, errNoSession
 	}
-	return nil, errNoSession
+	rec.Stored = data
+	return rec, nil
 }
 
 // Save stores rec under token, replacing what was there, and returns
@@ -80,17 +99,17 @@ func (s *Store) Load(ctx context.Context, token string) (*session.Record, error)
 // under a malformed token is an error: the Manager only saves under
 // tokens that loaded.
 func (s *Store) Save(ctx context.Context, token string, rec *session.Record) (string, error) {
-	e, err := entryOf(rec)
-	if err != nil {
-		return "", err
-	}
-	key, ok := tokenKey(token)
+	sec, ok := parseToken(token)
 	if token == "" {
-		token, key = mintToken()
+		token, sec = mintToken()
 	} else if !ok {
 		return "", errBadToken
 	}
-	if err := s.b.Commit(ctx, key, e); err != nil {
+	e, err := s.entryOf(rec, sec)
+	if err != nil {
+		return "", err
+	}
+	if err := s.b.Commit(ctx, sec.key(), e); err != nil {
 		return "", fmt.Errorf("serverstore: save: %w", err)
 	}
 	return token, nil
@@ -101,17 +120,17 @@ func (s *Store) Save(ctx context.Context, token string, rec *session.Record) (st
 // destroyed it, say with DestroyUser), Renew writes nothing and returns "",
 // so that renewing never brings back a revoked session.
 func (s *Store) Renew(ctx context.Context, oldToken string, rec *session.Record) (string, error) {
-	e, err := entryOf(rec)
+	token, sec := mintToken()
+	e, err := s.entryOf(rec, sec) // sealed under the new token's key
 	if err != nil {
 		return "", err
 	}
-	token, key := mintToken()
-	oldKey, ok := tokenKey(oldToken)
+	old, ok := parseToken(oldToken)
 	if !ok {
 		// Nothing can be stored under a malformed token: there is
 		// nothing to move, only the new record to write.
-		err = s.b.Commit(ctx, key, e)
-	} else if err = s.b.Rename(ctx, oldKey, key, e); errors.Is(err, ErrNotFound) {
+		err = s.b.Commit(ctx, sec.key(), e)
+	} else if err = s.b.Rename(ctx, old.key(), sec.key(), e); errors.Is(err, ErrNotFound) {
 		return "", nil
 	}
 	if err != nil {
@@ -126,11 +145,12 @@ func (s *Store) Renew(ctx context.Context, oldToken string, rec *session.Record)
 // gone (deleted, expired or unparsable); if fn returns a nil record
 // nothing is written and Update returns "", so a session destroyed by
 // another request is not brought back by this one. loaded (the record Load
-// returned, if not nil) is handed to the backend as a hint, which spares a
-// backend whose reads cost a round trip the read when the record is still
-// the one loaded (see Backend.Update).
+// returned, if not nil) is handed to the backend as a hint, as it was
+// stored (Record.Stored), which spares a backend whose reads cost a round
+// trip the read when the record is still the one loaded (see
+// Backend.Update).
 func (s *Store) Update(ctx context.Context, token string, loaded *session.Record, fn func(current *session.Record) (*session.Record, error)) (string, error) {
-	key, ok := tokenKey(token)
+	sec, ok := parseToken(token)
 	if !ok {
 		// No record can be stored under a malformed token: fn sees none,
 		// and whatever it makes is a new session with a new token.
@@ -141,25 +161,25 @@ func (s *Store) Update(ctx context.Context, token string, loaded *session.Record
 		return s.Save(ctx, "", rec)
 	}
 	var hint *Entry
-	if loaded != nil {
-		if e, err := entryOf(loaded); err == nil {
-			hint = &e
-		}
+	if loaded != nil && loaded.Stored != nil {
+		hint = &Entry{Data: loaded.Stored, Expires: loaded.Expires, UserID: loaded.UserID}
 	}
 	var written bool
-	err := s.b.Update(ctx, key, hint, func(data []byte, found bool) (Entry, bool, error) {
-		cur := parseLive(data, found)
+	err := s.b.Update(ctx, sec.key(), hint, func(data []byte, found bool) (Entry, bool, error) {
+		var cur *session.Record
 		if hint != nil && found && bytes.Equal(data, hint.Data) {
 			// The hint, or bytes equal to it: loaded is what they
-			// parse to, so parsing them again is skipped.
+			// open to, so opening them again is skipped.
 			cur = live(loaded, time.Now())
+		} else {
+			cur = parseLive(data, found, sec)
 		}
 		rec, err := fn(cur)
 		written = err == nil && rec != nil // the last attempt is the one that counts
 		if !written {
 			return Entry{}, false, err
 		}
-		e, err := entryOf(rec)
+		e, err := s.entryOf(rec, sec)
 		return e, err == nil, err
 	})
 	if err != nil {
@@ -174,25 +194,26 @@ func (s *Store) Update(ctx context.Context, token string, loaded *session.Record
 // Delete removes the record named by token. A malformed or unknown token
 // is not an error, and a malformed one costs no backend call.
 func (s *Store) Delete(ctx context.Context, token string) error {
-	key, ok := tokenKey(token)
+	sec, ok := parseToken(token)
 	if !ok {
 		return nil
 	}
-	if err := s.b.Delete(ctx, key); err != nil {
+	if err := s.b.Delete(ctx, sec.key()); err != nil {
 		return fmt.Errorf("serverstore: delete: %w", err)
 	}
 	return nil
 }
 
-// parseLive is the record data holds if found, parses and has not expired,
-// else nil. The expiry is checked here as well as by the backend, because
-// a backend's clock (a database server's) is not ours, and a record must
-// never be served past its Expires by this process.
-func parseLive(data []byte, found bool) *session.Record {
+// parseLive is the record data holds if found, parses, opens under sec's
+// key and has not expired, else nil; with sec nil, its header alone. The
+// expiry is checked here as well as by the backend, because a backend's
+// clock (a database server's) is not ours, and a record must never be
+// served past its Expires by this process.
+func parseLive(data []byte, found bool, sec *secret) *session.Record {
 	if !found {
 		return nil
 	}
-	rec, err := decodeRecord(data)
+	rec, err := decodeRecord(data, sec)
 	if err != nil {
 		return nil
 	}
@@ -207,13 +228,17 @@ func live(rec *session.Record, now time.Time) *session.Record {
 	return rec
 }
 
-// entryOf serializes rec into the Entry the backend stores.
-func entryOf(rec *session.Record) (Entry, error) {
+// entryOf serializes rec into the Entry the backend stores under sec's
+// key, its data sealed under sec's seal key unless WithoutSealing.
+func (s *Store) entryOf(rec *session.Record, sec *secret) (Entry, error) {
 	if rec == nil {
 		return Entry{}, errors.New("serverstore: nil record")
 	}
 	if rec.Expires.IsZero() {
 		return Entry{}, errNoExpiry
 	}
-	return Entry{Data: encodeRecord(rec), Expires: rec.Expires, UserID: rec.UserID}, nil
+	if s.plain {
+		sec = nil
+	}
+	return Entry{Data: encodeRecord(rec, sec), Expires: rec.Expires, UserID: rec.UserID}, nil
 }

@@ -159,8 +159,12 @@ func TestCorruptRecordsAreAbsent(t *testing.T) {
 	}
 	require.False(t, loads(append(bytes.Clone(good), 0)), "trailing byte")
 	require.False(t, loads(with(0, 0)), "version 0")
-	require.False(t, loads(with(0, 2)), "a future version")
-	require.False(t, loads(with(1, 0x03)), "an unknown flag")
+	require.False(t, loads(with(0, 1)), "a sealed record marked version 1, which has no sealing")
+	require.False(t, loads(with(0, 3)), "a future version")
+	require.False(t, loads(with(1, 0x0d)), "an unknown flag")
+	require.False(t, loads(with(1, 0x01)), "the sealed flag dropped")
+	require.False(t, loads(with(len(good)-1, good[len(good)-1]^1)), "a bit of the seal flipped")
+	require.False(t, loads(with(2, good[2]^1)), "a bit of the readable header flipped")
 	require.False(t, loads(bytes.Repeat([]byte{0xff}, 40)), "garbage")
 	require.True(t, loads(good), "the good record after the bad ones")
 }
@@ -171,7 +175,7 @@ func TestCorruptTimeIsAbsent(t *testing.T) {
 	rec := newRecord(time.Hour)
 	rec.Created = time.Unix(0, 0) // encoded as the bytes 0 (seconds) and 0 (nanoseconds) at offsets 2 and 3
 	token, key, good := stored(t, s, b, rec)
-	require.Equal(t, []byte{1, 0, 0, 0}, good[:4])
+	require.Equal(t, []byte{2, 4, 0, 0}, good[:4]) // version 2, sealed
 	bad := append(binary.AppendUvarint(bytes.Clone(good[:3]), uint64(time.Second)), good[4:]...)
 	require.NoError(t, b.Commit(t.Context(), key, serverstore.Entry{Data: bad, Expires: rec.Expires}))
 	got := load(t, s, token)
@@ -552,4 +556,26 @@ func load(t testing.TB, s *serverstore.Store, token string) *session.Record {
 		require.Nil(t, rec)
 	}
 	return rec
+}
+
+func TestWithoutSealing(t *testing.T) {
+	b := newMem(t)
+	sealed, plain := serverstore.New(b), serverstore.New(b, serverstore.WithoutSealing())
+	rec := newRecord(time.Hour)
+	rec.Data = []byte("readable by other programs")
+	token, key, data := stored(t, plain, b, rec)
+	require.Contains(t, string(data), "readable by other programs", "WithoutSealing stores the data as it is")
+	require.NotNil(t, load(t, sealed, token), "a store that seals reads plain records")
+
+	// A record sealed earlier loads, and is written unsealed at its next
+	// save.
+	token, key, data = stored(t, sealed, b, rec)
+	require.NotContains(t, string(data), "readable by other programs")
+	got := load(t, plain, token)
+	require.NotNil(t, got)
+	_, err := plain.Save(t.Context(), token, got)
+	require.NoError(t, err)
+	data, _, err = b.Find(t.Context(), key)
+	require.NoError(t, err)
+	require.Contains(t, string(data), "readable by other programs")
 }

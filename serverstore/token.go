@@ -1,26 +1,40 @@
 package serverstore
 
 import (
+	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 // Tokens and keys.
 //
 // A token is 32 bytes from crypto/rand, encoded base64url without padding:
-// 43 characters. Its backend key is the SHA-256 of those 32 raw bytes (not
-// of the 43 characters), in lowercase hex: 64 characters. The key reveals
-// nothing that would rebuild the token, so a backend's contents (a dump,
-// a replica, KEYS *) name sessions without letting anyone resume them. A
-// plain hash suffices, with no salt or stretching, because the token has
-// 256 bits of entropy: there is nothing to brute-force.
+// 43 characters. Two keys are derived from those 32 raw bytes (the
+// secret), independently:
+//
+//   - the backend key, their SHA-256 in lowercase hex (64 characters),
+//     under which the record is stored. It reveals nothing that would
+//     rebuild the token, so a backend's contents (a dump, a replica, KEYS *)
+//     name sessions without letting anyone resume them. A plain hash
+//     suffices, with no salt or stretching, because the token has 256 bits
+//     of entropy: there is nothing to brute-force.
+//   - the seal key, HKDF-SHA256 of them (Expand alone: the secret is
+//     already uniformly random, RFC 5869 §3.3), under which the record's
+//     data is sealed. Only the client holds the token, so no key that
+//     could open a dump is kept anywhere on the server.
 
 const (
 	tokenBytes = 32
 	tokenLen   = 43 // base64.RawURLEncoding.EncodedLen(tokenBytes)
 	keyLen     = 2 * sha256.Size
+
+	// sealInfo names the seal key's purpose and format version in HKDF.
+	sealInfo = "go-sealed/session serverstore record seal v2"
 )
 
 // tokenEncoding is strict so that each 32 bytes have exactly one token:
@@ -28,36 +42,59 @@ const (
 // giving a second spelling of the same session.
 var tokenEncoding = base64.RawURLEncoding.Strict()
 
-// mintToken returns a new random token and its key.
-func mintToken() (token, key string) {
-	var raw [tokenBytes]byte
-	_, _ = rand.Read(raw[:]) // never fails since Go 1.24; it crashes the program instead
-	return tokenEncoding.EncodeToString(raw[:]), rawKey(raw[:])
+// secret is a token's raw bytes, and the cipher derived from them once
+// one is needed, for the rest of a Store call.
+type secret struct {
+	raw    [tokenBytes]byte
+	sealer cipher.AEAD
 }
 
-// tokenKey returns token's backend key, and false if token is not well
+// mintToken returns a new random token and its secret.
+func mintToken() (string, *secret) {
+	var sec secret
+	_, _ = rand.Read(sec.raw[:]) // never fails since Go 1.24; it crashes the program instead
+	return tokenEncoding.EncodeToString(sec.raw[:]), &sec
+}
+
+// parseToken returns token's secret, and false if token is not well
 // formed: not 43 characters of the base64url alphabet decoding to 32
 // bytes.
-func tokenKey(token string) (string, bool) {
+func parseToken(token string) (*secret, bool) {
 	if len(token) != tokenLen {
-		return "", false
+		return nil, false
 	}
-	var raw [tokenBytes]byte
-	n, err := tokenEncoding.Decode(raw[:], []byte(token))
+	var sec secret
+	n, err := tokenEncoding.Decode(sec.raw[:], []byte(token))
 	if err != nil || n != tokenBytes {
-		return "", false
+		return nil, false
 	}
-	return rawKey(raw[:]), true
+	return &sec, true
 }
 
-// rawKey returns the backend key of a token's raw bytes. The hex is encoded
-// on the stack, so that the string is the only allocation
-// (hex.EncodeToString makes two).
-func rawKey(raw []byte) string {
-	sum := sha256.Sum256(raw)
+// key returns the backend key. The hex is encoded on the stack, so that
+// the string is the only allocation (hex.EncodeToString makes two).
+func (s *secret) key() string {
+	sum := sha256.Sum256(s.raw[:])
 	var key [keyLen]byte
 	hex.Encode(key[:], sum[:])
 	return string(key[:])
+}
+
+// aead returns the cipher that seals the token's record.
+func (s *secret) aead() cipher.AEAD {
+	if s.sealer != nil {
+		return s.sealer
+	}
+	key, err := hkdf.Expand(sha256.New, s.raw[:], sealInfo, chacha20poly1305.KeySize)
+	if err != nil {
+		panic("serverstore: " + err.Error()) // only for a length HKDF cannot give, and 32 bytes it can
+	}
+	aead, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		panic("serverstore: " + err.Error()) // only for a key of another size
+	}
+	s.sealer = aead
+	return aead
 }
 
 // validKey reports whether key has the form of a backend key: 64

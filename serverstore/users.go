@@ -38,7 +38,7 @@ type Info struct {
 // infoOf describes the live record data holds under key, or reports
 // false.
 func infoOf(key string, data []byte) (Info, bool) {
-	rec := parseLive(data, true)
+	rec := parseLive(data, true, nil) // the header: no token, no data
 	if rec == nil {
 		return Info{}, false
 	}

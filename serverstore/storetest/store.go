@@ -93,6 +93,7 @@ func rawKey(raw []byte) string {
 
 // runStore checks serverstore.Store on the backend.
 func runStore(t *testing.T, newBackend func(t *testing.T) serverstore.Backend) {
+	t.Run("Sealing", func(t *testing.T) { runSealing(t, newBackend) })
 	t.Run("StoreWide", func(t *testing.T) {
 		s, b, _ := newStore(t, newBackend)
 		if _, ok := b.(serverstore.Scanner); !ok {
