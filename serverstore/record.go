@@ -100,6 +100,11 @@ func encodeRecord(rec *session.Record, sec *secret) []byte {
 	return sec.aead().Seal(b, nonce, rec.Data, b[:header])
 }
 
+// sealed reports whether the record data holds has its data sealed.
+func sealed(data []byte) bool {
+	return len(data) >= 2 && data[0] == recordVersion && data[1]&flagSealed != 0
+}
+
 // decodeRecord parses what encodeRecord made, opening sealed Data with
 // sec's key; sec nil parses the header alone, leaving Data nil. The
 // returned record's Data shares b's memory when it was not sealed; callers

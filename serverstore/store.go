@@ -19,10 +19,11 @@ import (
 // the backend, so any number of Stores, in any number of processes, may
 // share one backend.
 type Store struct {
-	b     Backend
-	ui    UserIndex // b as a UserIndex, or nil
-	sc    Scanner   // b as a Scanner, or nil
-	plain bool      // WithoutSealing: records are not sealed
+	b      Backend
+	ui     UserIndex // b as a UserIndex, or nil
+	sc     Scanner   // b as a Scanner, or nil
+	plain  bool      // WithoutSealing: records are not sealed
+	strict bool      // WithSealedOnly: unsealed records are refused
 }
 
 var _ session.ServerSide = (*Store)(nil)
@@ -40,6 +41,17 @@ func WithoutSealing() Option {
 	return func(s *Store) { s.plain = true }
 }
 
+// WithSealedOnly refuses records whose data is not sealed (written before
+// sealing, or by a Store made WithoutSealing): they load as no session.
+// By default a Store reads them, so that sessions survive the upgrade to
+// sealed records; but then whoever can write to the backend can plant
+// such a record, with values of their choosing, under the key of a
+// session it has read there. Set it once the Manager's Lifetime has passed
+// since the upgrade, when no unsealed record can still be live.
+func WithSealedOnly() Option {
+	return func(s *Store) { s.strict = true }
+}
+
 // New returns a Store that keeps its records in b. Whether b implements
 // the optional UserIndex and Scanner is detected here, once: wrap a
 // backend before passing it to New, not after.
@@ -52,6 +64,9 @@ func New(b Backend, opts ...Option) *Store {
 	s.sc, _ = b.(Scanner)
 	for _, o := range opts {
 		o(s)
+	}
+	if s.plain && s.strict {
+		panic("serverstore: New called with both WithoutSealing and WithSealedOnly")
 	}
 	return s
 }
@@ -86,7 +101,7 @@ func (s *Store) Load(ctx context.Context, token string) (*session.Record, error)
 	if err != nil {
 		return nil, fmt.Errorf("serverstore: load: %w", err)
 	}
-	rec := parseLive(data, found, sec)
+	rec := s.parseLive(data, found, sec)
 	if rec == nil {
 		return nil, errNoSession
 	}
@@ -172,7 +187,7 @@ func (s *Store) Update(ctx context.Context, token string, loaded *session.Record
 			// open to, so opening them again is skipped.
 			cur = live(loaded, time.Now())
 		} else {
-			cur = parseLive(data, found, sec)
+			cur = s.parseLive(data, found, sec)
 		}
 		rec, err := fn(cur)
 		written = err == nil && rec != nil // the last attempt is the one that counts
@@ -202,6 +217,15 @@ func (s *Store) Delete(ctx context.Context, token string) error {
 		return fmt.Errorf("serverstore: delete: %w", err)
 	}
 	return nil
+}
+
+// parseLive is parseLive of the record data holds, refusing one that is
+// not sealed if the Store was made WithSealedOnly.
+func (s *Store) parseLive(data []byte, found bool, sec *secret) *session.Record {
+	if s.strict && found && !sealed(data) {
+		return nil
+	}
+	return parseLive(data, found, sec)
 }
 
 // parseLive is the record data holds if found, parses, opens under sec's

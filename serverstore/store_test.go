@@ -579,3 +579,15 @@ func TestWithoutSealing(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(data), "readable by other programs")
 }
+
+func TestWithSealedOnly(t *testing.T) {
+	b := newMem(t)
+	plain, strict := serverstore.New(b, serverstore.WithoutSealing()), serverstore.New(b, serverstore.WithSealedOnly())
+	token, _, _ := stored(t, plain, b, newRecord(time.Hour))
+	rec, err := strict.Load(t.Context(), token)
+	require.ErrorIs(t, err, session.ErrInvalidToken, "an unsealed record, planted or old, is refused")
+	require.Nil(t, rec)
+	sealedToken, _, _ := stored(t, strict, b, newRecord(time.Hour))
+	require.NotNil(t, load(t, strict, sealedToken))
+	require.Panics(t, func() { serverstore.New(b, serverstore.WithoutSealing(), serverstore.WithSealedOnly()) })
+}
