@@ -589,3 +589,20 @@ func TestMisconfigurationPanicsOnEveryUseOutsideHandler(t *testing.T) {
 		})
 	}
 }
+
+// jsonOnly is a store that works only with the JSON codec.
+type jsonOnly struct{ *recordStore }
+
+func (jsonOnly) Check(m *session.Manager) error {
+	if m.Codec != session.JSON {
+		return fmt.Errorf("jsonOnly: set Manager.Codec = session.JSON")
+	}
+	return nil
+}
+
+func TestStoreChecksTheManagerAtStart(t *testing.T) {
+	m := session.New(jsonOnly{newRecordStore()})
+	assert.PanicsWithValue(t, "jsonOnly: set Manager.Codec = session.JSON", func() { m.Handler(http.NotFoundHandler()) })
+	m.Codec = session.JSON
+	assert.NotPanics(t, func() { m.Handler(http.NotFoundHandler()) })
+}

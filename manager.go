@@ -129,6 +129,9 @@ func (m *Manager) check() error {
 	if m.IdleTimeout < 0 || m.BrowserSessionIdleTimeout < 0 || m.TouchInterval < 0 {
 		return errors.New("session: Manager.IdleTimeout, BrowserSessionIdleTimeout and TouchInterval must not be negative")
 	}
+	if c, ok := m.store.(Checker); ok {
+		return c.Check(m)
+	}
 	return nil
 }
 

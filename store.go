@@ -81,6 +81,16 @@ type ServerSide interface {
 	Renew(ctx context.Context, oldToken string, rec *Record) (string, error)
 }
 
+// A Checker is a store that works only with some of the Manager's
+// settings: the store that shares sessions with an Express app, say, needs
+// the JSON codec. Handler (or the Manager's first use outside it) calls
+// Check with the Manager once its fields are set, and panics with the
+// error, as for a mistake in the Manager's own settings: a
+// misconfiguration fails at start, not on the first request.
+type Checker interface {
+	Check(m *Manager) error
+}
+
 // CookieName returns the cookie name of the Manager whose session a store
 // call serves, from the call's context, or "" for a call the Manager did
 // not make. A store that binds its tokens to the name they travel under,
