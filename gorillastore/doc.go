@@ -23,7 +23,7 @@
 //
 // To keep users logged in across the switch from a gorilla CookieStore,
 // give the cookiesession store the old keys with
-// cookiesession.Store.AcceptGorilla: it reads the old cookies and replaces
+// AcceptGorilla: it reads the old cookies and replaces
 // each with a sealed one on its first response. docs/migrating-from-gorilla.md
 // walks through a migration.
 //
