@@ -30,11 +30,12 @@ import (
 //   - MaxAge less than 0 destroys the session: its cookie is expired and
 //     a server-side record deleted.
 //   - MaxAge 0 keeps it in a browser-session cookie, dropped when the
-//     browser closes; more than 0 in a persistent cookie. The session
-//     expires MaxAge after this save (DefaultMaxAge for 0), as under
-//     gorilla, but never later than the store's Options allow: a MaxAge
-//     shorter than the store's shortens the session, and its cookie's
-//     Max-Age, from this save on; a longer one changes nothing. Each Save
+//     browser closes, which the store's MaxAge bounds on the server; more
+//     than 0 in a persistent cookie. The session expires MaxAge after
+//     this save, as under gorilla, but never later than the store's
+//     Options allow: a MaxAge shorter than the store's shortens the
+//     session, and its cookie's Max-Age, from this save on; a longer one
+//     changes nothing. Each Save
 //     sets that deadline afresh (session.Session.SetDeadline), which also
 //     replaces a deadline set through the native API or carried over
 //     from a gorilla cookie (AcceptGorilla).
@@ -132,14 +133,16 @@ func (s *Store) apply(m *session.Manager, sess *session.Session, gs *sessions.Se
 // deadline is the session deadline a Save with the session's MaxAge sets:
 // MaxAge from now if that is sooner than the limit of the store's own
 // MaxAge (the Manager's IdleTimeout, or its Lifetime without one), and
-// none otherwise, so that the store's limits alone apply.
+// none otherwise, so that the store's limits alone apply. A MaxAge of 0,
+// a browser-session cookie, sets none: gorilla bounds such a cookie by
+// its store's MaxAge.
 func (s *Store) deadline(m *session.Manager, maxAge int) time.Time {
 	limit := m.IdleTimeout
 	if limit <= 0 {
 		limit = m.Lifetime
 	}
-	d := idleLimit(maxAge)
-	if d >= limit {
+	d := time.Duration(maxAge) * time.Second
+	if maxAge <= 0 || d >= limit {
 		return time.Time{}
 	}
 	now := time.Now
