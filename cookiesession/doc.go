@@ -48,6 +48,16 @@
 // splits a token longer than one cookie into several, up to its MaxChunks
 // limit; Save refuses one longer than MaxTokenLen.
 //
+// # Migrating from another format
+//
+// Store.Fallback reads tokens of another format while an application
+// moves to this one: a token that does not open as a seal is passed to
+// it, and the record it returns is served, and replaced by a seal on that
+// response. gorillastore.AcceptGorilla sets it to read the cookies of a
+// gorilla/sessions CookieStore, so that nobody is logged out by the
+// switch; the reader lives there, so this package builds on
+// golang.org/x/crypto and this module's codecs alone.
+//
 // # Keys
 //
 // Generate a key with either of

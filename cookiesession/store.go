@@ -55,7 +55,24 @@ type Store struct {
 	// seen so far, computed once rather than on every seal and open.
 	ads atomic.Pointer[[]boundData]
 
-	gorilla *Gorilla // legacy cookies Load also accepts; see AcceptGorilla
+	// Fallback, when set, reads tokens of another format during a
+	// migration: Load calls it with a token that does not open as a seal
+	// (malformed, under an unknown key, not authentic) and serves the
+	// record it returns as it serves a sealed one, after the same checks
+	// (not created or touched more than ClockSkew in the future, not at or
+	// past its Expires), with Reissue set, so that the Manager replaces the
+	// token with a seal on that response. nil means the token is rejected,
+	// as without a Fallback.
+	//
+	// The record must be complete, as Save would store it: an ID, its
+	// times and a non-zero Expires. To keep the session from outliving
+	// the token it came from, set its Deadline too (session.Record): the
+	// Manager then never gives it a later one. Every bad token reaches
+	// Fallback, forged ones included, so it must be cheap on garbage,
+	// never panic, and name no token in what it logs. gorillastore's
+	// AcceptGorilla sets it to read the cookies of a gorilla/sessions
+	// CookieStore; nil, the default, reads seals only.
+	Fallback func(ctx context.Context, token string) *session.Record
 
 	// rand supplies nonces; nil means crypto/rand. Tests set it to get
 	// a fixed token.
@@ -180,20 +197,24 @@ func (s *Store) clockSkew() time.Duration {
 // part of a record.
 //
 // A record opened with a key other than the first has Reissue set, so the
-// Manager seals it again with the first key on this response. After
-// AcceptGorilla, a token that does not open as a seal is tried as a legacy
-// gorilla/sessions cookie, with the same rules.
+// Manager seals it again with the first key on this response. A token
+// that does not open as a seal is passed to Fallback, if set.
 func (s *Store) Load(ctx context.Context, token string) (*session.Record, error) {
 	var rec *session.Record
 	ki, err := -1, error(errMalformed)
 	if b := decodeToken(token); b != nil {
 		rec, ki, err = s.open(s.name(ctx), b)
 	}
+	// Reissued: a seal under an older key, or a token of the Fallback's.
+	reissue := ki > 0
 	if err != nil {
-		if legacy := s.loadGorilla(ctx, token); legacy != nil {
-			return legacy, nil
+		if s.Fallback == nil {
+			return nil, err
 		}
-		return nil, err
+		if rec = s.Fallback(ctx, token); rec == nil {
+			return nil, err
+		}
+		reissue = true
 	}
 	now := s.now()
 	limit := now.Add(s.clockSkew())
@@ -203,20 +224,14 @@ func (s *Store) Load(ctx context.Context, token string) (*session.Record, error)
 	case !now.Before(rec.Expires):
 		return nil, errExpired
 	}
-	rec.Reissue = ki > 0
+	rec.Reissue = reissue
 	return rec, nil
 }
 
 // Save seals rec with the first key and a fresh random nonce, and returns
 // the new token. token names nothing stored to update, and every save gives
-// a different token: Save seals rec as it is, whatever token is.
-//
-// The one exception, after AcceptGorilla: when token is a legacy gorilla
-// cookie, this is the save that replaces it, and Save first lowers
-// rec.Expires, in place, to when that cookie would have expired (its
-// securecookie timestamp plus Gorilla.MaxAge), if that is earlier. The
-// seal then carries that deadline, and the caller (the Manager, for the
-// cookie's Max-Age) sees it in rec. See AcceptGorilla.
+// a different token: Save seals rec as it is, whatever token is, and does
+// not change it.
 //
 // Save fails if rec is nil, if rec.Expires is zero (a seal cannot be
 // revoked, so one without a deadline would be valid forever), if the token
@@ -228,9 +243,6 @@ func (s *Store) Save(ctx context.Context, token string, rec *session.Record) (st
 	}
 	if len(s.keys) == 0 {
 		return "", errors.New("cookiesession: Store has no keys; make it with New")
-	}
-	if s.gorilla != nil {
-		s.gorilla.clampExpires(token, rec)
 	}
 	r := s.rand
 	if r == nil {

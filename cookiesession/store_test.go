@@ -63,15 +63,6 @@ func load(t testing.TB, s *Store, tok string) *session.Record {
 	return rec
 }
 
-// loadNamed loads tok as a Manager whose cookie is named name would.
-func loadNamed(t testing.TB, s *Store, name, tok string) *session.Record {
-	t.Helper()
-	was := s.Name
-	s.Name = name
-	defer func() { s.Name = was }()
-	return load(t, s, tok)
-}
-
 func TestRoundTrip(t *testing.T) {
 	s := newStore(t, seqKey(1))
 	want := testRecord()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"reflect"
 	"sync"
 	"time"
 
@@ -13,8 +12,16 @@ import (
 )
 
 // DefaultMaxAge is the Options.MaxAge of a new Store: 30 days, as in
-// gorilla's CookieStore.
+// gorilla's CookieStore. It is also the idle limit of sessions whose
+// MaxAge is 0 or less (browser-session cookies), as securecookie's
+// default MaxAge bounds a CookieStore cookie's age whatever its Max-Age.
 const DefaultMaxAge = 86400 * 30
+
+// DefaultLifetime is the absolute limit of a session, counted from its
+// creation, that a Store gives its Managers: however active a user, a
+// session ends this long after it began (or after MaxAge, if that is
+// longer). Gorilla's stores have none; set another through WithManager.
+const DefaultLifetime = 90 * 24 * time.Hour
 
 // Store is a gorilla/sessions sessions.Store over a session.Store: either
 // storage mode of this library (the sealed cookie of cookiesession, or a
@@ -22,14 +29,13 @@ const DefaultMaxAge = 86400 * 30
 // New. It is safe for concurrent use.
 type Store struct {
 	// Options is the default configuration of new sessions, copied into
-	// each session's Options as gorilla's stores do. Its cookie attributes
-	// (Path, Domain, Secure, HttpOnly, SameSite, Partitioned) and MaxAge
-	// configure a cookie name's Manager when the name is first used, so
-	// set them before serving; after that, only a session's own
-	// Options.MaxAge is read (see Save). New sets Path "/", MaxAge
-	// DefaultMaxAge, Secure, HttpOnly and SameSite Lax: safer than
-	// gorilla's CookieStore, which sets SameSite None and not HttpOnly.
-	// nil means those defaults.
+	// each session's Options as gorilla's stores do. It also configures a
+	// cookie name's Manager when the name is first used (its cookie
+	// attributes and its limits, see New), so set it before serving; a
+	// later change still reaches each new session's Options, which Save
+	// honours (see Save). New sets Path "/", MaxAge DefaultMaxAge, Secure,
+	// HttpOnly and SameSite Lax: safer than gorilla's CookieStore, which
+	// sets SameSite None and not HttpOnly. nil means those defaults.
 	Options *sessions.Options
 
 	store     session.Store
@@ -47,9 +53,11 @@ type Option func(*Store)
 
 // WithManager registers f to finish the configuration of each
 // session.Manager the Store creates, one per cookie name, when the name is
-// first used: after its Cookie and Lifetime are set from Options, so f can
-// set IdleTimeout, Codec, Logger, ErrorFunc or anything else, per name if
-// it likes. Options are applied in order.
+// first used: after its Cookie, IdleTimeout and Lifetime are set from
+// Options (see New), so f can change them, or set Codec, Logger,
+// ErrorFunc or anything else, per name if it likes. Options are applied in
+// order. For an absolute MaxAge, counted from the session's creation and
+// not renewed by saves, set IdleTimeout to 0 and Lifetime to the MaxAge.
 func WithManager(f func(name string, m *session.Manager)) Option {
 	return func(s *Store) {
 		if f != nil {
@@ -80,6 +88,12 @@ func WithUserKey(key string) Option {
 //
 //	store := sessions.NewCookieStore(hashKey, blockKey) // before
 //	store := gorillastore.New(sealed)                    // after
+//
+// Sessions expire as under gorilla: Options.MaxAge after their last save,
+// renewed by every save (the Manager's IdleTimeout; DefaultMaxAge when
+// MaxAge is 0 or less, as for gorilla's browser-session cookies), and in
+// any case DefaultLifetime after they began (the Manager's Lifetime, or
+// MaxAge if longer). WithManager changes either.
 func New(store session.Store, opts ...Option) *Store {
 	if store == nil {
 		panic("gorillastore: New called with a nil session.Store")
@@ -114,6 +128,15 @@ func (s *Store) options() sessions.Options {
 	return defaultOptions()
 }
 
+// idleLimit is how long a session of the given MaxAge lives after a save,
+// as gorilla counts it.
+func idleLimit(maxAge int) time.Duration {
+	if maxAge > 0 {
+		return time.Duration(maxAge) * time.Second
+	}
+	return DefaultMaxAge * time.Second
+}
+
 // Manager returns the session.Manager behind the cookie name, creating it
 // on first use from Options and the WithManager functions. Through it, code
 // can move to this library's own API a handler at a time: wrap the routes
@@ -137,12 +160,10 @@ func (s *Store) Manager(name string) *session.Manager {
 		Partitioned: o.Partitioned,
 		Persist:     o.MaxAge > 0,
 	}
-	if o.MaxAge > 0 {
-		// Gorilla's MaxAge is how long a session lives; here that is the
-		// Manager's Lifetime, counted from the session's creation (see the
-		// package documentation for how this differs).
-		m.Lifetime = time.Duration(o.MaxAge) * time.Second
-	}
+	// Gorilla's MaxAge counts from each save: an idle limit, which each
+	// Save renews, under an absolute limit gorilla lacks.
+	m.IdleTimeout = idleLimit(o.MaxAge)
+	m.Lifetime = max(DefaultLifetime, m.IdleTimeout)
 	for _, f := range s.configure {
 		f(name, m)
 	}
@@ -197,147 +218,6 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 		gs.Values[k] = v
 	}
 	return gs, nil
-}
-
-// Save writes gs to the store and its cookie into w's header; like any
-// cookie, call it before the response's header is written.
-//
-// Values are saved by string key: a key of another type is an error, and
-// nothing is saved. Keys that Values no longer holds are deleted, and
-// only the keys whose values changed are written, so that a server-side
-// store merges them with what concurrent requests of the same session
-// wrote.
-//
-// gs.Options.MaxAge chooses what happens: less than 0 destroys the session
-// (its cookie is expired and a server-side record deleted); 0 keeps it in a
-// browser-session cookie, dropped when the browser closes; more than 0 in
-// a persistent cookie, whose Max-Age is the time left until the session
-// expires under its Manager's Lifetime and IdleTimeout, whatever the
-// number. The session's other Options are not read: the cookie attributes
-// are the Manager's, set from Store.Options.
-func (s *Store) Save(r *http.Request, w http.ResponseWriter, gs *sessions.Session) error {
-	if gs == nil {
-		return fmt.Errorf("gorillastore: Save called with a nil session")
-	}
-	name := gs.Name()
-	m := s.Manager(name)
-	sess := s.tracked(r, gs)
-	if sess == nil {
-		// A session that New did not make for this request
-		// (sessions.NewSession, or a request copied before New): save
-		// over whatever the request carries.
-		sess = m.Load(r)
-		s.track(r, gs, sess)
-	}
-	maxAge := s.options().MaxAge
-	if gs.Options != nil {
-		maxAge = gs.Options.MaxAge
-	}
-	if maxAge < 0 {
-		sess.Destroy()
-	} else {
-		values, err := stringKeys(name, gs.Values)
-		if err != nil {
-			return err
-		}
-		for _, k := range sess.Keys() {
-			if _, ok := values[k]; !ok {
-				sess.Delete(k)
-			}
-		}
-		for k, v := range values {
-			if sess.Has(k) && reflect.DeepEqual(sess.Get(k), v) {
-				continue // unchanged: a Put would rewrite it for nothing
-			}
-			sess.Put(k, v)
-		}
-		sess.RememberMe(maxAge > 0)
-		if s.userKey != "" {
-			sess.SetUser(userOf(values[s.userKey]))
-		}
-	}
-	if err := m.Save(w, sess); err != nil {
-		return fmt.Errorf("gorillastore: saving session %q: %w", name, err)
-	}
-	gs.ID = sess.ID()
-	return nil
-}
-
-// Renew gives gs a new ID and a new token when it is next saved, and ends
-// the token it had: call it where privileges change, at login above all,
-// against session fixation, as gorilla's API has no such call (WithUserKey
-// renews automatically when the user changes). The values stay. Like Save,
-// call it before the response's header is written; after that it returns
-// an error wrapping session.ErrResponseStarted and changes nothing.
-func (s *Store) Renew(r *http.Request, gs *sessions.Session) error {
-	if gs == nil {
-		return fmt.Errorf("gorillastore: Renew called with a nil session")
-	}
-	sess := s.tracked(r, gs)
-	if sess == nil {
-		sess = s.Manager(gs.Name()).Load(r)
-		s.track(r, gs, sess)
-	}
-	if err := sess.Renew(); err != nil {
-		return fmt.Errorf("gorillastore: renewing session %q: %w", gs.Name(), err)
-	}
-	gs.ID = sess.ID()
-	return nil
-}
-
-// userOf is the user tag of a WithUserKey value: "" for none.
-func userOf(v any) string {
-	if v == nil {
-		return ""
-	}
-	if s, ok := v.(string); ok {
-		return s
-	}
-	return fmt.Sprint(v)
-}
-
-// stringKeys returns values keyed by string, or an error naming the first
-// key of another type.
-func stringKeys(name string, values map[any]any) (map[string]any, error) {
-	out := make(map[string]any, len(values))
-	for k, v := range values {
-		ks, ok := k.(string)
-		if !ok {
-			return nil, fmt.Errorf("gorillastore: session %q: Values key %#v is a %T, not a string; this library keys session values by string, so store it under a string key",
-				name, k, k)
-		}
-		out[ks] = v
-	}
-	return out, nil
-}
-
-// copyValues returns a deep copy of values made by a round trip through
-// codec, or values itself if that fails.
-func copyValues(codec session.Codec, values map[string]any) map[string]any {
-	if len(values) == 0 {
-		return values
-	}
-	data, err := codec.Encode(values)
-	if err != nil {
-		return values
-	}
-	copied, err := codec.Decode(data)
-	if err != nil {
-		return values
-	}
-	for k, v := range copied {
-		if raw, ok := v.(session.Raw); ok {
-			copied[k] = raw.Value()
-		}
-	}
-	return copied
-}
-
-func codecOf(m *session.Manager) session.Codec {
-	if m.Codec != nil {
-		return m.Codec
-	}
-	return session.CBOR
 }
 
 // pairsKey is the context key of a request's pairs.

@@ -7,7 +7,7 @@
 //
 // The handlers keep calling store.Get, session.Values and session.Save.
 // The new store also reads the cookies the old one issued (see
-// cookiesession.Store.AcceptGorilla), so users stay logged in across the
+// gorillastore.AcceptGorilla), so users stay logged in across the
 // deployment; each such cookie is replaced by a sealed one on its first
 // response.
 //
@@ -94,7 +94,7 @@ func newStore(hashKey, blockKey []byte, sessionKeys [][]byte) *gorillastore.Stor
 	// Read, convert and re-seal the cookies of the old store, for as long
 	// as they can be alive (gorilla's MaxAge, 30 days by default). After
 	// that, this call and the gorilla keys can go.
-	sealed.AcceptGorilla(cookiesession.Gorilla{
+	gorillastore.AcceptGorilla(sealed, gorillastore.Legacy{
 		Codecs: securecookie.CodecsFromPairs(hashKey, blockKey),
 	})
 	return gorillastore.New(sealed)

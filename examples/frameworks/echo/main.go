@@ -1,7 +1,7 @@
 // Command echo serves a login, a dashboard and a logout with Echo
-// (github.com/labstack/echo/v4). Echo runs net/http middleware through
-// echo.WrapMiddleware, so the Manager plugs in as it is, and handlers get
-// the session with m.Get(c.Request()).
+// (github.com/labstack/echo/v4), through echosession
+// (github.com/go-sealed/session/adapters/echosession), the middleware that
+// gives Echo handlers the native *session.Session.
 //
 // Run it from examples/frameworks (its own module):
 //
@@ -24,6 +24,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/go-sealed/session"
+	"github.com/go-sealed/session/adapters/echosession"
 	"github.com/go-sealed/session/cookiesession"
 	"github.com/go-sealed/session/examples/internal/serve"
 )
@@ -61,12 +62,11 @@ func run(ctx context.Context, args []string) error {
 func newRouter(m *session.Manager) *echo.Echo {
 	e := echo.New()
 	e.Use(middleware.Recover())
-	// The Manager's writer wraps Echo's response: the session is saved
-	// just before the header goes out, whichever of c.String, c.JSON,
-	// c.Redirect or c.NoContent writes it. A handler that returns an
-	// error has its session saved too, before Echo's error handler
-	// answers.
-	e.Use(echo.WrapMiddleware(m.Handler))
+	// The session is saved just before the header goes out, whichever of
+	// c.String, c.JSON, c.Redirect or c.NoContent writes it. A handler
+	// that returns an error has its session saved too, before Echo's
+	// error handler answers.
+	e.Use(echosession.New(m))
 
 	e.GET("/login", func(c echo.Context) error {
 		return c.HTML(http.StatusOK, loginPage)
@@ -75,7 +75,7 @@ func newRouter(m *session.Manager) *echo.Echo {
 		if c.FormValue("username") != "admin" || c.FormValue("password") != "123" {
 			return c.String(http.StatusUnauthorized, "Invalid credentials")
 		}
-		s := m.Get(c.Request())
+		s := echosession.Get(c)
 		if err := s.Renew(); err != nil { // a new ID at login: no session fixation
 			return err
 		}
@@ -84,9 +84,9 @@ func newRouter(m *session.Manager) *echo.Echo {
 	})
 	e.GET("/dashboard", func(c echo.Context) error {
 		return c.String(http.StatusOK, "Welcome "+c.Get("user").(string))
-	}, requireUser(m))
+	}, requireUser)
 	e.POST("/logout", func(c echo.Context) error {
-		m.Get(c.Request()).Destroy() // data gone, cookie expired
+		echosession.Get(c).Destroy() // data gone, cookie expired
 		return c.String(http.StatusOK, "Logged out")
 	})
 	return e
@@ -94,16 +94,14 @@ func newRouter(m *session.Manager) *echo.Echo {
 
 // requireUser sends visitors who are not logged in to the login page, and
 // gives the handler the user's name as c.Get("user").
-func requireUser(m *session.Manager) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			user, ok := session.GetAs[string](m.Get(c.Request()), "user")
-			if !ok {
-				return c.Redirect(http.StatusSeeOther, "/login")
-			}
-			c.Set("user", user)
-			return next(c)
+func requireUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		user, ok := session.GetAs[string](echosession.Get(c), "user")
+		if !ok {
+			return c.Redirect(http.StatusSeeOther, "/login")
 		}
+		c.Set("user", user)
+		return next(c)
 	}
 }
 

@@ -1,6 +1,7 @@
 // Command gin serves a login, a dashboard and a logout with Gin
-// (github.com/gin-gonic/gin), through Sessions, a small adapter that runs
-// the Manager's net/http middleware around the rest of Gin's chain.
+// (github.com/gin-gonic/gin), through ginsession
+// (github.com/go-sealed/session/adapters/ginsession), the middleware that
+// gives Gin handlers the native *session.Session.
 //
 // Run it from examples/frameworks (its own module):
 //
@@ -22,6 +23,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/go-sealed/session"
+	"github.com/go-sealed/session/adapters/ginsession"
 	"github.com/go-sealed/session/cookiesession"
 	"github.com/go-sealed/session/examples/internal/serve"
 )
@@ -58,7 +60,7 @@ func run(ctx context.Context, args []string) error {
 func newRouter(m *session.Manager) *gin.Engine {
 	r := gin.New()
 	r.Use(gin.Recovery())
-	r.Use(Sessions(m))
+	r.Use(ginsession.New(m))
 	// With ContextWithFallback, a *gin.Context passed on as a
 	// context.Context reaches the request's context values, so that
 	// session.FromContext(c) works on it (see currentUser).
@@ -72,7 +74,7 @@ func newRouter(m *session.Manager) *gin.Engine {
 			c.String(http.StatusUnauthorized, "Invalid credentials")
 			return
 		}
-		s := m.Get(c.Request)
+		s := ginsession.Get(c)
 		if err := s.Renew(); err != nil { // a new ID at login: no session fixation
 			c.String(http.StatusInternalServerError, "session unavailable")
 			return
@@ -84,7 +86,7 @@ func newRouter(m *session.Manager) *gin.Engine {
 		c.String(http.StatusOK, "Welcome %s", c.GetString("user"))
 	})
 	r.POST("/logout", func(c *gin.Context) {
-		m.Get(c.Request).Destroy() // data gone, cookie expired
+		ginsession.Get(c).Destroy() // data gone, cookie expired
 		c.String(http.StatusOK, "Logged out")
 	})
 	return r

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-sealed/session"
+	"github.com/go-sealed/session/adapters/ginsession"
 	"github.com/go-sealed/session/examples/frameworks/internal/flowtest"
 	"github.com/go-sealed/session/examples/internal/servetest"
 )
@@ -89,7 +90,7 @@ func TestCookieWhateverWritesTheResponse(t *testing.T) {
 func TestPanicSavesNothing(t *testing.T) {
 	m := flowtest.NewManager(t)
 	r := gin.New()
-	r.Use(gin.RecoveryWithWriter(io.Discard), Sessions(m))
+	r.Use(gin.RecoveryWithWriter(io.Discard), ginsession.New(m))
 	r.GET("/panic", func(c *gin.Context) {
 		m.Get(c.Request).Put("user", "admin")
 		panic("boom")

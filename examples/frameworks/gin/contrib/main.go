@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	store := Store{gorillastore.New(sealed)} // in place of cookie.NewStore(...)
+	store := Store{gorillastore.New(sealed, gorillastore.WithUserKey("user"))} // in place of cookie.NewStore(...)
 	store.Store.Options.Secure = *secure
 
 	gin.SetMode(gin.ReleaseMode)
@@ -59,14 +59,24 @@ func run(ctx context.Context, args []string) error {
 // sessions.Store interface adds to gorilla's.
 type Store struct{ *gorillastore.Store }
 
-// Options sets the defaults of new sessions; call it before serving: the
-// cookie attributes are fixed when a cookie name is first used.
+// Options sets the defaults of new sessions; call it before serving: a
+// cookie name's limits are set from it when the name is first used (see
+// gorillastore.New).
 func (s Store) Options(o sessions.Options) {
 	s.Store.Options = o.ToGorillaOptions()
 }
 
+// ended returns the store's options with MaxAge -1: gin-contrib's Options
+// replace a session's whole set, as gorilla's do, so the options that end
+// a session start from the store's, for the expired cookie to have the
+// attributes (Path above all) of the one it replaces.
+func (s Store) ended() sessions.Options {
+	o := s.Store.Options
+	return sessions.Options{Path: o.Path, Domain: o.Domain, MaxAge: -1, Secure: o.Secure, HttpOnly: o.HttpOnly, SameSite: o.SameSite}
+}
+
 // newRouter returns the example's routes, with their sessions in store.
-func newRouter(store sessions.Store) *gin.Engine {
+func newRouter(store Store) *gin.Engine {
 	r := gin.New()
 	r.Use(gin.Recovery())
 	r.Use(sessions.Sessions("session", store))
@@ -79,10 +89,9 @@ func newRouter(store sessions.Store) *gin.Engine {
 			c.String(http.StatusUnauthorized, "Invalid credentials")
 			return
 		}
-		// Each save of a sealed session is a new seal, so a cookie planted
-		// before login is not the logged-in one. (With a server-side
-		// store under gorillastore, renew the ID at login through the
-		// native API: see gorillastore.Store.Manager.)
+		// The store was made WithUserKey("user"): a session whose user
+		// changes is renewed, with a new ID and token, against session
+		// fixation, which gin-contrib's API has no call for.
 		s := sessions.Default(c)
 		s.Set("user", "admin")
 		if err := s.Save(); err != nil { // before the response is written
@@ -102,7 +111,7 @@ func newRouter(store sessions.Store) *gin.Engine {
 	r.POST("/logout", func(c *gin.Context) {
 		s := sessions.Default(c)
 		s.Clear()
-		s.Options(sessions.Options{MaxAge: -1}) // gorilla's way to end a session: the cookie is expired
+		s.Options(store.ended()) // gorilla's way to end a session: MaxAge -1 expires the cookie
 		if err := s.Save(); err != nil {
 			c.String(http.StatusInternalServerError, "session unavailable")
 			return

@@ -16,7 +16,7 @@ func TestFlow(t *testing.T) {
 	gin.SetMode(gin.TestMode)
 	sealed, err := cookiesession.New(cookiesession.GenerateKey())
 	require.NoError(t, err)
-	flowtest.Run(t, newRouter(Store{gorillastore.New(sealed)}))
+	flowtest.Run(t, newRouter(Store{gorillastore.New(sealed, gorillastore.WithUserKey("user"))}))
 }
 
 // TestInvalidKeys: SESSION_KEYS set but not valid stops the example, where

@@ -1,7 +1,8 @@
-package cookiesession
+package gorillastore
 
 import (
 	"bytes"
+	"context"
 	"encoding/gob"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-sealed/session"
+	"github.com/go-sealed/session/cookiesession"
 	"github.com/go-sealed/session/internal/gobcheck/gobchecktest"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -24,6 +26,38 @@ var gorillaKeys = map[string][][]byte{
 }
 
 type legacyKey int
+
+var ctx = context.Background()
+
+// load opens tok as store.Load does for a request that carries it: a
+// record, or nil for a token that names none (never another error).
+func load(t testing.TB, store *cookiesession.Store, tok string) *session.Record {
+	t.Helper()
+	rec, err := store.Load(ctx, tok)
+	if err != nil {
+		require.ErrorIs(t, err, session.ErrInvalidToken, "Load fails only on the token")
+		require.Nil(t, rec, "and then with no record")
+	}
+	return rec
+}
+
+// loadNamed loads tok as a Manager whose cookie is named name would.
+func loadNamed(t testing.TB, store *cookiesession.Store, name, tok string) *session.Record {
+	t.Helper()
+	was := store.Name
+	store.Name = name
+	defer func() { store.Name = was }()
+	return load(t, store, tok)
+}
+
+// sealedOnly loads tok with the store's Fallback off: only a seal opens.
+func sealedOnly(t testing.TB, store *cookiesession.Store, name, tok string) *session.Record {
+	t.Helper()
+	f := store.Fallback
+	store.Fallback = nil
+	defer func() { store.Fallback = f }()
+	return loadNamed(t, store, name, tok)
+}
 
 // gorillaCookie runs a handler on a real gorilla CookieStore, as the
 // application did before the switch, and returns the cookie it set.
@@ -55,16 +89,16 @@ func serve(m *session.Manager, h func(s *session.Session), cookies ...*http.Cook
 	return w
 }
 
-func legacyManager(t *testing.T, keyPairs [][]byte, g Gorilla) (*session.Manager, *Store) {
+func legacyManager(t *testing.T, keyPairs [][]byte, g Legacy) (*session.Manager, *cookiesession.Store) {
 	t.Helper()
-	store, err := New(GenerateKey())
+	store, err := cookiesession.New(cookiesession.GenerateKey())
 	require.NoError(t, err)
 	if g.Logger == nil {
 		g.Logger = slog.New(slog.DiscardHandler)
 	}
 	if keyPairs != nil {
 		g.Codecs = securecookie.CodecsFromPairs(keyPairs...)
-		store.AcceptGorilla(g)
+		AcceptGorilla(store, g)
 	}
 	m := session.New(store)
 	m.Cookie.Name = "app"
@@ -76,7 +110,7 @@ func TestGorillaCookieIsConvertedAndResealed(t *testing.T) {
 	for label, pairs := range gorillaKeys {
 		t.Run(label, func(t *testing.T) {
 			var logs bytes.Buffer
-			m, store := legacyManager(t, pairs, Gorilla{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			m, store := legacyManager(t, pairs, Legacy{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			legacy := gorillaCookie(t, "app", pairs, map[any]any{
 				"user":         "alice",
 				"visits":       3,
@@ -96,7 +130,7 @@ func TestGorillaCookieIsConvertedAndResealed(t *testing.T) {
 				require.Equal(t, []any{"welcome back"}, s.Get("_flash"))
 				require.Equal(t, []string{"_flash", "roles", "user", "visits"}, s.Keys())
 			}, legacy)
-			require.Contains(t, logs.String(), "keyType=cookiesession.legacyKey")
+			require.Contains(t, logs.String(), "keyType=gorillastore.legacyKey")
 			require.Contains(t, logs.String(), "reserved key")
 
 			// Re-sealed on that response, though the handler changed
@@ -106,8 +140,7 @@ func TestGorillaCookieIsConvertedAndResealed(t *testing.T) {
 			sealed := cookies[0]
 			require.Equal(t, "app", sealed.Name)
 			require.NotEqual(t, legacy.Value, sealed.Value)
-			require.NotNil(t, decodeToken(sealed.Value), "a token in this library's format")
-			rec := loadNamed(t, store, "app", sealed.Value)
+			rec := sealedOnly(t, store, "app", sealed.Value)
 			require.NotNil(t, rec)
 			require.False(t, rec.Reissue)
 
@@ -124,9 +157,9 @@ func TestGorillaCookieIsConvertedAndResealed(t *testing.T) {
 func TestGorillaRecordTimes(t *testing.T) {
 	pairs := gorillaKeys["hash+block"]
 	legacy := gorillaCookie(t, "session", pairs, map[any]any{"user": "alice"})
-	store, err := New(GenerateKey())
+	store, err := cookiesession.New(cookiesession.GenerateKey())
 	require.NoError(t, err)
-	store.AcceptGorilla(Gorilla{Codecs: securecookie.CodecsFromPairs(pairs...), MaxAge: 3600})
+	AcceptGorilla(store, Legacy{Codecs: securecookie.CodecsFromPairs(pairs...), MaxAge: 3600})
 
 	now := time.Now()
 	rec := load(t, store, legacy.Value)
@@ -136,6 +169,7 @@ func TestGorillaRecordTimes(t *testing.T) {
 	require.WithinDuration(t, now, rec.Created, 2*time.Second)
 	require.Equal(t, rec.Created, rec.Touched)
 	require.Equal(t, rec.Created.Add(time.Hour), rec.Expires)
+	require.Equal(t, rec.Expires, rec.Deadline, "the legacy deadline is the session's own")
 	values, err := session.CBOR.Decode(rec.Data)
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"user": "alice", "_flash": []any{"welcome back"}}, values)
@@ -153,7 +187,7 @@ func TestGorillaRecordTimes(t *testing.T) {
 // changes nothing; it ends when the gorilla cookie would have.
 func TestGorillaMaxAgeNotLostOnReseal(t *testing.T) {
 	pairs := gorillaKeys["hash+block"]
-	m, store := legacyManager(t, pairs, Gorilla{MaxAge: 3600})
+	m, store := legacyManager(t, pairs, Legacy{MaxAge: 3600})
 	m.Lifetime = 24 * time.Hour
 	legacy := gorillaCookie(t, "app", pairs, map[any]any{"user": "alice"})
 	start := time.Now()
@@ -174,11 +208,11 @@ func TestGorillaMaxAgeNotLostOnReseal(t *testing.T) {
 // clocked is a legacyManager and its Store on a clock the test sets.
 type clocked struct {
 	m     *session.Manager
-	store *Store
+	store *cookiesession.Store
 	now   time.Time
 }
 
-func clockedLegacyManager(t *testing.T, keyPairs [][]byte, g Gorilla) *clocked {
+func clockedLegacyManager(t *testing.T, keyPairs [][]byte, g Legacy) *clocked {
 	t.Helper()
 	c := new(clocked)
 	c.m, c.store = legacyManager(t, keyPairs, g)
@@ -235,7 +269,7 @@ func TestGorillaConversionKeepsLegacyDeadline(t *testing.T) {
 		{"shorter IdleTimeout", 24 * time.Hour, 10 * time.Minute, saved.Add(5 * time.Minute), saved.Add(15 * time.Minute)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := clockedLegacyManager(t, pairs, Gorilla{MaxAge: 3600})
+			c := clockedLegacyManager(t, pairs, Legacy{MaxAge: 3600})
 			c.m.Lifetime, c.m.IdleTimeout = tc.lifetime, tc.idleTimeout
 			resealed, rec := c.serveAt(t, tc.converted, legacy, func(s *session.Session) {
 				require.Equal(t, "alice", s.GetString("user"))
@@ -270,15 +304,17 @@ func TestGorillaConversionKeepsLegacyDeadline(t *testing.T) {
 	}
 }
 
-// TestGorillaConvertedSessionLaterSaves: the legacy deadline binds the
-// seal of the converting response, whatever its handler did but Renew;
-// any save on a later request, the application's or the Manager's idle
-// touch, sets the deadline by the Manager's rules alone, as a save under
-// gorilla would have pushed its MaxAge out.
+// TestGorillaConvertedSessionLaterSaves: the legacy deadline is the
+// session's own (Record.Deadline), sealed with it, so that no save through
+// the native API lengthens a converted session past it: not a change on
+// the converting response, not one on a later request, not Renew, not the
+// Manager's idle touch. (A Save through the gorilla API sets it afresh, as
+// gorilla's save re-signed the cookie: TestLegacyDeadlineRollsOnGorillaSave.)
 func TestGorillaConvertedSessionLaterSaves(t *testing.T) {
 	pairs := gorillaKeys["hash only"]
 	legacy := gorillaCookie(t, "app", pairs, map[any]any{"user": "alice"})
 	saved := gorillaSaved(t, legacy)
+	deadline := saved.Add(time.Hour)
 	converted, later := saved.Add(50*time.Minute), saved.Add(55*time.Minute)
 	setter := func(n int) func(*session.Session) {
 		return func(s *session.Session) {
@@ -288,63 +324,63 @@ func TestGorillaConvertedSessionLaterSaves(t *testing.T) {
 	}
 
 	t.Run("application save", func(t *testing.T) {
-		c := clockedLegacyManager(t, pairs, Gorilla{MaxAge: 3600})
+		c := clockedLegacyManager(t, pairs, Legacy{MaxAge: 3600})
 		c.m.Lifetime = 24 * time.Hour
 		// A change on the converting response does not extend it...
 		resealed, rec := c.serveAt(t, converted, legacy, setter(1))
-		require.Equal(t, saved.Add(time.Hour), rec.Expires)
-		// ... one on a later request does: to Lifetime after gorilla's
-		// save, the session's Created.
+		require.Equal(t, deadline, rec.Expires)
+		require.Equal(t, deadline, rec.Deadline)
+		// ... nor does one on a later request: the deadline is sealed in.
 		again, rec := c.serveAt(t, later, resealed, setter(2))
 		require.NotNil(t, again)
 		require.Equal(t, saved, rec.Created)
-		require.Equal(t, saved.Add(24*time.Hour), rec.Expires)
-		require.Equal(t, int(saved.Add(24*time.Hour).Sub(later)/time.Second), again.MaxAge)
+		require.Equal(t, deadline, rec.Expires)
+		require.Equal(t, int(deadline.Sub(later)/time.Second), again.MaxAge)
 
 		var n int
-		c.serveAt(t, saved.Add(2*time.Hour), again, func(s *session.Session) { n = s.GetInt("n") })
+		c.serveAt(t, deadline.Add(-time.Second), again, func(s *session.Session) { n = s.GetInt("n") })
 		require.Equal(t, 2, n)
-		c.serveAt(t, saved.Add(24*time.Hour), again, func(s *session.Session) { require.True(t, s.IsNew()) })
-		// The first seal still ends at the legacy deadline.
-		c.serveAt(t, saved.Add(2*time.Hour), resealed, func(s *session.Session) { require.True(t, s.IsNew()) })
+		c.serveAt(t, deadline, again, func(s *session.Session) { require.True(t, s.IsNew()) })
+		c.serveAt(t, deadline, resealed, func(s *session.Session) { require.True(t, s.IsNew()) })
 	})
 
 	t.Run("renew while converting", func(t *testing.T) {
-		c := clockedLegacyManager(t, pairs, Gorilla{MaxAge: 3600})
+		c := clockedLegacyManager(t, pairs, Legacy{MaxAge: 3600})
 		c.m.Lifetime = 24 * time.Hour
 		_, rec := c.serveAt(t, converted, legacy, func(s *session.Session) {
 			require.Equal(t, "alice", s.GetString("user"))
 			require.NoError(t, s.Renew())
 		})
-		require.Equal(t, saved.Add(24*time.Hour), rec.Expires)
+		require.Equal(t, deadline, rec.Expires)
 	})
 
 	t.Run("idle touch", func(t *testing.T) {
-		c := clockedLegacyManager(t, pairs, Gorilla{MaxAge: 3600})
+		c := clockedLegacyManager(t, pairs, Legacy{MaxAge: 3600})
 		c.m.Lifetime, c.m.IdleTimeout = 24*time.Hour, 45*time.Minute
 		resealed, rec := c.serveAt(t, saved.Add(40*time.Minute), legacy, func(s *session.Session) {
 			require.Equal(t, "alice", s.GetString("user"))
 		})
-		require.Equal(t, saved.Add(time.Hour), rec.Expires)
+		require.Equal(t, deadline, rec.Expires)
 		// A read past TouchInterval (4.5 minutes) re-seals to extend the
-		// idle deadline: a save like any other.
+		// idle deadline, which the legacy one still caps.
 		touched, rec := c.serveAt(t, later, resealed, func(s *session.Session) {
 			require.Equal(t, "alice", s.GetString("user"))
 		})
 		require.NotNil(t, touched)
-		require.Equal(t, later.Add(45*time.Minute), rec.Expires)
+		require.Equal(t, later, rec.Touched)
+		require.Equal(t, deadline, rec.Expires)
 	})
 }
 
-// TestGorillaSaveClampsOnlyLegacyTokens: Save lowers a record's deadline
-// to the legacy one only for the token of a gorilla cookie, and never
-// raises it.
-func TestGorillaSaveClampsOnlyLegacyTokens(t *testing.T) {
+// TestGorillaSaveLeavesRecordsAlone: the legacy deadline travels in the
+// record the reader returns; the store's Save seals every record as it is,
+// whatever the token it replaces, a legacy cookie included.
+func TestGorillaSaveLeavesRecordsAlone(t *testing.T) {
 	pairs := gorillaKeys["hash only"]
-	legacy := gorillaCookie(t, DefaultName, pairs, map[any]any{"user": "alice"})
+	legacy := gorillaCookie(t, cookiesession.DefaultName, pairs, map[any]any{"user": "alice"})
 	legacyDeadline := gorillaSaved(t, legacy).Add(time.Hour)
 
-	store, err := New(GenerateKey())
+	store, err := cookiesession.New(cookiesession.GenerateKey())
 	require.NoError(t, err)
 	store.Now = func() time.Time { return legacyDeadline.Add(-time.Minute) }
 	far := legacyDeadline.Add(24 * time.Hour)
@@ -353,28 +389,28 @@ func TestGorillaSaveClampsOnlyLegacyTokens(t *testing.T) {
 	}
 	seal := func(token string, rec *session.Record) *session.Record {
 		t.Helper()
+		want := *rec
 		tok, err := store.Save(ctx, token, rec)
 		require.NoError(t, err)
+		require.Equal(t, want, *rec, "Save does not change the record")
 		got := load(t, store, tok)
 		require.NotNil(t, got)
 		require.Equal(t, rec.Expires, got.Expires, "the seal holds the deadline the caller sees")
 		return got
 	}
 
-	// Without AcceptGorilla, the token is ignored.
-	require.Equal(t, far, seal(legacy.Value, record(far)).Expires)
-
-	store.AcceptGorilla(Gorilla{Codecs: securecookie.CodecsFromPairs(pairs...), MaxAge: 3600})
-	require.Equal(t, legacyDeadline, seal(legacy.Value, record(far)).Expires)
-	earlier := legacyDeadline.Add(-30 * time.Second)
-	require.Equal(t, earlier, seal(legacy.Value, record(earlier)).Expires, "never raised")
+	AcceptGorilla(store, Legacy{Codecs: securecookie.CodecsFromPairs(pairs...), MaxAge: 3600})
+	loaded := load(t, store, legacy.Value)
+	require.NotNil(t, loaded)
+	require.Equal(t, legacyDeadline, loaded.Deadline)
+	require.Equal(t, legacyDeadline, loaded.Expires)
 	sealed, err := store.Save(ctx, "", record(far))
 	require.NoError(t, err)
-	for _, token := range []string{"", sealed, "garbage"} {
+	for _, token := range []string{legacy.Value, "", sealed, "garbage"} {
 		require.Equal(t, far, seal(token, record(far)).Expires, "token %q", token)
 	}
 	_, err = store.Save(ctx, legacy.Value, record(time.Time{}))
-	require.ErrorIs(t, err, errNoExpiry, "a record without a deadline is still refused")
+	require.ErrorContains(t, err, "no Expires", "a record without a deadline is still refused")
 }
 
 func TestGorillaRejected(t *testing.T) {
@@ -390,31 +426,31 @@ func TestGorillaRejected(t *testing.T) {
 	}
 
 	t.Run("off unless configured", func(t *testing.T) {
-		m, _ := legacyManager(t, nil, Gorilla{})
+		m, _ := legacyManager(t, nil, Legacy{})
 		newSession(t, m, legacy)
 	})
 	t.Run("turned off again", func(t *testing.T) {
-		m, store := legacyManager(t, pairs, Gorilla{})
-		store.AcceptGorilla(Gorilla{})
+		m, store := legacyManager(t, pairs, Legacy{})
+		AcceptGorilla(store, Legacy{})
 		newSession(t, m, legacy)
 	})
 	t.Run("tampered", func(t *testing.T) {
-		m, _ := legacyManager(t, pairs, Gorilla{})
+		m, _ := legacyManager(t, pairs, Legacy{})
 		v := []byte(legacy.Value)
 		v[len(v)/2] ^= 0x01
 		newSession(t, m, &http.Cookie{Name: "app", Value: string(v)})
 	})
 	t.Run("other keys", func(t *testing.T) {
-		m, _ := legacyManager(t, gorillaKeys["hash only"], Gorilla{})
+		m, _ := legacyManager(t, gorillaKeys["hash only"], Legacy{})
 		newSession(t, m, legacy)
 	})
 	t.Run("other cookie name", func(t *testing.T) {
-		m, _ := legacyManager(t, pairs, Gorilla{})
+		m, _ := legacyManager(t, pairs, Legacy{})
 		other := gorillaCookie(t, "other", pairs, map[any]any{"user": "alice"})
 		newSession(t, m, &http.Cookie{Name: "app", Value: other.Value})
 	})
 	t.Run("garbage", func(t *testing.T) {
-		m, _ := legacyManager(t, pairs, Gorilla{})
+		m, _ := legacyManager(t, pairs, Legacy{})
 		for _, v := range []string{"x", "MTIz", "fHx8", "MXx8", "bm90LWEtbnVtYmVyfHx8"} {
 			newSession(t, m, &http.Cookie{Name: "app", Value: v})
 		}
@@ -422,7 +458,7 @@ func TestGorillaRejected(t *testing.T) {
 	t.Run("codec mismatch", func(t *testing.T) {
 		// The values of an authentic cookie that does not decode are
 		// never half-served.
-		m, _ := legacyManager(t, pairs, Gorilla{Codec: failingCodec{}})
+		m, _ := legacyManager(t, pairs, Legacy{Codec: failingCodec{}})
 		newSession(t, m, legacy)
 	})
 }
@@ -440,7 +476,7 @@ func (*codecError) Error() string { return "codec fails" }
 
 func TestGorillaKeyMapping(t *testing.T) {
 	pairs := gorillaKeys["hash only"]
-	m, _ := legacyManager(t, pairs, Gorilla{Key: func(k any) (string, bool) {
+	m, _ := legacyManager(t, pairs, Legacy{Key: func(k any) (string, bool) {
 		if k == legacyKey(1) {
 			return "user", true
 		}
@@ -465,7 +501,7 @@ func TestGorillaUnregisteredType(t *testing.T) {
 	require.NoError(t, err)
 
 	var logs bytes.Buffer
-	m, _ := legacyManager(t, pairs, Gorilla{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	m, _ := legacyManager(t, pairs, Legacy{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	serve(m, func(s *session.Session) {
 		require.True(t, s.IsNew())
 	}, &http.Cookie{Name: "app", Value: value})
@@ -510,7 +546,7 @@ func TestGorillaCookieCannotDeclareHugeSizes(t *testing.T) {
 	t.Logf("forged cookie: %d characters", len(value))
 
 	var logs bytes.Buffer
-	_, store := legacyManager(t, pairs, Gorilla{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	_, store := legacyManager(t, pairs, Legacy{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	store.Name = "app" // as the Manager binds it
 	var rec *session.Record
 	allocated := gobchecktest.Allocated(func() {
@@ -526,12 +562,12 @@ func TestGorillaCookieCannotDeclareHugeSizes(t *testing.T) {
 type otherCodec struct{ securecookie.Codec }
 
 func TestAcceptGorillaNeedsSecureCookies(t *testing.T) {
-	store, err := New(GenerateKey())
+	store, err := cookiesession.New(cookiesession.GenerateKey())
 	require.NoError(t, err)
 	codecs := securecookie.CodecsFromPairs(gorillaKeys["hash only"]...)
 	require.PanicsWithValue(t,
-		"cookiesession: AcceptGorilla: Gorilla.Codecs[1] is a cookiesession.otherCodec, not a *securecookie.SecureCookie, so its gob payload could not be checked before it is decoded",
-		func() { store.AcceptGorilla(Gorilla{Codecs: []securecookie.Codec{codecs[0], otherCodec{codecs[0]}}}) })
+		"gorillastore: AcceptGorilla: Legacy.Codecs[1] is a gorillastore.otherCodec, not a *securecookie.SecureCookie, so its gob payload could not be checked before it is decoded",
+		func() { AcceptGorilla(store, Legacy{Codecs: []securecookie.Codec{codecs[0], otherCodec{codecs[0]}}}) })
 }
 
 // TestAcceptGorillaLeavesCodecsAlone: the Store reads the payload through
@@ -540,9 +576,9 @@ func TestAcceptGorillaNeedsSecureCookies(t *testing.T) {
 func TestAcceptGorillaLeavesCodecsAlone(t *testing.T) {
 	pairs := gorillaKeys["hash+block"]
 	codecs := securecookie.CodecsFromPairs(pairs...)
-	store, err := New(GenerateKey())
+	store, err := cookiesession.New(cookiesession.GenerateKey())
 	require.NoError(t, err)
-	store.AcceptGorilla(Gorilla{Codecs: codecs})
+	AcceptGorilla(store, Legacy{Codecs: codecs})
 	value, err := codecs[0].Encode("app", map[any]any{"user": "alice"})
 	require.NoError(t, err)
 	var got map[any]any
