@@ -72,9 +72,12 @@ type CookieOptions struct {
 	MaxBytes  int
 }
 
-// check reports a configuration that browsers would refuse or ignore
-// without a word, naming the fix.
-func (o *CookieOptions) check() error {
+// Check reports a configuration that browsers would refuse or ignore
+// without a word (a __Host- cookie that is not Secure, SameSite=None
+// without Secure, …), naming the fix. Handler panics with its error; an
+// adapter that writes cookies with options of its own (gorillastore's
+// per-session Options) reports it instead.
+func (o *CookieOptions) Check() error {
 	switch {
 	case !validCookieName(o.Name):
 		return fmt.Errorf("session: Cookie.Name %q is not a valid cookie name (a token of RFC 7230: letters, digits and !#$%%&'*+-.^_`|~)", o.Name)

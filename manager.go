@@ -119,7 +119,7 @@ func (m *Manager) mustBeValid() {
 
 func (m *Manager) check() error {
 	if m.useCookie() {
-		if err := m.Cookie.check(); err != nil {
+		if err := m.Cookie.Check(); err != nil {
 			return err
 		}
 	}

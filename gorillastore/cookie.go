@@ -19,24 +19,6 @@ func withAttributes(c session.CookieOptions, o *sessions.Options) session.Cookie
 	return c
 }
 
-// checkCookie reports, as an error, why browsers would refuse the cookies
-// c describes (SameSite=None or Partitioned without Secure, a __Host- or
-// __Secure- name without what its prefix demands): the check a Manager
-// makes of its own Cookie, which panics there, as a misconfiguration
-// should at start. A session's own Options are the application's data, so
-// Save reports them instead.
-func checkCookie(store session.Store, c session.CookieOptions) (err error) {
-	m := session.New(store)
-	m.Cookie = c
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%v", p)
-		}
-	}()
-	m.Handler(http.NotFoundHandler()) // checks m, and panics on a mistake
-	return nil
-}
-
 // saveWith saves sess through m, and sets its cookies in w's header with
 // the attributes of c in place of m.Cookie's: the Manager writes them,
 // with everything else a save puts in a header (Vary, Cache-Control), into

@@ -56,7 +56,9 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, gs *sessions.Sessio
 	}
 	cookie := withAttributes(m.Cookie, &opts)
 	if cookie != m.Cookie {
-		if err := checkCookie(s.store, cookie); err != nil {
+		// A session's own Options are the application's data: refused ones are
+		// Save's error, where the Manager's own would panic at start.
+		if err := cookie.Check(); err != nil {
 			return fmt.Errorf("gorillastore: session %q: its Options describe a cookie browsers refuse, so nothing was saved: %w", name, err)
 		}
 	}
