@@ -101,7 +101,7 @@ func (s *Store) Load(ctx context.Context, token string) (*session.Record, error)
 	if err != nil {
 		return nil, fmt.Errorf("serverstore: load: %w", err)
 	}
-	rec := s.parseLive(data, found, sec)
+	rec := s.parseLive(data, found, &sec)
 	if rec == nil {
 		return nil, errNoSession
 	}
@@ -120,7 +120,7 @@ func (s *Store) Save(ctx context.Context, token string, rec *session.Record) (st
 	} else if !ok {
 		return "", errBadToken
 	}
-	e, err := s.entryOf(rec, sec)
+	e, err := s.entryOf(rec, &sec)
 	if err != nil {
 		return "", err
 	}
@@ -136,7 +136,7 @@ func (s *Store) Save(ctx context.Context, token string, rec *session.Record) (st
 // so that renewing never brings back a revoked session.
 func (s *Store) Renew(ctx context.Context, oldToken string, rec *session.Record) (string, error) {
 	token, sec := mintToken()
-	e, err := s.entryOf(rec, sec) // sealed under the new token's key
+	e, err := s.entryOf(rec, &sec) // sealed under the new token's key
 	if err != nil {
 		return "", err
 	}
@@ -187,14 +187,14 @@ func (s *Store) Update(ctx context.Context, token string, loaded *session.Record
 			// open to, so opening them again is skipped.
 			cur = live(loaded, time.Now())
 		} else {
-			cur = s.parseLive(data, found, sec)
+			cur = s.parseLive(data, found, &sec)
 		}
 		rec, err := fn(cur)
 		written = err == nil && rec != nil // the last attempt is the one that counts
 		if !written {
 			return Entry{}, false, err
 		}
-		e, err := s.entryOf(rec, sec)
+		e, err := s.entryOf(rec, &sec)
 		return e, err == nil, err
 	})
 	if err != nil {

@@ -2,7 +2,6 @@ package serverstore
 
 import (
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -50,25 +49,22 @@ type secret struct {
 }
 
 // mintToken returns a new random token and its secret.
-func mintToken() (string, *secret) {
+func mintToken() (string, secret) {
 	var sec secret
 	_, _ = rand.Read(sec.raw[:]) // never fails since Go 1.24; it crashes the program instead
-	return tokenEncoding.EncodeToString(sec.raw[:]), &sec
+	return tokenEncoding.EncodeToString(sec.raw[:]), sec
 }
 
 // parseToken returns token's secret, and false if token is not well
 // formed: not 43 characters of the base64url alphabet decoding to 32
 // bytes.
-func parseToken(token string) (*secret, bool) {
-	if len(token) != tokenLen {
-		return nil, false
-	}
+func parseToken(token string) (secret, bool) {
 	var sec secret
-	n, err := tokenEncoding.Decode(sec.raw[:], []byte(token))
-	if err != nil || n != tokenBytes {
-		return nil, false
+	if len(token) != tokenLen {
+		return sec, false
 	}
-	return &sec, true
+	n, err := tokenEncoding.Decode(sec.raw[:], []byte(token))
+	return sec, err == nil && n == tokenBytes
 }
 
 // key returns the backend key. The hex is encoded on the stack, so that
@@ -85,16 +81,35 @@ func (s *secret) aead() cipher.AEAD {
 	if s.sealer != nil {
 		return s.sealer
 	}
-	key, err := hkdf.Expand(sha256.New, s.raw[:], sealInfo, chacha20poly1305.KeySize)
-	if err != nil {
-		panic("serverstore: " + err.Error()) // only for a length HKDF cannot give, and 32 bytes it can
-	}
-	aead, err := chacha20poly1305.NewX(key)
+	key := s.sealKey()
+	aead, err := chacha20poly1305.NewX(key[:])
 	if err != nil {
 		panic("serverstore: " + err.Error()) // only for a key of another size
 	}
 	s.sealer = aead
 	return aead
+}
+
+// sealKey is HKDF-Expand(SHA-256, the secret, sealInfo, 32 bytes): one
+// block, T(1) = HMAC-SHA256(secret, sealInfo || 0x01), computed here on
+// the stack, where crypto/hkdf and crypto/hmac would allocate a dozen
+// times for it (TestSealKeyIsHKDF holds it to crypto/hkdf).
+func (s *secret) sealKey() [sha256.Size]byte {
+	const block = 64 // SHA-256's block size, and so HMAC's key pad
+	var inner [block + len(sealInfo) + 1]byte
+	var outer [block + sha256.Size]byte
+	for i := range block {
+		k := byte(0)
+		if i < tokenBytes {
+			k = s.raw[i]
+		}
+		inner[i], outer[i] = k^0x36, k^0x5c
+	}
+	copy(inner[block:], sealInfo)
+	inner[len(inner)-1] = 1
+	sum := sha256.Sum256(inner[:])
+	copy(outer[block:], sum[:])
+	return sha256.Sum256(outer[:])
 }
 
 // validKey reports whether key has the form of a backend key: 64
