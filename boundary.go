@@ -93,7 +93,14 @@ func (m *Manager) protect(h http.Header, replied bool) {
 			privateCacheControl(h)
 		}
 	}
-	if n == 0 {
+	switch {
+	case n == 0:
+		return
+	case n == 1 && add[0] == "Cookie" && len(h["Vary"]) == 0:
+		// The common case, a page of the cookie transport that set no
+		// cookie: a shared value, capacity-capped, costs no allocation; an
+		// append to it copies.
+		h["Vary"] = varyCookie[:1:1]
 		return
 	}
 	values := make([]string, n)
@@ -109,6 +116,10 @@ func (m *Manager) protect(h http.Header, replied bool) {
 		h["Cache-Control"] = values[vary:n:n]
 	}
 }
+
+// varyCookie is the Vary value of most responses. It is never written to:
+// a header's values are replaced or appended to, never changed in place.
+var varyCookie = []string{"Cookie"}
 
 // defaultCacheControl is what a response that hands out or clears a token
 // gets when the handler set no Cache-Control, as OWASP recommends: no
