@@ -23,9 +23,13 @@ func TestFlags(t *testing.T) {
 	assert.Equal(t, "memory", cfg.store)
 	assert.Equal(t, "15m0s", cfg.idle.String())
 	assert.True(t, cfg.secure)
+	assert.Equal(t, "sessions.sqlite", cfg.sqlitePath)
+	cfg, err = parseFlags([]string{"-store", "sqlite", "-sqlite-path", "/var/lib/app/sessions.sqlite"})
+	require.NoError(t, err)
+	assert.Equal(t, "/var/lib/app/sessions.sqlite", cfg.sqlitePath)
 
 	_, _, err = openStore(t.Context(), config{store: "floppy"})
-	assert.ErrorContains(t, err, "want cookie, memory, redis, postgres, mysql or bolt")
+	assert.ErrorContains(t, err, "want cookie, memory, redis, postgres, mysql, bolt or sqlite")
 
 	t.Setenv("SESSION_KEYS", "not base64!")
 	_, _, err = openStore(t.Context(), config{store: "cookie"})

@@ -20,6 +20,7 @@ import (
 	"github.com/go-sealed/session/serverstore/mysqlstore"
 	"github.com/go-sealed/session/serverstore/pgstore"
 	"github.com/go-sealed/session/serverstore/redisstore"
+	"github.com/go-sealed/session/serverstore/sqlitestore" // also the "sqlite" database/sql driver
 )
 
 // openStore opens the store cfg names, and returns how to close it.
@@ -92,8 +93,20 @@ func openStore(ctx context.Context, cfg config) (session.Store, func(), error) {
 		}
 		return serverstore.New(backend), func() { _ = backend.Close() }, nil
 
+	case "sqlite":
+		db, err := sql.Open("sqlite", cfg.sqlitePath)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-sqlite-path: %w", err)
+		}
+		backend, err := sqlitestore.New(ctx, db)
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		return serverstore.New(backend), func() { _ = backend.Close(); _ = db.Close() }, nil
+
 	default:
-		return nil, nil, fmt.Errorf("-store %q: want cookie, memory, redis, postgres, mysql or bolt", cfg.store)
+		return nil, nil, fmt.Errorf("-store %q: want cookie, memory, redis, postgres, mysql, bolt or sqlite", cfg.store)
 	}
 }
 
