@@ -14,23 +14,24 @@ import (
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/examples/demo/app"
+	"github.com/go-sealed/session/examples/internal/stores"
 )
 
 // localStores are the demo's server stores that need no service: their
 // configs, for files in dir.
-func localStores(dir string) map[string]config {
-	return map[string]config{
-		"memory": {store: "memory"},
-		"bolt":   {store: "bolt", boltPath: filepath.Join(dir, "sessions.db")},
-		"sqlite": {store: "sqlite", sqlitePath: filepath.Join(dir, "sessions.sqlite")},
+func localStores(dir string) map[string]stores.Config {
+	return map[string]stores.Config{
+		"memory": {Store: "memory"},
+		"bolt":   {Store: "bolt", BoltPath: filepath.Join(dir, "sessions.db")},
+		"sqlite": {Store: "sqlite", SQLitePath: filepath.Join(dir, "sessions.sqlite")},
 	}
 }
 
 // startDemo serves the demo's routes over the store cfg names, as `go run
 // ./examples/demo` does, until the returned function stops it.
-func startDemo(t *testing.T, cfg config) (url string, stop func()) {
+func startDemo(t *testing.T, cfg stores.Config) (url string, stop func()) {
 	t.Helper()
-	store, closeStore, err := openStore(context.Background(), cfg)
+	store, closeStore, err := stores.Open(context.Background(), cfg)
 	require.NoError(t, err)
 	m := session.New(store)
 	m.Cookie.Secure = false
