@@ -162,11 +162,11 @@ func requireCleanError(t *testing.T, name string, err error, reason, key, data s
 const locked = `database is locked|context deadline exceeded`
 
 // TestLockedByAnotherProcess: while another process holds the write lock
-// longer than a call may wait, writes fail by their deadline with SQLite's
-// "database is locked" (see locked), reads go on (WAL), and writes work again once the
-// lock is released; while it holds the database exclusively, every call
-// fails cleanly by its deadline, the Manager answers 500, and all is well
-// again after.
+// longer than a call may wait, writes fail by their deadline with
+// SQLite's "database is locked" (see locked), reads go on (WAL), and
+// writes work again once the lock is released; while it holds the
+// database exclusively, every call fails cleanly by its deadline, the
+// Manager answers 500, and all is well again after.
 func TestLockedByAnotherProcess(t *testing.T) {
 	path := tempPath(t)
 	db := openDB(t, path, testParams)
