@@ -28,8 +28,9 @@ func TestConcurrentWritesOneSession(t *testing.T) {
 		postgresURL: envOr("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"),
 		mysqlDSN:    envOr("SESSION_TEST_MYSQL_DSN", "root@tcp(127.0.0.1:3306)/test?interpolateParams=true"),
 		boltDir:     t.TempDir(),
+		sqliteDir:   t.TempDir(),
 	}
-	for _, name := range []string{"memory", "redis", "postgres", "mysql", "bolt"} {
+	for _, name := range []string{"memory", "redis", "postgres", "mysql", "bolt", "sqlite"} {
 		t.Run(name, func(t *testing.T) {
 			tg, err := openTarget(context.Background(), cfg, name, targetOptions{})
 			skipUnreachable(t, err)

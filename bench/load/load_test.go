@@ -24,12 +24,12 @@ func skipUnreachable(t *testing.T, err error) {
 }
 
 // TestLoadShort is a short run of the load harness: 10 clients, 3 items,
-// 3 loops each, on the stores CI has. Every cart must be exactly what its
+// 3 loops each, on the stores CI has (sqlite in a temporary directory). Every cart must be exactly what its
 // client added, with no 5xx and nothing mixed up between clients.
 func TestLoadShort(t *testing.T) {
 	cfg := config{clients: 10, items: 3, iterations: 3, duration: 5 * time.Second,
 		redisURL: envOr("SESSION_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), postgresURL: envOr("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")}
-	for _, name := range []string{"cookie", "memory", "redis", "postgres", "scs", "gorilla"} {
+	for _, name := range []string{"cookie", "memory", "redis", "postgres", "sqlite", "scs", "gorilla"} {
 		t.Run(name, func(t *testing.T) { runClean(t, cfg, name) })
 	}
 }

@@ -45,10 +45,12 @@ type config struct {
 	postgresURL string
 	mysqlDSN    string
 	boltDir     string
+	sqliteDir   string
+	sqliteSync  string // the synchronous pragma of the sqlite target; "": SQLite's default, FULL
 }
 
 // allStores are the targets -stores accepts, in the order they run.
-var allStores = []string{"cookie", "memory", "redis", "postgres", "mysql", "bolt", "scs", "gorilla"}
+var allStores = []string{"cookie", "memory", "redis", "postgres", "mysql", "bolt", "sqlite", "scs", "gorilla"}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -67,6 +69,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.postgresURL, "postgres-url", envOr("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"), "PostgreSQL URL")
 	fs.StringVar(&c.mysqlDSN, "mysql-dsn", envOr("SESSION_TEST_MYSQL_DSN", "root@tcp(127.0.0.1:3306)/test?interpolateParams=true"), "MySQL/MariaDB DSN")
 	fs.StringVar(&c.boltDir, "bolt-dir", "", "directory for the bolt file (default: a temporary one)")
+	fs.StringVar(&c.sqliteDir, "sqlite-dir", "", "directory for the SQLite file (default: a temporary one)")
+	fs.StringVar(&c.sqliteSync, "sqlite-sync", "", "SQLite's synchronous setting for the sqlite target: FULL (its default: each commit syncs the WAL) or NORMAL")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

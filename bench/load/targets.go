@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,6 +35,7 @@ import (
 	"github.com/go-sealed/session/serverstore/mysqlstore"
 	"github.com/go-sealed/session/serverstore/pgstore"
 	"github.com/go-sealed/session/serverstore/redisstore"
+	"github.com/go-sealed/session/serverstore/sqlitestore" // also the "sqlite" database/sql driver
 )
 
 // target is one store behind the demo's routes, ready to serve.
@@ -210,6 +212,37 @@ func openTarget(ctx context.Context, cfg config, name string, o targetOptions) (
 			if dir != "" {
 				_ = os.RemoveAll(dir)
 			}
+		}
+
+	case "sqlite":
+		dir, err := os.MkdirTemp(cfg.sqliteDir, "load-sqlite-")
+		if err != nil {
+			return nil, err
+		}
+		dsn := "file:" + filepath.Join(dir, "sessions.sqlite")
+		if cfg.sqliteSync != "" {
+			dsn += "?_pragma=synchronous(" + url.QueryEscape(cfg.sqliteSync) + ")"
+		}
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+		opts := []sqlitestore.Option{sqlitestore.WithSweepInterval(0)}
+		if o.storeTimeout > 0 {
+			opts = append(opts, sqlitestore.WithTimeout(o.storeTimeout))
+		}
+		b, err := sqlitestore.New(ctx, db, opts...)
+		if err != nil {
+			_ = db.Close()
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+		store = serverstore.New(b)
+		closeFn = func() {
+			_ = b.Close()
+			_ = db.Close()
+			_ = os.RemoveAll(dir)
 		}
 
 	default:

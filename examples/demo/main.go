@@ -16,32 +16,24 @@ import (
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/examples/demo/app"
 	"github.com/go-sealed/session/examples/internal/serve"
+	"github.com/go-sealed/session/examples/internal/stores"
 )
 
 func main() { serve.Main("demo", run) }
 
 type config struct {
-	addr        string
-	store       string
-	redisURL    string
-	postgresURL string
-	mysqlDSN    string
-	boltPath    string
-	timeout     time.Duration // the SQL backends' call timeout; 0: their default
-	idle        time.Duration
-	lifetime    time.Duration
-	secure      bool
+	addr string
+	stores.Config
+	idle     time.Duration
+	lifetime time.Duration
+	secure   bool
 }
 
 func parseFlags(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fs.StringVar(&c.store, "store", "cookie", "session store: cookie|memory|redis|postgres|mysql|bolt")
-	fs.StringVar(&c.redisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis URL, for -store redis; a cluster as redis://host1:port?addr=host2:port&addr=...")
-	fs.StringVar(&c.postgresURL, "postgres-url", "postgres://postgres@127.0.0.1:5432/test", "PostgreSQL URL, for -store postgres")
-	fs.StringVar(&c.mysqlDSN, "mysql-dsn", "root@tcp(127.0.0.1:3306)/test?interpolateParams=true", "MySQL/MariaDB DSN, for -store mysql")
-	fs.StringVar(&c.boltPath, "bolt-path", "sessions.db", "bolt file, for -store bolt")
+	c.AddFlags(fs, "cookie")
 	fs.DurationVar(&c.idle, "idle", 0, "idle timeout (0: none)")
 	fs.DurationVar(&c.lifetime, "lifetime", session.DefaultLifetime, "absolute session lifetime")
 	fs.BoolVar(&c.secure, "secure", false, "mark cookies Secure (needs HTTPS; off since the demo serves plain HTTP)")
@@ -53,7 +45,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, closeStore, err := openStore(ctx, cfg)
+	store, closeStore, err := stores.Open(ctx, cfg.Config)
 	if err != nil {
 		return err
 	}
@@ -64,5 +56,5 @@ func run(ctx context.Context, args []string) error {
 	m.Lifetime = cfg.lifetime
 	m.Cookie.Secure = cfg.secure
 
-	return serve.Serve(ctx, cfg.addr, "/", app.New(m), "store", cfg.store)
+	return serve.Serve(ctx, cfg.addr, "/", app.New(m), "store", cfg.Store)
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-sealed/session/examples/internal/stores"
 )
 
 func newTextLogger(w io.Writer) *slog.Logger {
@@ -20,15 +22,19 @@ func TestFlags(t *testing.T) {
 	cfg, err := parseFlags([]string{"-store", "memory", "-idle", "15m", "-secure"})
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:8080", cfg.addr)
-	assert.Equal(t, "memory", cfg.store)
+	assert.Equal(t, "memory", cfg.Store)
 	assert.Equal(t, "15m0s", cfg.idle.String())
 	assert.True(t, cfg.secure)
+	assert.Equal(t, "sessions.sqlite", cfg.SQLitePath)
+	cfg, err = parseFlags([]string{"-store", "sqlite", "-sqlite-path", "/var/lib/app/sessions.sqlite"})
+	require.NoError(t, err)
+	assert.Equal(t, "/var/lib/app/sessions.sqlite", cfg.SQLitePath)
 
-	_, _, err = openStore(t.Context(), config{store: "floppy"})
-	assert.ErrorContains(t, err, "want cookie, memory, redis, postgres, mysql or bolt")
+	_, _, err = stores.Open(t.Context(), stores.Config{Store: "floppy"})
+	assert.ErrorContains(t, err, "want cookie, memory, redis, postgres, mysql, bolt or sqlite")
 
 	t.Setenv("SESSION_KEYS", "not base64!")
-	_, _, err = openStore(t.Context(), config{store: "cookie"})
+	_, _, err = stores.Open(t.Context(), stores.Config{Store: "cookie"})
 	assert.ErrorContains(t, err, "SESSION_KEYS")
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/examples/demo/app"
+	"github.com/go-sealed/session/examples/internal/stores"
 	"github.com/go-sealed/session/internal/tcpproxy"
 	"github.com/go-sealed/session/serverstore/storetest"
 )
@@ -27,8 +28,8 @@ import (
 // the test can cut.
 type backendUnderTest struct {
 	name    string
-	target  string                    // host:port of the real service
-	config  func(proxy string) config // the demo's flags, pointed at the proxy
+	target  string                           // host:port of the real service
+	config  func(proxy string) stores.Config // the demo's flags, pointed at the proxy
 	service string
 }
 
@@ -37,22 +38,22 @@ func outageBackends() []backendUnderTest {
 		{
 			name: "redis", service: "Redis",
 			target: hostPort(os.Getenv("SESSION_TEST_REDIS_URL"), "127.0.0.1:6379"),
-			config: func(proxy string) config {
-				return config{store: "redis", redisURL: "redis://" + proxy + "/0?dial_timeout=1s&read_timeout=1s&write_timeout=1s"}
+			config: func(proxy string) stores.Config {
+				return stores.Config{Store: "redis", RedisURL: "redis://" + proxy + "/0?dial_timeout=1s&read_timeout=1s&write_timeout=1s"}
 			},
 		},
 		{
 			name: "postgres", service: "PostgreSQL",
 			target: hostPort(os.Getenv("SESSION_TEST_POSTGRES_URL"), "127.0.0.1:5432"),
-			config: func(proxy string) config {
-				return config{store: "postgres", postgresURL: "postgres://postgres@" + proxy + "/test?connect_timeout=1", timeout: time.Second}
+			config: func(proxy string) stores.Config {
+				return stores.Config{Store: "postgres", PostgresURL: "postgres://postgres@" + proxy + "/test?connect_timeout=1", Timeout: time.Second}
 			},
 		},
 		{
 			name: "mysql", service: "MySQL",
 			target: "127.0.0.1:3306",
-			config: func(proxy string) config {
-				return config{store: "mysql", mysqlDSN: "root@tcp(" + proxy + ")/test?interpolateParams=true&timeout=1s&readTimeout=1s&writeTimeout=1s", timeout: time.Second}
+			config: func(proxy string) stores.Config {
+				return stores.Config{Store: "mysql", MySQLDSN: "root@tcp(" + proxy + ")/test?interpolateParams=true&timeout=1s&readTimeout=1s&writeTimeout=1s", Timeout: time.Second}
 			},
 		},
 	}
@@ -125,7 +126,7 @@ func TestBackendOutage(t *testing.T) {
 			defer proxy.Close()
 
 			ctx := context.Background()
-			store, closeStore, err := openStore(ctx, b.config(proxy.Addr()))
+			store, closeStore, err := stores.Open(ctx, b.config(proxy.Addr()))
 			storetest.Require(t, b.service, err)
 			defer closeStore()
 			m := session.New(store)

@@ -18,6 +18,7 @@ import (
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
 	"github.com/go-sealed/session/examples/demo/app"
+	"github.com/go-sealed/session/examples/internal/stores"
 	"github.com/go-sealed/session/serverstore/storetest"
 )
 
@@ -78,7 +79,7 @@ func redisDemo(t *testing.T) http.Handler {
 		addrs = []string{"127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003", "127.0.0.1:7004", "127.0.0.1:7005", "127.0.0.1:7006"}
 	}
 	clusterURL := "redis://" + addrs[0] + "?addr=" + strings.Join(addrs[1:], "&addr=")
-	store, closeStore, err := openStore(context.Background(), config{store: "redis", redisURL: clusterURL})
+	store, closeStore, err := stores.Open(context.Background(), stores.Config{Store: "redis", RedisURL: clusterURL})
 	storetest.Require(t, "Redis Cluster", err)
 	t.Cleanup(closeStore)
 	m := session.New(store)

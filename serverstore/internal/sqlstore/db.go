@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"math/rand/v2"
 	"time"
@@ -44,8 +45,50 @@ type SQLDB struct {
 	// TxOptions are those of Tx's transactions. MySQL wants READ
 	// COMMITTED, which takes no gap locks: under its default REPEATABLE
 	// READ, transactions that lock or delete missing keys deadlock with
-	// each other's inserts.
+	// each other's inserts. Unused with Begin.
 	TxOptions *sql.TxOptions
+
+	// Setup, if not nil, runs first on the connection of each call and
+	// each transaction, with the call's context, for settings of the
+	// connection that depend on the call (SQLite's busy timeout, which
+	// must end by the context's deadline, as the driver cannot interrupt
+	// a wait for a lock). It returns the function that restores the
+	// connection before it goes back to the pool, for the application's
+	// own use of it; if that fails, the connection is closed instead.
+	// Each call then takes a connection of the pool for itself, as
+	// database/sql does anyway.
+	Setup func(ctx context.Context, c *sql.Conn) (restore func() error, err error)
+
+	// Begin, if not "", is the statement that begins Tx's transactions,
+	// instead of BeginTx; they end with COMMIT or ROLLBACK. SQLite's
+	// "BEGIN IMMEDIATE" takes the write lock at once, waiting for it as
+	// any write does, where BeginTx's deferred transaction, reading first,
+	// would fail at its first write if another connection wrote
+	// meanwhile.
+	Begin string
+
+	// Writes, if not nil, is a channel of capacity 1 that each Exec and
+	// each Tx holds a value in while it runs, so that they run one at a
+	// time, queued in order, each waiting no longer than its context
+	// allows. For SQLite, which has one writer at a time: its own wait
+	// for the write lock polls, sleeping up to 100 ms between tries, and
+	// with many writers waiting, one can lose every try until its
+	// deadline. The wait for a writer of another process is left to it.
+	Writes chan struct{}
+}
+
+// write waits for d's turn to write, if d has Writes, and returns the
+// function that ends it.
+func (d SQLDB) write(ctx context.Context) (func(), error) {
+	if d.Writes == nil {
+		return func() {}, nil
+	}
+	select {
+	case d.Writes <- struct{}{}:
+		return func() { <-d.Writes }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 var _ DB = SQLDB{}
@@ -96,23 +139,88 @@ func (c sqlConn) Query(ctx context.Context, query string, args []any, dest []any
 	return rows.Err()
 }
 
+// conn returns what d's calls with ctx run on, and the function that
+// releases it: d.DB itself, or, with Setup, a connection of its own.
+func (d SQLDB) conn(ctx context.Context) (sqlQuerier, func(), error) {
+	if d.Setup == nil {
+		return d.DB, func() {}, nil
+	}
+	return d.take(ctx)
+}
+
+// take returns a connection of the pool, set up for ctx (Setup), and the
+// function that restores it and puts it back.
+func (d SQLDB) take(ctx context.Context) (*sql.Conn, func(), error) {
+	c, err := d.DB.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	restore := func() error { return nil }
+	if d.Setup != nil {
+		if restore, err = d.Setup(ctx, c); err != nil {
+			_ = c.Close()
+			return nil, nil, err
+		}
+	}
+	return c, func() {
+		if err := restore(); err != nil {
+			discard(c)
+		}
+		_ = c.Close()
+	}, nil
+}
+
+// discard closes c's driver connection, rather than let it go back to the
+// pool in a state it must not be used in.
+func discard(c *sql.Conn) {
+	_ = c.Raw(func(any) error { return driver.ErrBadConn })
+}
+
 // Exec implements Conn.
 func (d SQLDB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	return sqlConn{d.DB}.Exec(ctx, query, args...)
+	done, err := d.write(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	q, release, err := d.conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	return sqlConn{q}.Exec(ctx, query, args...)
 }
 
 // QueryRow implements Conn.
 func (d SQLDB) QueryRow(ctx context.Context, query string, args []any, dest ...any) (bool, error) {
-	return sqlConn{d.DB}.QueryRow(ctx, query, args, dest...)
+	q, release, err := d.conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	return sqlConn{q}.QueryRow(ctx, query, args, dest...)
 }
 
 // Query implements Conn.
 func (d SQLDB) Query(ctx context.Context, query string, args []any, dest []any, each func() error) error {
-	return sqlConn{d.DB}.Query(ctx, query, args, dest, each)
+	q, release, err := d.conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return sqlConn{q}.Query(ctx, query, args, dest, each)
 }
 
 // Tx implements DB.
 func (d SQLDB) Tx(ctx context.Context, fn func(Conn) error) error {
+	done, err := d.write(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if d.Begin != "" {
+		return d.begun(ctx, fn)
+	}
 	tx, err := d.DB.BeginTx(ctx, d.TxOptions)
 	if err != nil {
 		return err
@@ -122,6 +230,41 @@ func (d SQLDB) Tx(ctx context.Context, fn func(Conn) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// begun is Tx with d.Begin, on a connection of its own.
+func (d SQLDB) begun(ctx context.Context, fn func(Conn) error) error {
+	c, release, err := d.take(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	committed := false
+	defer func() { // on an error, and on a panic of fn
+		if committed {
+			return
+		}
+		// ROLLBACK runs even when ctx is done, and even when Begin
+		// failed: it may have failed only as ctx ended, once the
+		// transaction had begun. If ROLLBACK fails, the connection may
+		// still be in the transaction, holding its locks, or in none
+		// (Begin did fail): either way it is closed rather than
+		// returned to the pool.
+		if _, err := c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+			discard(c)
+		}
+	}()
+	if _, err := c.ExecContext(ctx, d.Begin); err != nil {
+		return err
+	}
+	if err := fn(sqlConn{c}); err != nil {
+		return err
+	}
+	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+		return err
+	}
+	committed = true
+	return nil
 }
 
 // maxAttempts bounds Retry.

@@ -1,15 +1,17 @@
-// Package sqlstore is what the SQL backends (pgstore, mysqlstore) share
-// beyond their SQL text and their driver: their configuration and its
-// checks, table name validation, Core (every method of the backends, on
-// a dialect's statements and a DB that runs them), the expiry sweeper,
-// the retry of transactions the server aborted, the clamping of expiry
-// times, and the judging of an existing table (schema.go).
+// Package sqlstore is what the SQL backends (pgstore, mysqlstore,
+// sqlitestore) share beyond their SQL text and their driver: their
+// configuration and its checks, table name validation, Core (every method
+// of the backends, on a dialect's statements and a DB that runs them),
+// the expiry sweeper, the retry of transactions the server aborted, the
+// clamping of expiry times, and the judging of an existing table
+// (schema.go).
 //
 // A dialect supplies a Dialect (its statements, how it passes times,
 // which errors are worth a retry) and a DB: its own on its driver (pgx),
 // or SQLDB on a database/sql handle. A dialect on database/sql (MySQL,
-// SQLite) needs no code of its own beyond its SQL, its schema and its
-// catalog queries.
+// SQLite) needs no code of its own beyond its SQL, its schema, its
+// catalog queries, and the settings of SQLDB (SQLite's: the busy timeout
+// of each call, IMMEDIATE transactions, one writer at a time).
 package sqlstore
 
 import (
@@ -30,7 +32,7 @@ const (
 	DefaultTimeout       = 5 * time.Second
 )
 
-// Config is what the options of pgstore and mysqlstore set.
+// Config is what the options of pgstore, mysqlstore and sqlitestore set.
 type Config struct {
 	Table         string        // table name, optionally qualified: "sessions", "app.sessions"
 	SweepInterval time.Duration // 0: no sweeper

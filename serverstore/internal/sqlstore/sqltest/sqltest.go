@@ -1,5 +1,5 @@
-// Package sqltest has test helpers shared by the tests of pgstore and
-// mysqlstore.
+// Package sqltest has test helpers shared by the tests of pgstore,
+// mysqlstore and sqlitestore.
 package sqltest
 
 import (

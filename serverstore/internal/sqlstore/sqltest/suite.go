@@ -20,7 +20,8 @@ import (
 	"github.com/go-sealed/session/serverstore/storetest"
 )
 
-// Backend is what pgstore.Backend and mysqlstore.Backend have in common.
+// Backend is what the Backends of pgstore, mysqlstore and sqlitestore
+// have in common.
 type Backend interface {
 	serverstore.Backend
 	serverstore.UserIndex

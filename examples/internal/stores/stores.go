@@ -1,8 +1,11 @@
-package main
+// Package stores opens the session store that the examples' -store flags
+// name: the demo's, and the admin page's over the same sessions.
+package stores
 
 import (
 	"context"
 	"database/sql"
+	"flag"
 	"fmt"
 	"strings"
 	"time"
@@ -20,13 +23,37 @@ import (
 	"github.com/go-sealed/session/serverstore/mysqlstore"
 	"github.com/go-sealed/session/serverstore/pgstore"
 	"github.com/go-sealed/session/serverstore/redisstore"
+	"github.com/go-sealed/session/serverstore/sqlitestore" // also the "sqlite" database/sql driver
 )
 
-// openStore opens the store cfg names, and returns how to close it.
-func openStore(ctx context.Context, cfg config) (session.Store, func(), error) {
+// Config names a store and where it is: the flags AddFlags defines.
+type Config struct {
+	Store       string // cookie|memory|redis|postgres|mysql|bolt|sqlite
+	RedisURL    string
+	PostgresURL string
+	MySQLDSN    string
+	BoltPath    string
+	SQLitePath  string
+	Timeout     time.Duration // the SQL backends' call timeout; 0: their default
+}
+
+// AddFlags defines -store, with defaultStore as its default, and the
+// flags of each store (-redis-url, -postgres-url, -mysql-dsn,
+// -bolt-path, -sqlite-path) on fs, setting c.
+func (c *Config) AddFlags(fs *flag.FlagSet, defaultStore string) {
+	fs.StringVar(&c.Store, "store", defaultStore, "session store: cookie|memory|redis|postgres|mysql|bolt|sqlite")
+	fs.StringVar(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis URL, for -store redis; a cluster as redis://host1:port?addr=host2:port&addr=...")
+	fs.StringVar(&c.PostgresURL, "postgres-url", "postgres://postgres@127.0.0.1:5432/test", "PostgreSQL URL, for -store postgres")
+	fs.StringVar(&c.MySQLDSN, "mysql-dsn", "root@tcp(127.0.0.1:3306)/test?interpolateParams=true", "MySQL/MariaDB DSN, for -store mysql")
+	fs.StringVar(&c.BoltPath, "bolt-path", "sessions.db", "bolt file, for -store bolt")
+	fs.StringVar(&c.SQLitePath, "sqlite-path", "sessions.sqlite", "SQLite database file, for -store sqlite")
+}
+
+// Open opens the store cfg names, and returns how to close it.
+func Open(ctx context.Context, cfg Config) (session.Store, func(), error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second) // connecting and migrating
 	defer cancel()
-	switch cfg.store {
+	switch cfg.Store {
 	case "cookie":
 		keys, err := serve.Keys()
 		if err != nil {
@@ -43,7 +70,7 @@ func openStore(ctx context.Context, cfg config) (session.Store, func(), error) {
 		return serverstore.New(backend), func() { _ = backend.Close() }, nil
 
 	case "redis":
-		client, err := redisClient(cfg.redisURL)
+		client, err := redisClient(cfg.RedisURL)
 		if err != nil {
 			return nil, nil, fmt.Errorf("-redis-url: %w", err)
 		}
@@ -54,13 +81,13 @@ func openStore(ctx context.Context, cfg config) (session.Store, func(), error) {
 		return serverstore.New(redisstore.New(client)), func() { _ = client.Close() }, nil
 
 	case "postgres":
-		pool, err := pgxpool.New(ctx, cfg.postgresURL)
+		pool, err := pgxpool.New(ctx, cfg.PostgresURL)
 		if err != nil {
 			return nil, nil, fmt.Errorf("-postgres-url: %w", err)
 		}
 		var opts []pgstore.Option
-		if cfg.timeout > 0 {
-			opts = append(opts, pgstore.WithTimeout(cfg.timeout))
+		if cfg.Timeout > 0 {
+			opts = append(opts, pgstore.WithTimeout(cfg.Timeout))
 		}
 		backend, err := pgstore.New(ctx, pool, opts...)
 		if err != nil {
@@ -70,13 +97,13 @@ func openStore(ctx context.Context, cfg config) (session.Store, func(), error) {
 		return serverstore.New(backend), func() { _ = backend.Close(); pool.Close() }, nil
 
 	case "mysql":
-		db, err := sql.Open("mysql", cfg.mysqlDSN)
+		db, err := sql.Open("mysql", cfg.MySQLDSN)
 		if err != nil {
 			return nil, nil, fmt.Errorf("-mysql-dsn: %w", err)
 		}
 		var opts []mysqlstore.Option
-		if cfg.timeout > 0 {
-			opts = append(opts, mysqlstore.WithTimeout(cfg.timeout))
+		if cfg.Timeout > 0 {
+			opts = append(opts, mysqlstore.WithTimeout(cfg.Timeout))
 		}
 		backend, err := mysqlstore.New(ctx, db, opts...)
 		if err != nil {
@@ -86,14 +113,26 @@ func openStore(ctx context.Context, cfg config) (session.Store, func(), error) {
 		return serverstore.New(backend), func() { _ = backend.Close(); _ = db.Close() }, nil
 
 	case "bolt":
-		backend, err := boltstore.Open(cfg.boltPath)
+		backend, err := boltstore.Open(cfg.BoltPath)
 		if err != nil {
 			return nil, nil, err
 		}
 		return serverstore.New(backend), func() { _ = backend.Close() }, nil
 
+	case "sqlite":
+		db, err := sql.Open("sqlite", cfg.SQLitePath)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-sqlite-path: %w", err)
+		}
+		backend, err := sqlitestore.New(ctx, db)
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		return serverstore.New(backend), func() { _ = backend.Close(); _ = db.Close() }, nil
+
 	default:
-		return nil, nil, fmt.Errorf("-store %q: want cookie, memory, redis, postgres, mysql or bolt", cfg.store)
+		return nil, nil, fmt.Errorf("-store %q: want cookie, memory, redis, postgres, mysql, bolt or sqlite", cfg.Store)
 	}
 }
 
