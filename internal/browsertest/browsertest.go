@@ -169,6 +169,26 @@ func (b *Browser) DeleteCookie(name string) {
 	b.jar.SetCookies(b.jarURL(b.base), []*http.Cookie{{Name: name, Path: "/", MaxAge: -1}})
 }
 
+// ResetCookies empties the jar, then puts each of cookies in it as
+// SetCookie does: a browser with another copy of the cookies.
+func (b *Browser) ResetCookies(cookies map[string]string) {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		b.t.Fatalf("browsertest: %v", err)
+	}
+	b.jar = jar
+	for name, value := range cookies {
+		b.SetCookie(name, value)
+	}
+}
+
+// Receive takes the cookies res sets into the jar as if res arrived now:
+// for a test that plays the responses of concurrent requests back in an
+// order of its choosing. res is one a Browser returned.
+func (b *Browser) Receive(res *http.Response) {
+	b.jar.SetCookies(b.jarURL(res.Request.URL), res.Cookies())
+}
+
 // jarURL is u as the jar sees it: https for an AsHTTPS Browser.
 func (b *Browser) jarURL(u *url.URL) *url.URL {
 	if !b.asHTTPS || u.Scheme != "http" {
