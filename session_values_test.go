@@ -18,7 +18,7 @@ import (
 // that every handler sees the session as the one before it saved it.
 func requests(t *testing.T, m *session.Manager, handlers ...func(*session.Session)) {
 	t.Helper()
-	c := browsertest.InProcess(t, http.NotFoundHandler()) // each request sets its own
+	c := browsertest.InProcess(t, nil) // each request sets its own handler
 	for i, h := range handlers {
 		c.SetHandler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s := m.Get(r)

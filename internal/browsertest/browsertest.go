@@ -148,9 +148,14 @@ func (b *Browser) Post(target string, form url.Values) (*http.Response, string) 
 // to the base URL: those responses set, less those expired since, and
 // those SetCookie put there. As in browsers, cookies go by host, not port:
 // another server on the same host shares them.
-func (b *Browser) Cookies() map[string]string {
+func (b *Browser) Cookies() map[string]string { return b.CookiesAt("") }
+
+// CookiesAt is Cookies for target (see NewRequest): a cookie with a Path
+// of its own is sent only below it.
+func (b *Browser) CookiesAt(target string) map[string]string {
+	b.t.Helper()
 	out := map[string]string{}
-	for _, c := range b.jar.Cookies(b.jarURL(b.base)) {
+	for _, c := range b.jar.Cookies(b.jarURL(b.NewRequest(http.MethodGet, target, nil).URL)) {
 		out[c.Name] = c.Value
 	}
 	return out

@@ -107,6 +107,29 @@ func TestInProcess(t *testing.T) {
 	assert.Equal(t, "redeployed, 1", body, "the next handler, the same jar")
 }
 
+// TestRewritingTheJar: a test can put the jar back to a copy, play a
+// response back into it, and read the cookies of a path.
+func TestRewritingTheJar(t *testing.T) {
+	b := browsertest.InProcess(t, site())
+	b.Get("/set?a=1&b=2")
+	saved := b.Cookies()
+	late, _ := b.Get("/expire?name=a")
+	b.Get("/set?c=3")
+
+	b.ResetCookies(saved)
+	assert.Equal(t, map[string]string{"a": "1", "b": "2"}, b.Cookies())
+	b.Receive(late)
+	assert.Equal(t, map[string]string{"b": "2"}, b.Cookies(), "the expiry, played back")
+
+	b.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "admin", Value: "x", Path: "/admin"})
+	}))
+	b.Get("/admin/login")
+	assert.NotContains(t, b.Cookies(), "admin", "not sent outside its Path")
+	assert.Equal(t, "x", b.CookiesAt("/admin/page")["admin"])
+	assert.Equal(t, "2", b.CookiesAt("/admin/page")["b"])
+}
+
 // TestPlainHTTP: a Browser for a plain-HTTP server, taken for the HTTPS
 // site it stands for, keeps and sends Secure cookies on any toolchain.
 // (Recent Go jars, as browsers, treat loopback as secure anyway:
@@ -145,4 +168,6 @@ func TestWithoutTest(t *testing.T) {
 	assert.Panics(t, func() { b.Get("/echo") }, "a transport error")
 	assert.PanicsWithValue(t, "browsertest: SetHandler on a Browser that is not InProcess", func() { b.SetHandler(site()) })
 	assert.Panics(t, func() { browsertest.InProcess(nil, site()).Get("%zz") }, "a bad target")
+	assert.PanicsWithValue(t, `browsertest: GET https://example.com/: Get "https://example.com/": an InProcess Browser without a handler: SetHandler gives it one`,
+		func() { browsertest.InProcess(nil, nil).Get("/") })
 }

@@ -3,6 +3,7 @@ package browsertest
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,8 +20,9 @@ const inProcessBase = "https://example.com"
 // an httptest.ResponseRecorder: no listener, no TLS handshake, for tests
 // that send many requests. The base URL is https://example.com, and the
 // handler sees the request as net/http would give it to a server (its
-// path as RequestURI, Host, a TLS connection state). t may be nil (an
-// Example function has none): then a failure panics.
+// path as RequestURI, Host, a TLS connection state). h may be nil if
+// SetHandler gives one before the first request. t may be nil (an Example
+// function has none): then a failure panics.
 func InProcess(t testing.TB, h http.Handler) *Browser {
 	r := reporterOf(t)
 	r.Helper()
@@ -57,6 +59,10 @@ func (p *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 			body = bytes.NewReader(data)
 		}
 	}
+	h := *p.h.Load()
+	if h == nil {
+		return nil, errors.New("an InProcess Browser without a handler: SetHandler gives it one")
+	}
 	in := httptest.NewRequestWithContext(req.Context(), req.Method, req.URL.RequestURI(), body)
 	in.Header = req.Header.Clone()
 	if in.Header == nil {
@@ -70,7 +76,7 @@ func (p *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 		in.TLS = &tls.ConnectionState{Version: tls.VersionTLS13, HandshakeComplete: true, ServerName: req.URL.Hostname()}
 	}
 	rec := httptest.NewRecorder()
-	(*p.h.Load()).ServeHTTP(rec, in)
+	h.ServeHTTP(rec, in)
 	res := rec.Result()
 	res.Request = req
 	return res, nil
