@@ -35,8 +35,9 @@ type Browser struct {
 }
 
 // New serves h over TLS with httptest.NewTLSServer, closed when the test
-// ends, and returns a Browser for it: TLS because the Manager's default
-// cookie is Secure, which a browser sends over HTTPS only.
+// ends, and returns a Browser for it: HTTPS, the only scheme over which a
+// browser sends the Manager's default, Secure, cookie to a host that is
+// not loopback.
 func New(t testing.TB, h http.Handler) *Browser {
 	t.Helper()
 	srv := httptest.NewTLSServer(h)
@@ -69,11 +70,7 @@ func newBrowser(t reporter, base string, rt http.RoundTripper) *Browser {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		t.Fatalf("browsertest: base %q is not an absolute URL (%v)", base, err)
 	}
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatalf("browsertest: %v", err) // only for invalid options
-	}
-	b := &Browser{t: t, base: u, jar: jar}
+	b := &Browser{t: t, base: u, jar: newJar(t)}
 	b.client = &http.Client{
 		Transport: rt,
 		Jar:       jarView{b},
@@ -83,13 +80,23 @@ func newBrowser(t reporter, base string, rt http.RoundTripper) *Browser {
 	return b
 }
 
+func newJar(t reporter) *cookiejar.Jar {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatalf("browsertest: %v", err) // only for invalid options
+	}
+	return jar
+}
+
 // URL returns the base URL the Browser's targets are resolved against.
 func (b *Browser) URL() string { return b.base.String() }
 
 // AsHTTPS makes the jar take the Browser's plain-HTTP server for the HTTPS
 // site it stands for, so that it keeps and sends Secure cookies, as a
 // browser does when TLS ends in front of that server (a proxy under test):
-// the server reads the Cookie header a browser would send. It returns b.
+// the server reads the Cookie header a browser would send. (Recent Go
+// jars, as browsers, already treat loopback hosts as secure; AsHTTPS
+// makes it so on any toolchain and host.) It returns b.
 func (b *Browser) AsHTTPS() *Browser {
 	b.asHTTPS = true
 	return b
@@ -100,15 +107,21 @@ func (b *Browser) AsHTTPS() *Browser {
 // bound to the test's context. Send it with Do.
 func (b *Browser) NewRequest(method, target string, body io.Reader) *http.Request {
 	b.t.Helper()
-	ref, err := url.Parse(target)
-	if err != nil {
-		b.t.Fatalf("browsertest: target %q: %v", target, err)
-	}
-	req, err := http.NewRequestWithContext(b.t.Context(), method, b.base.ResolveReference(ref).String(), body)
+	req, err := http.NewRequestWithContext(b.t.Context(), method, b.resolve(target).String(), body)
 	if err != nil {
 		b.t.Fatalf("browsertest: %s %s: %v", method, target, err)
 	}
 	return req
+}
+
+// resolve is target resolved against the base URL.
+func (b *Browser) resolve(target string) *url.URL {
+	b.t.Helper()
+	ref, err := url.Parse(target)
+	if err != nil {
+		b.t.Fatalf("browsertest: target %q: %v", target, err)
+	}
+	return b.base.ResolveReference(ref)
 }
 
 // Do sends req with the cookies the jar holds for its URL, keeps those its
@@ -155,7 +168,7 @@ func (b *Browser) Cookies() map[string]string { return b.CookiesAt("") }
 func (b *Browser) CookiesAt(target string) map[string]string {
 	b.t.Helper()
 	out := map[string]string{}
-	for _, c := range b.jar.Cookies(b.jarURL(b.NewRequest(http.MethodGet, target, nil).URL)) {
+	for _, c := range b.jar.Cookies(b.jarURL(b.resolve(target))) {
 		out[c.Name] = c.Value
 	}
 	return out
@@ -177,11 +190,7 @@ func (b *Browser) DeleteCookie(name string) {
 // ResetCookies empties the jar, then puts each of cookies in it as
 // SetCookie does: a browser with another copy of the cookies.
 func (b *Browser) ResetCookies(cookies map[string]string) {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		b.t.Fatalf("browsertest: %v", err)
-	}
-	b.jar = jar
+	b.jar = newJar(b.t)
 	for name, value := range cookies {
 		b.SetCookie(name, value)
 	}
