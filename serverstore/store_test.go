@@ -547,13 +547,13 @@ func TestWithoutSealing(t *testing.T) {
 	sealed, plain := serverstore.New(b), serverstore.New(b, serverstore.WithoutSealing())
 	rec := newRecord(time.Hour)
 	rec.Data = []byte("readable by other programs")
-	token, key, data := stored(t, plain, b, rec)
+	token, _, data := stored(t, plain, b, rec)
 	require.Contains(t, string(data), "readable by other programs", "WithoutSealing stores the data as it is")
 	require.NotNil(t, load(t, sealed, token), "a store that seals reads plain records")
 
 	// A record sealed earlier loads, and is written unsealed at its next
 	// save.
-	token, key, data = stored(t, sealed, b, rec)
+	token, key, data := stored(t, sealed, b, rec)
 	require.NotContains(t, string(data), "readable by other programs")
 	got := load(t, plain, token)
 	require.NotNil(t, got)
