@@ -44,6 +44,8 @@ func startDemo(t *testing.T, keys ...[]byte) *demo {
 	return &demo{srv: srv, m: m, clock: clk}
 }
 
+// newBrowser is a browser with an empty jar for d; it reaches another demo
+// by its absolute URL, with the same cookies (they go by host, not port).
 func newBrowser(t *testing.T, d *demo) *browsertest.Browser { return browsertest.ForServer(t, d.srv) }
 
 func login(t *testing.T, b *browsertest.Browser) {
