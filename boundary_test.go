@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-sealed/session"
+	"github.com/go-sealed/session/internal/browsertest"
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/memstore"
 )
@@ -52,24 +52,24 @@ func TestDestroyAfterTheResponseBeganEndsTheServerRecord(t *testing.T) {
 	for how, start := range startResponse {
 		t.Run(how, func(t *testing.T) {
 			m, _, log := serverManager(t)
-			c := newClient(t, testApp(m))
-			c.get("/put?user=ada")
-			token := c.cookies["session"]
+			c := browsertest.InProcess(t, testApp(m))
+			c.Get("/put?user=ada")
+			token := c.Cookies()["session"]
 			require.NotEmpty(t, token)
 
-			c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c.SetHandler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s := m.Get(r)
 				_ = s.GetString("user")
 				start(w)
 				s.Destroy()
 				assert.NoError(t, s.Err(), "a server record can still be deleted")
-			}))
-			c.get("/logout")
+			})))
+			c.Get("/logout")
 
 			// The cookie could not be expired, but what it names is gone.
-			c.h = testApp(m)
-			c.cookies = map[string]string{"session": token}
-			assert.Empty(t, body(t, c.get("/get?k=user")), "the old cookie no longer logs the user in")
+			c.SetHandler(testApp(m))
+			c.ResetCookies(map[string]string{"session": token})
+			assert.Empty(t, text(t, c, "/get?k=user"), "the old cookie no longer logs the user in")
 			assert.NotContains(t, log.String(), "level=ERROR", "nothing was dropped, so nothing is logged")
 		})
 	}
@@ -77,16 +77,16 @@ func TestDestroyAfterTheResponseBeganEndsTheServerRecord(t *testing.T) {
 
 func TestDestroyAfterTheResponseBeganIsReportedForSealedCookies(t *testing.T) {
 	m, log := sealedManager(t)
-	c := newClient(t, testApp(m))
-	c.get("/put?user=ada")
+	c := browsertest.InProcess(t, testApp(m))
+	c.Get("/put?user=ada")
 	var err error
-	c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c.SetHandler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		_, _ = w.Write([]byte("bye"))
 		s.Destroy()
 		err = s.Err()
-	}))
-	c.get("/logout")
+	})))
+	c.Get("/logout")
 	require.ErrorIs(t, err, session.ErrResponseStarted)
 	assert.Contains(t, log.String(), "Destroy cannot be saved")
 	assert.Contains(t, log.String(), "level=ERROR")
@@ -95,27 +95,27 @@ func TestDestroyAfterTheResponseBeganIsReportedForSealedCookies(t *testing.T) {
 
 func TestRenewAfterTheResponseBeganChangesNothing(t *testing.T) {
 	bothModes(t, func(t *testing.T, m *session.Manager) {
-		c := newClient(t, testApp(m))
-		c.get("/put?user=ada")
-		before := body(t, c.get("/id"))
-		token := c.cookies["session"]
+		c := browsertest.InProcess(t, testApp(m))
+		c.Get("/put?user=ada")
+		before := text(t, c, "/id")
+		token := c.Cookies()["session"]
 		var err error
 		var id string
-		c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.SetHandler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s := m.Get(r)
 			_, _ = w.Write([]byte("hello"))
 			err = s.Renew()
 			id = s.ID()
-		}))
-		res := c.get("/login")
+		})))
+		res, _ := c.Get("/login")
 		require.ErrorIs(t, err, session.ErrResponseStarted)
 		assert.Equal(t, before, id, "the ID did not change")
 		assert.Empty(t, res.Header.Values("Set-Cookie"))
 
-		c.h = testApp(m)
-		assert.Equal(t, token, c.cookies["session"])
-		assert.Equal(t, before, body(t, c.get("/id")), "the old token still names the session")
-		assert.Equal(t, "ada", body(t, c.get("/get?k=user")))
+		c.SetHandler(testApp(m))
+		assert.Equal(t, token, c.Cookies()["session"])
+		assert.Equal(t, before, text(t, c, "/id"), "the old token still names the session")
+		assert.Equal(t, "ada", text(t, c, "/get?k=user"))
 	})
 }
 
@@ -136,36 +136,36 @@ func TestChangesAfterTheResponseBegan(t *testing.T) {
 	for name, tc := range changes {
 		t.Run(name+"/server: saved under the same token", func(t *testing.T) {
 			m, _, log := serverManager(t)
-			c := newClient(t, testApp(m))
-			c.get("/put?user=ada")
-			token := c.cookies["session"]
+			c := browsertest.InProcess(t, testApp(m))
+			c.Get("/put?user=ada")
+			token := c.Cookies()["session"]
 			var err error
-			c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c.SetHandler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s := m.Get(r)
 				_, _ = w.Write([]byte("page"))
 				tc.change(s)
 				err = s.Err()
-			}))
-			c.get("/")
+			})))
+			c.Get("/")
 			require.NoError(t, err)
 			assert.NotContains(t, log.String(), "level=ERROR")
-			require.Equal(t, token, c.cookies["session"])
+			require.Equal(t, token, c.Cookies()["session"])
 			s, err := m.LoadToken(t.Context(), token)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, describe(s), "the late change was saved")
 		})
 		t.Run(name+"/sealed: reported", func(t *testing.T) {
 			m, log := sealedManager(t)
-			c := newClient(t, testApp(m))
-			c.get("/put?user=ada")
+			c := browsertest.InProcess(t, testApp(m))
+			c.Get("/put?user=ada")
 			var err error
-			c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c.SetHandler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s := m.Get(r)
 				_, _ = w.Write([]byte("page"))
 				tc.change(s)
 				err = s.Err()
-			}))
-			c.get("/")
+			})))
+			c.Get("/")
 			require.ErrorIs(t, err, session.ErrResponseStarted)
 			assert.Contains(t, err.Error(), name)
 			assert.Contains(t, log.String(), "session: change after the response began")
@@ -217,19 +217,19 @@ func TestSetUserAndRememberMeAfterTheResponseBeganAreRefused(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			m, _, log := serverManager(t)
-			c := newClient(t, testApp(m))
-			c.get("/put?user=ada")
+			c := browsertest.InProcess(t, testApp(m))
+			c.Get("/put?user=ada")
 			var err error
-			c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c.SetHandler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s := m.Get(r)
 				_, _ = w.Write([]byte("page"))
 				change(s)
 				err = s.Err()
-			}))
-			c.get("/")
+			})))
+			c.Get("/")
 			require.ErrorIs(t, err, session.ErrResponseStarted)
 			assert.Contains(t, log.String(), "nothing was changed")
-			s, err := m.LoadToken(t.Context(), c.cookies["session"])
+			s, err := m.LoadToken(t.Context(), c.Cookies()["session"])
 			require.NoError(t, err)
 			assert.Empty(t, s.UserID())
 			assert.True(t, s.Deadline().After(time.Now().Add(23*time.Hour)), "still persistent, with the Lifetime's deadline")
@@ -239,28 +239,28 @@ func TestSetUserAndRememberMeAfterTheResponseBeganAreRefused(t *testing.T) {
 
 func TestExplicitSaveAfterTheResponseBegan(t *testing.T) {
 	m, _, _ := serverManager(t)
-	c := newClient(t, testApp(m))
-	c.get("/put?user=ada")
-	c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := browsertest.InProcess(t, testApp(m))
+	c.Get("/put?user=ada")
+	c.SetHandler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		_, _ = w.Write([]byte("page"))
 		s.Put("late", "yes")
 		assert.NoError(t, m.Save(w, s), "a server store keeps it under the same token")
-	}))
-	c.get("/")
-	c.h = testApp(m)
-	assert.Equal(t, "yes", body(t, c.get("/get?k=late")))
+	})))
+	c.Get("/")
+	c.SetHandler(testApp(m))
+	assert.Equal(t, "yes", text(t, c, "/get?k=late"))
 
 	sm, _ := sealedManager(t)
-	c = newClient(t, testApp(sm))
-	c.get("/put?user=ada")
-	c.h = sm.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c = browsertest.InProcess(t, testApp(sm))
+	c.Get("/put?user=ada")
+	c.SetHandler(sm.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := sm.Get(r)
 		_, _ = w.Write([]byte("page"))
 		s.Put("late", "yes")
 		assert.ErrorIs(t, sm.Save(w, s), session.ErrResponseStarted)
-	}))
-	c.get("/")
+	})))
+	c.Get("/")
 }
 
 func TestVary(t *testing.T) {
@@ -320,9 +320,9 @@ func TestResponsesThatSetTheCookieAreNeverSharedCacheable(t *testing.T) {
 
 	t.Run("a clearing response too", func(t *testing.T) {
 		m, _ := sealedManager(t)
-		c := newClient(t, testApp(m))
-		c.get("/put?user=ada")
-		res := c.get("/destroy")
+		c := browsertest.InProcess(t, testApp(m))
+		c.Get("/put?user=ada")
+		res, _ := c.Get("/destroy")
 		require.NotEmpty(t, res.Header.Values("Set-Cookie"))
 		assert.Equal(t, `private, no-cache="Set-Cookie"`, res.Header.Get("Cache-Control"))
 	})
@@ -342,7 +342,7 @@ func TestResponsesThatSetTheCookieAreNeverSharedCacheable(t *testing.T) {
 
 	t.Run("a read-only response keeps the handler's", func(t *testing.T) {
 		m, _ := sealedManager(t)
-		c := newClient(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := browsertest.InProcess(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/put" {
 				m.Get(r).Put("user", "ada")
 				return
@@ -350,8 +350,8 @@ func TestResponsesThatSetTheCookieAreNeverSharedCacheable(t *testing.T) {
 			_ = m.Get(r).GetString("user")
 			w.Header().Set("Cache-Control", "public, max-age=60")
 		})))
-		c.get("/put")
-		res := c.get("/read")
+		c.Get("/put")
+		res, _ := c.Get("/read")
 		assert.Empty(t, res.Header.Values("Set-Cookie"))
 		assert.Equal(t, "public, max-age=60", res.Header.Get("Cache-Control"), "Vary: Cookie keeps it apart")
 		assert.Equal(t, "Cookie", res.Header.Get("Vary"))
@@ -373,21 +373,21 @@ func TestResponsesThatSetTheCookieAreNeverSharedCacheable(t *testing.T) {
 
 func TestSetCookieWithMaxAgeCarriesExpires(t *testing.T) {
 	m, clk := newManager(newRecordStore())
-	c := newClient(t, testApp(m))
-	res := c.get("/put?user=ada")
+	c := browsertest.InProcess(t, testApp(m))
+	res, _ := c.Get("/put?user=ada")
 	cookies := res.Cookies()
 	require.Len(t, cookies, 1)
 	assert.Equal(t, int(session.DefaultLifetime/time.Second), cookies[0].MaxAge)
 	assert.True(t, clk.Now().Add(session.DefaultLifetime).Equal(cookies[0].Expires), "Expires %v matches Max-Age", cookies[0].Expires)
 
-	res = c.get("/destroy")
+	res, _ = c.Get("/destroy")
 	cookies = res.Cookies()
 	require.Len(t, cookies, 1)
 	assert.Equal(t, -1, cookies[0].MaxAge)
 	assert.True(t, cookies[0].Expires.Equal(time.Unix(0, 0)), "a deletion's Expires is in the past: %v", cookies[0].Expires)
 
-	c.get("/put?user=ada")
-	res = c.get("/forget")
+	c.Get("/put?user=ada")
+	res, _ = c.Get("/forget")
 	require.NotEmpty(t, res.Header.Get("Set-Cookie"))
 	assert.NotContains(t, res.Header.Get("Set-Cookie"), "Expires", "a browser-session cookie has neither")
 	assert.NotContains(t, res.Header.Get("Set-Cookie"), "Max-Age")
@@ -454,9 +454,9 @@ func TestDefaultsKeepTheCookieHeaderWithinProxyLimits(t *testing.T) {
 
 func TestCookieTossingCannotLogAUserOut(t *testing.T) {
 	bothModes(t, func(t *testing.T, m *session.Manager) {
-		c := newClient(t, testApp(m))
-		c.get("/put?user=ada")
-		token := c.cookies["session"]
+		c := browsertest.InProcess(t, testApp(m))
+		c.Get("/put?user=ada")
+		token := c.Cookies()["session"]
 		for _, header := range []string{
 			"session=junk; session=" + token,
 			"session=" + token + "; session=junk",
@@ -489,35 +489,30 @@ func TestCookieTossingBoundsTheWork(t *testing.T) {
 
 func TestStaleChunksOfConcurrentResponsesNeverBreakTheSession(t *testing.T) {
 	m, _ := sealedManager(t)
-	c := newClient(t, testApp(m))
-	c.get("/put?user=ada")
-	base := maps.Clone(c.cookies)
+	c := browsertest.InProcess(t, testApp(m))
+	c.Get("/put?user=ada")
+	base := c.Cookies()
 
 	// Concurrent requests of one session, whose saves give a token of two
 	// cookies, of one long cookie, and of one short one, answered in any
 	// order: the browser keeps, for each name, the last value it was sent.
 	respond := func(size int) *http.Response {
-		c.cookies = maps.Clone(base)
-		return c.get("/put?v=" + randomText(size))
+		c.ResetCookies(base)
+		res, _ := c.Get("/put?v=" + randomText(size))
+		return res
 	}
 	responses := map[string]*http.Response{"two": respond(4000), "long": respond(1800), "short": respond(10)}
 	require.Len(t, responses["two"].Cookies(), 2)
 	require.Greater(t, len(responses["long"].Cookies()[0].Value), 2048, "long enough to look for a continuation")
 	for _, order := range [][]string{{"two", "long"}, {"long", "two"}, {"two", "short"}, {"short", "two"}} {
-		c.cookies = maps.Clone(base)
+		c.ResetCookies(base)
 		for _, name := range order {
-			for _, ck := range responses[name].Cookies() {
-				if ck.MaxAge < 0 {
-					delete(c.cookies, ck.Name)
-				} else {
-					c.cookies[ck.Name] = ck.Value
-				}
-			}
+			c.Receive(responses[name])
 		}
 		if order[1] == "long" {
-			assert.NotContains(t, c.cookies, "session.1", "%v: a long cookie expires the chunk after it, which a reader would glue on", order)
+			assert.NotContains(t, c.Cookies(), "session.1", "%v: a long cookie expires the chunk after it, which a reader would glue on", order)
 		}
-		assert.Equal(t, "ada", body(t, c.get("/get?k=user")), "%v: the jar the browser ends with opens", order)
+		assert.Equal(t, "ada", text(t, c, "/get?k=user"), "%v: the jar the browser ends with opens", order)
 	}
 }
 
@@ -552,7 +547,7 @@ func TestMisconfiguredCookiesPanicAtStart(t *testing.T) {
 
 func TestSetUserWithAnotherUserRenews(t *testing.T) {
 	m, store, _ := serverManager(t)
-	c := newClient(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := browsertest.InProcess(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		switch r.URL.Path {
 		case "/visit":
@@ -562,11 +557,11 @@ func TestSetUserWithAnotherUserRenews(t *testing.T) {
 		}
 		fmt.Fprint(w, s.ID())
 	})))
-	before := body(t, c.get("/visit"))
-	planted := c.cookies["session"]
-	after := body(t, c.get("/login?user=ada"))
+	before := text(t, c, "/visit")
+	planted := c.Cookies()["session"]
+	after := text(t, c, "/login?user=ada")
 	assert.NotEqual(t, before, after, "a new ID")
-	assert.NotEqual(t, planted, c.cookies["session"], "a new token")
+	assert.NotEqual(t, planted, c.Cookies()["session"], "a new token")
 	s, err := m.LoadToken(t.Context(), planted)
 	require.NoError(t, err)
 	assert.True(t, s.IsNew(), "the pre-login token no longer names the session")
@@ -575,9 +570,9 @@ func TestSetUserWithAnotherUserRenews(t *testing.T) {
 	require.Len(t, list, 1)
 
 	// The same user again is no change: no renewal.
-	token := c.cookies["session"]
-	body(t, c.get("/login?user=ada"))
-	assert.Equal(t, token, c.cookies["session"])
+	token := c.Cookies()["session"]
+	text(t, c, "/login?user=ada")
+	assert.Equal(t, token, c.Cookies()["session"])
 }
 
 func TestMisconfigurationPanicsOnEveryUseOutsideHandler(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
 	"github.com/go-sealed/session/examples/demo/app"
+	"github.com/go-sealed/session/internal/browsertest"
 )
 
 // demo is one running instance of the demo app in cookie mode.
@@ -44,63 +44,13 @@ func startDemo(t *testing.T, keys ...[]byte) *demo {
 	return &demo{srv: srv, m: m, clock: clk}
 }
 
-// browser is an HTTP client with a cookie jar that does not follow
-// redirects, so that tests see them.
-type browser struct {
-	t   *testing.T
-	c   *http.Client
-	jar *cookiejar.Jar
-}
+// newBrowser is a browser with an empty jar for d; it reaches another demo
+// by its absolute URL, with the same cookies (they go by host, not port).
+func newBrowser(t *testing.T, d *demo) *browsertest.Browser { return browsertest.ForServer(t, d.srv) }
 
-func newJar() *cookiejar.Jar {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		panic(err) // only for invalid options
-	}
-	return jar
-}
-
-func newBrowser(t *testing.T, d *demo) *browser {
-	jar := newJar()
-	c := d.srv.Client()
-	c.Jar = jar
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &browser{t: t, c: c, jar: jar}
-}
-
-// on sends the next request to another instance, keeping the cookies.
-func (b *browser) do(d *demo, method, path string, form url.Values) (*http.Response, string) {
-	b.t.Helper()
-	var res *http.Response
-	var err error
-	if method == http.MethodPost {
-		res, err = b.c.PostForm(d.srv.URL+path, form)
-	} else {
-		res, err = b.c.Get(d.srv.URL + path)
-	}
-	require.NoError(b.t, err)
-	defer res.Body.Close()
-	return res, body(b.t, res)
-}
-
-// cookies returns the session cookies the jar holds for d, by name.
-func (b *browser) cookies(d *demo) map[string]string {
-	u, _ := url.Parse(d.srv.URL)
-	out := map[string]string{}
-	for _, c := range b.jar.Cookies(u) {
-		out[c.Name] = c.Value
-	}
-	return out
-}
-
-func (b *browser) setCookie(d *demo, name, value string) {
-	u, _ := url.Parse(d.srv.URL)
-	b.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
-}
-
-func login(t *testing.T, b *browser, d *demo) {
+func login(t *testing.T, b *browsertest.Browser) {
 	t.Helper()
-	res, _ := b.do(d, http.MethodPost, "/login", url.Values{"username": {"admin"}, "password": {"123"}})
+	res, _ := b.Post("/login", url.Values{"username": {"admin"}, "password": {"123"}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	require.Equal(t, "/dashboard", res.Header.Get("Location"))
 }
@@ -109,12 +59,12 @@ func TestDemoSetGetDelete(t *testing.T) {
 	d := startDemo(t, cookiesession.GenerateKey())
 	b := newBrowser(t, d)
 
-	_, got := b.do(d, "GET", "/get", nil)
+	_, got := b.Get("/get")
 	assert.JSONEq(t, `{"username":null,"lastVisit":null}`, got)
 
-	res, _ := b.do(d, "GET", "/set", nil)
+	res, _ := b.Get("/set")
 	assert.Equal(t, 200, res.StatusCode)
-	_, got = b.do(d, "GET", "/get", nil)
+	_, got = b.Get("/get")
 	var v struct {
 		Username  string
 		LastVisit time.Time
@@ -123,49 +73,49 @@ func TestDemoSetGetDelete(t *testing.T) {
 	assert.Equal(t, "john_doe", v.Username)
 	assert.WithinDuration(t, time.Now(), v.LastVisit, time.Minute)
 
-	res, _ = b.do(d, "GET", "/delete", nil)
+	res, _ = b.Get("/delete")
 	assert.Equal(t, 200, res.StatusCode)
-	_, got = b.do(d, "GET", "/get", nil)
+	_, got = b.Get("/get")
 	assert.JSONEq(t, `{"username":null,"lastVisit":null}`, got)
-	assert.Empty(t, b.cookies(d), "the cookie is gone")
+	assert.Empty(t, b.Cookies(), "the cookie is gone")
 }
 
 func TestDemoLoginDashboardLogout(t *testing.T) {
 	d := startDemo(t, cookiesession.GenerateKey())
 	b := newBrowser(t, d)
 
-	res, _ := b.do(d, "GET", "/dashboard", nil)
+	res, _ := b.Get("/dashboard")
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
 	assert.Equal(t, "/login", res.Header.Get("Location"))
 
-	res, page := b.do(d, "GET", "/login", nil)
+	res, page := b.Get("/login")
 	assert.Equal(t, 200, res.StatusCode)
 	assert.Contains(t, page, `name="password"`)
 
-	res, _ = b.do(d, "POST", "/login", url.Values{"username": {"admin"}, "password": {"wrong"}})
+	res, _ = b.Post("/login", url.Values{"username": {"admin"}, "password": {"wrong"}})
 	assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
 
-	b.do(d, "GET", "/set", nil) // a session from before the login
-	before := b.cookies(d)["session"]
-	login(t, b, d)
-	after := b.cookies(d)["session"]
+	b.Get("/set") // a session from before the login
+	before := b.Cookies()["session"]
+	login(t, b)
+	after := b.Cookies()["session"]
 	assert.NotEqual(t, before, after)
 
-	res, page = b.do(d, "GET", "/dashboard", nil)
+	res, page = b.Get("/dashboard")
 	assert.Equal(t, 200, res.StatusCode)
 	assert.Equal(t, "Welcome admin", page)
 
-	res, page = b.do(d, "POST", "/logout", nil)
+	res, page = b.Post("/logout", nil)
 	assert.Equal(t, 200, res.StatusCode)
 	assert.Equal(t, "Logged out", page)
-	res, _ = b.do(d, "GET", "/dashboard", nil)
+	res, _ = b.Get("/dashboard")
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
 }
 
 func TestDemoCookieAttributes(t *testing.T) {
 	d := startDemo(t, cookiesession.GenerateKey())
 	b := newBrowser(t, d)
-	res, _ := b.do(d, "GET", "/set", nil)
+	res, _ := b.Get("/set")
 	require.Len(t, res.Cookies(), 1)
 	c := res.Cookies()[0]
 	assert.Equal(t, "session", c.Name)
@@ -182,13 +132,13 @@ func TestDemoCookieAttributes(t *testing.T) {
 func TestDemoCartAndChunking(t *testing.T) {
 	d := startDemo(t, cookiesession.GenerateKey())
 	b := newBrowser(t, d)
-	login(t, b, d)
+	login(t, b)
 
 	var want []string
 	var largest int
 	for i := 0; ; i++ {
 		item := fmt.Sprintf("item-%03d-%s", i, strings.Repeat("x", 40))
-		res, _ := b.do(d, "POST", "/add-to-cart", url.Values{"item": {item}})
+		res, _ := b.Post("/add-to-cart", url.Values{"item": {item}})
 		if res.StatusCode == http.StatusRequestEntityTooLarge {
 			// The cart no longer fits the default cookie budget: the
 			// save fails cleanly, and the cart stays as it was.
@@ -203,32 +153,32 @@ func TestDemoCartAndChunking(t *testing.T) {
 			largest = max(largest, len(sc))
 		}
 	}
-	jar := b.cookies(d)
+	jar := b.Cookies()
 	assert.Contains(t, jar, "session.1", "a full cart spans several cookies")
 	assert.Greater(t, len(want), 80, "the default budget holds a cart of dozens of items")
 	t.Logf("cart of %d items: %d cookies, largest Set-Cookie %d bytes", len(want), len(jar), largest)
 
-	_, got := b.do(d, "GET", "/cart", nil)
+	_, got := b.Get("/cart")
 	var cart []string
 	require.NoError(t, json.Unmarshal([]byte(got), &cart))
 	assert.Equal(t, want, cart)
 
-	_, page := b.do(d, "GET", "/dashboard", nil)
+	_, page := b.Get("/dashboard")
 	assert.Equal(t, "Welcome admin", page, "still logged in across chunks")
 
 	// Logging out expires every chunk.
-	b.do(d, "POST", "/logout", nil)
-	assert.Empty(t, b.cookies(d))
+	b.Post("/logout", nil)
+	assert.Empty(t, b.Cookies())
 }
 
 func TestDemoFlash(t *testing.T) {
 	d := startDemo(t, cookiesession.GenerateKey())
 	b := newBrowser(t, d)
-	b.do(d, "POST", "/flash", url.Values{"message": {"Saved!"}})
-	b.do(d, "POST", "/flash", url.Values{"message": {"And again"}})
-	_, got := b.do(d, "GET", "/flash", nil)
+	b.Post("/flash", url.Values{"message": {"Saved!"}})
+	b.Post("/flash", url.Values{"message": {"And again"}})
+	_, got := b.Get("/flash")
 	assert.JSONEq(t, `["Saved!","And again"]`, got)
-	_, got = b.do(d, "GET", "/flash", nil)
+	_, got = b.Get("/flash")
 	assert.JSONEq(t, `[]`, got, "flashes are consumed")
 }
 
@@ -236,14 +186,14 @@ func TestDemoKeyRotationLogsNoOneOut(t *testing.T) {
 	oldKey, newKey := cookiesession.GenerateKey(), cookiesession.GenerateKey()
 	before := startDemo(t, oldKey)
 	b := newBrowser(t, before)
-	login(t, b, before)
-	sealedWithOld := b.cookies(before)["session"]
+	login(t, b)
+	sealedWithOld := b.Cookies()["session"]
 
 	// Step 1: the new key is added second (opens, does not seal yet).
 	// Step 2: it is promoted: it seals, and the old one only opens.
 	promoted := startDemo(t, newKey, oldKey)
-	b.setCookie(promoted, "session", sealedWithOld)
-	res, page := b.do(promoted, "GET", "/dashboard", nil)
+	b.SetCookie("session", sealedWithOld)
+	res, page := b.Get(promoted.srv.URL + "/dashboard")
 	assert.Equal(t, "Welcome admin", page)
 	require.Len(t, res.Cookies(), 1, "a cookie under a retired key is re-sealed on the spot")
 	resealed := res.Cookies()[0].Value
@@ -252,21 +202,21 @@ func TestDemoKeyRotationLogsNoOneOut(t *testing.T) {
 	// Step 3: the old key is dropped. The re-sealed cookie still works,
 	// the one sealed with the old key does not.
 	after := startDemo(t, newKey)
-	b.setCookie(after, "session", resealed)
-	_, page = b.do(after, "GET", "/dashboard", nil)
+	b.SetCookie("session", resealed)
+	_, page = b.Get(after.srv.URL + "/dashboard")
 	assert.Equal(t, "Welcome admin", page)
 
 	stale := newBrowser(t, after)
-	stale.setCookie(after, "session", sealedWithOld)
-	res, _ = stale.do(after, "GET", "/dashboard", nil)
+	stale.SetCookie("session", sealedWithOld)
+	res, _ = stale.Get("/dashboard")
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
 }
 
 func TestDemoTamperedCookieIsLoggedOutNeverAnError(t *testing.T) {
 	d := startDemo(t, cookiesession.GenerateKey())
 	b := newBrowser(t, d)
-	login(t, b, d)
-	good := b.cookies(d)["session"]
+	login(t, b)
+	good := b.Cookies()["session"]
 
 	tampered := map[string]string{
 		"one character changed": good[:20] + string("AB"[boolToInt(good[20] == 'A')]) + good[21:],
@@ -279,8 +229,8 @@ func TestDemoTamperedCookieIsLoggedOutNeverAnError(t *testing.T) {
 	for name, value := range tampered {
 		t.Run(name, func(t *testing.T) {
 			evil := newBrowser(t, d)
-			evil.setCookie(d, "session", value)
-			res, _ := evil.do(d, "GET", "/dashboard", nil)
+			evil.SetCookie("session", value)
+			res, _ := evil.Get("/dashboard")
 			assert.Equal(t, http.StatusSeeOther, res.StatusCode, "a new empty session: back to the login")
 		})
 	}
@@ -296,16 +246,16 @@ func boolToInt(b bool) int {
 func sealOnOtherKey(t *testing.T) string {
 	other := startDemo(t, cookiesession.GenerateKey())
 	b := newBrowser(t, other)
-	login(t, b, other)
-	return b.cookies(other)["session"]
+	login(t, b)
+	return b.Cookies()["session"]
 }
 
 func TestDemoCookieCannotMoveToAnotherName(t *testing.T) {
 	key := cookiesession.GenerateKey()
 	d := startDemo(t, key)
 	b := newBrowser(t, d)
-	login(t, b, d)
-	token := b.cookies(d)["session"]
+	login(t, b)
+	token := b.Cookies()["session"]
 
 	store, err := cookiesession.New(key)
 	require.NoError(t, err)
@@ -315,8 +265,8 @@ func TestDemoCookieCannotMoveToAnotherName(t *testing.T) {
 	defer srv.Close()
 	other := &demo{srv: srv, m: admin}
 	evil := newBrowser(t, other)
-	evil.setCookie(other, "admin_session", token)
-	res, _ := evil.do(other, "GET", "/dashboard", nil)
+	evil.SetCookie("admin_session", token)
+	res, _ := evil.Get("/dashboard")
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode, "the seal is bound to its cookie name")
 }
 
@@ -325,15 +275,15 @@ func TestDemoExpiryIsEnforcedInsideTheSeal(t *testing.T) {
 	d.m.IdleTimeout = 20 * time.Minute
 	d.m.Lifetime = 2 * time.Hour
 	b := newBrowser(t, d)
-	login(t, b, d)
-	token := b.cookies(d)["session"]
+	login(t, b)
+	token := b.Cookies()["session"]
 
 	// The browser keeps the cookie (a copy, here), but the server refuses
 	// the session once it is idle for longer than IdleTimeout.
 	d.clock.Add(21 * time.Minute)
 	replay := newBrowser(t, d)
-	replay.setCookie(d, "session", token)
-	res, _ := replay.do(d, "GET", "/dashboard", nil)
+	replay.SetCookie("session", token)
+	res, _ := replay.Get("/dashboard")
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
 
 	// Kept active, it still ends at Lifetime.
@@ -341,13 +291,13 @@ func TestDemoExpiryIsEnforcedInsideTheSeal(t *testing.T) {
 	d2.m.IdleTimeout = 20 * time.Minute
 	d2.m.Lifetime = time.Hour
 	b2 := newBrowser(t, d2)
-	login(t, b2, d2)
+	login(t, b2)
 	for range 5 {
 		d2.clock.Add(11 * time.Minute)
-		_, page := b2.do(d2, "GET", "/dashboard", nil)
+		_, page := b2.Get("/dashboard")
 		require.Equal(t, "Welcome admin", page)
 	}
 	d2.clock.Add(6 * time.Minute)
-	res, _ = b2.do(d2, "GET", "/dashboard", nil)
+	res, _ = b2.Get("/dashboard")
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
 }

@@ -3,13 +3,13 @@ package session_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"time"
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/internal/browsertest"
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/memstore"
 )
@@ -80,16 +80,10 @@ func Example_serverSide() {
 
 // browse gets paths in turn with one cookie jar and prints each body.
 func browse(srv *httptest.Server, paths ...string) {
-	c := srv.Client()
-	c.Jar = newJar()
+	b := browsertest.ForServer(nil, srv)
 	for _, p := range paths {
-		res, err := c.Get(srv.URL + p)
-		if err != nil {
-			panic(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		fmt.Println(string(b))
+		_, body := b.Get(p)
+		fmt.Println(body)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/internal/browsertest"
 )
 
 // updaterStore is a recordStore that is also ServerSide, as server-side
@@ -73,52 +74,52 @@ func TestMergeKeepsConcurrentChanges(t *testing.T) {
 	m, _ := newManager(store)
 	var inner http.Handler
 	mux := http.NewServeMux()
-	var c *client
+	var c *browsertest.Browser
 	mux.HandleFunc("/outer", func(w http.ResponseWriter, r *http.Request) {
 		s := m.Get(r)
 		_ = s.Keys() // load
 		if r.URL.Query().Has("concurrent") {
 			// Another request of the session saves between this one's
 			// load and its save.
-			c.get("/put?b=from-inner")
+			c.Get("/put?b=from-inner")
 		}
 		s.Put("a", "from-outer")
 		if r.URL.Query().Has("twice") {
 			require.NoError(t, m.Save(w, s))
-			c.get("/put?c=from-inner")
+			c.Get("/put?c=from-inner")
 			s.Put("d", "from-outer")
 		}
 	})
 	inner = testApp(m)
 	mux.Handle("/put", inner)
 	mux.Handle("/get", inner)
-	c = newClient(t, m.Handler(mux))
+	c = browsertest.InProcess(t, m.Handler(mux))
 
 	values := func() map[string]string {
 		got := map[string]string{}
 		for _, k := range []string{"a", "b", "c", "d", "z"} {
-			if v := body(t, c.get("/get?k="+k)); v != "" {
+			if v := text(t, c, "/get?k="+k); v != "" {
 				got[k] = v
 			}
 		}
 		return got
 	}
 
-	c.get("/put?z=start")
-	c.get("/outer")
+	c.Get("/put?z=start")
+	c.Get("/outer")
 	assert.Equal(t, map[string]string{"a": "from-outer", "z": "start"}, values(), "no concurrent save")
 
-	c.get("/put?a=&b=")
-	c.get("/outer?concurrent")
+	c.Get("/put?a=&b=")
+	c.Get("/outer?concurrent")
 	assert.Equal(t, map[string]string{"a": "from-outer", "b": "from-inner", "z": "start"}, values(), "a concurrent save to another key survives")
 
-	c.get("/put?a=&b=")
-	c.get("/outer?twice")
+	c.Get("/put?a=&b=")
+	c.Get("/outer?twice")
 	assert.Equal(t, map[string]string{"a": "from-outer", "c": "from-inner", "d": "from-outer", "z": "start"}, values(),
 		"a save after the request's first save merges too")
 
-	c.get("/put?a=&b=&c=&d=")
-	c.get("/outer?concurrent&twice")
+	c.Get("/put?a=&b=&c=&d=")
+	c.Get("/outer?concurrent&twice")
 	assert.Equal(t, map[string]string{"a": "from-outer", "b": "from-inner", "c": "from-inner", "d": "from-outer", "z": "start"}, values())
 	assert.Positive(t, store.updates)
 	// Each first save of a loaded session passes what it loaded; the

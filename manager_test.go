@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-sealed/session"
+	"github.com/go-sealed/session/internal/browsertest"
 )
 
 // recordStore is a Store kept in a map, counting its calls. It stands in
@@ -104,42 +105,17 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// client sends requests through a handler, keeping cookies like a browser
-// would: it honours Set-Cookie, including deletion by Max-Age=0.
-type client struct {
-	t       *testing.T
-	h       http.Handler
-	cookies map[string]string
-}
-
-func newClient(t *testing.T, h http.Handler) *client {
-	return &client{t: t, h: h, cookies: map[string]string{}}
-}
-
-func (c *client) do(method, path string) *http.Response {
-	req := httptest.NewRequest(method, path, nil)
-	for name, value := range c.cookies {
-		req.AddCookie(&http.Cookie{Name: name, Value: value})
-	}
-	rec := httptest.NewRecorder()
-	c.h.ServeHTTP(rec, req)
-	res := rec.Result()
-	for _, ck := range res.Cookies() {
-		if ck.MaxAge < 0 {
-			delete(c.cookies, ck.Name)
-		} else {
-			c.cookies[ck.Name] = ck.Value
-		}
-	}
-	return res
-}
-
-func (c *client) get(path string) *http.Response { return c.do(http.MethodGet, path) }
-
 func body(t *testing.T, res *http.Response) string {
 	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// text is the body of c's GET of path.
+func text(t *testing.T, c *browsertest.Browser, path string) string {
+	t.Helper()
+	_, s := c.Get(path)
+	return s
 }
 
 // testApp wires a Manager to a few routes that exercise the session.
@@ -196,10 +172,10 @@ func TestNewDefaultsAreSecure(t *testing.T) {
 func TestUntouchedSessionCostsNothing(t *testing.T) {
 	store := newRecordStore()
 	m, _ := newManager(store)
-	c := newClient(t, testApp(m))
-	c.cookies["session"] = "whatever-the-client-sends"
+	c := browsertest.InProcess(t, testApp(m))
+	c.SetCookie("session", "whatever-the-client-sends")
 
-	res := c.get("/none")
+	res, _ := c.Get("/none")
 	assert.Equal(t, "no session used", body(t, res))
 	assert.Empty(t, res.Header.Values("Set-Cookie"))
 	loads, saves, dels := store.counts()
@@ -209,9 +185,9 @@ func TestUntouchedSessionCostsNothing(t *testing.T) {
 func TestNewEmptySessionSetsNoCookie(t *testing.T) {
 	store := newRecordStore()
 	m, _ := newManager(store)
-	c := newClient(t, testApp(m))
+	c := browsertest.InProcess(t, testApp(m))
 
-	res := c.get("/get?k=x")
+	res, _ := c.Get("/get?k=x")
 	assert.Empty(t, res.Header.Values("Set-Cookie"))
 	_, saves, _ := store.counts()
 	assert.Zero(t, saves)
@@ -239,9 +215,9 @@ func TestSetUserAloneStartsASession(t *testing.T) {
 func TestPutSetsSecureCookieAndReadsBack(t *testing.T) {
 	store := newRecordStore()
 	m, _ := newManager(store)
-	c := newClient(t, testApp(m))
+	c := browsertest.InProcess(t, testApp(m))
 
-	res := c.get("/put?user=ada")
+	res, _ := c.Get("/put?user=ada")
 	cookies := res.Cookies()
 	require.Len(t, cookies, 1)
 	ck := cookies[0]
@@ -253,7 +229,7 @@ func TestPutSetsSecureCookieAndReadsBack(t *testing.T) {
 	assert.Equal(t, int((24 * time.Hour).Seconds()), ck.MaxAge, "persistent until the Lifetime ends")
 
 	store.resetCounts()
-	res = c.get("/get?k=user")
+	res, _ = c.Get("/get?k=user")
 	assert.Equal(t, "ada", body(t, res))
 	assert.Empty(t, res.Header.Values("Set-Cookie"), "a read-only request sets no cookie")
 	loads, saves, dels := store.counts()
@@ -262,9 +238,9 @@ func TestPutSetsSecureCookieAndReadsBack(t *testing.T) {
 
 func TestRememberMeFalseGivesBrowserSessionCookie(t *testing.T) {
 	m, _ := newManager(newRecordStore())
-	c := newClient(t, testApp(m))
-	c.get("/put?a=1")
-	res := c.get("/forget")
+	c := browsertest.InProcess(t, testApp(m))
+	c.Get("/put?a=1")
+	res, _ := c.Get("/forget")
 	require.Len(t, res.Cookies(), 1)
 	assert.Zero(t, res.Cookies()[0].MaxAge)
 	assert.NotContains(t, res.Header.Get("Set-Cookie"), "Max-Age")
@@ -351,8 +327,8 @@ func TestStoreFailureGoesToErrorFunc(t *testing.T) {
 	m, _ := newManager(store)
 	var logged strings.Builder
 	m.Logger = slogTo(&logged)
-	c := newClient(t, testApp(m))
-	c.get("/put?user=ada")
+	c := browsertest.InProcess(t, testApp(m))
+	c.Get("/put?user=ada")
 
 	t.Run("save", func(t *testing.T) {
 		store.failSave = errors.New("backend down, token=SECRET")
@@ -376,12 +352,12 @@ func TestStoreFailureGoesToErrorFunc(t *testing.T) {
 	t.Run("load", func(t *testing.T) {
 		store.failLoad = errors.New("backend down")
 		store.resetCounts()
-		res := c.get("/put?user=mallory")
+		res, _ := c.Get("/put?user=mallory")
 		store.failLoad = nil
 		assert.Equal(t, 500, res.StatusCode)
 		_, saves, _ := store.counts()
 		assert.Zero(t, saves, "an empty session never overwrites one that failed to load")
-		assert.Equal(t, "ada", body(t, c.get("/get?k=user")), "the real session is intact")
+		assert.Equal(t, "ada", text(t, c, "/get?k=user"), "the real session is intact")
 	})
 
 	t.Run("custom ErrorFunc", func(t *testing.T) {
@@ -391,7 +367,7 @@ func TestStoreFailureGoesToErrorFunc(t *testing.T) {
 			http.Error(w, "try again", http.StatusServiceUnavailable)
 		}
 		defer func() { m.ErrorFunc = nil }()
-		res := c.get("/get?k=user")
+		res, _ := c.Get("/get?k=user")
 		assert.Equal(t, 503, res.StatusCode)
 	})
 }
@@ -400,18 +376,18 @@ func TestRollingIdleTimeout(t *testing.T) {
 	store := newRecordStore()
 	m, clk := newManager(store)
 	m.IdleTimeout = 10 * time.Minute // touched at most every minute
-	c := newClient(t, testApp(m))
-	c.get("/put?user=ada")
+	c := browsertest.InProcess(t, testApp(m))
+	c.Get("/put?user=ada")
 
 	clk.Add(30 * time.Second)
 	store.resetCounts()
-	res := c.get("/get?k=user")
+	res, _ := c.Get("/get?k=user")
 	assert.Equal(t, "ada", body(t, res))
 	_, saves, _ := store.counts()
 	assert.Zero(t, saves, "no re-save within the touch interval")
 
 	clk.Add(time.Minute)
-	res = c.get("/get?k=user")
+	res, _ = c.Get("/get?k=user")
 	assert.Equal(t, "ada", body(t, res))
 	_, saves, _ = store.counts()
 	assert.Equal(t, 1, saves, "the idle deadline is extended after the touch interval")
@@ -421,79 +397,79 @@ func TestRollingIdleTimeout(t *testing.T) {
 	// Kept alive by use well past one IdleTimeout...
 	for range 5 {
 		clk.Add(5 * time.Minute)
-		assert.Equal(t, "ada", body(t, c.get("/get?k=user")))
+		assert.Equal(t, "ada", text(t, c, "/get?k=user"))
 	}
 	// ...and gone after a whole IdleTimeout unused, even with the cookie kept.
 	clk.Add(10*time.Minute + time.Second)
-	assert.Empty(t, body(t, c.get("/get?k=user")))
+	assert.Empty(t, text(t, c, "/get?k=user"))
 }
 
 func TestLifetimeIsAbsolute(t *testing.T) {
 	m, clk := newManager(newRecordStore())
 	m.Lifetime = time.Hour
 	m.IdleTimeout = 30 * time.Minute
-	c := newClient(t, testApp(m))
-	c.get("/put?user=ada")
+	c := browsertest.InProcess(t, testApp(m))
+	c.Get("/put?user=ada")
 	for range 5 {
 		clk.Add(11 * time.Minute)
-		assert.Equal(t, "ada", body(t, c.get("/get?k=user")))
+		assert.Equal(t, "ada", text(t, c, "/get?k=user"))
 	}
 	clk.Add(6 * time.Minute) // 61 minutes after creation
-	assert.Empty(t, body(t, c.get("/get?k=user")))
+	assert.Empty(t, text(t, c, "/get?k=user"))
 }
 
 func TestShortenedLimitsApplyToExistingSessions(t *testing.T) {
 	store := newRecordStore()
 	m, clk := newManager(store)
-	c := newClient(t, testApp(m))
-	c.get("/put?user=ada")
+	c := browsertest.InProcess(t, testApp(m))
+	c.Get("/put?user=ada")
 	clk.Add(2 * time.Hour)
 	m.Lifetime = time.Hour
 	store.resetCounts()
-	res := c.get("/get?k=user")
+	res, _ := c.Get("/get?k=user")
 	assert.Empty(t, body(t, res))
 	_, _, dels := store.counts()
 	assert.Equal(t, 1, dels, "a record rejected under the new limits is deleted")
-	assert.Empty(t, c.cookies, "and its cookie expired")
+	assert.Empty(t, c.Cookies(), "and its cookie expired")
 }
 
 func TestRenewChangesIDAndRevokesOldToken(t *testing.T) {
 	store := newRecordStore()
 	m, _ := newManager(store)
-	c := newClient(t, testApp(m))
-	c.get("/put?user=ada")
-	oldCookie := c.cookies["session"]
-	oldID := body(t, c.get("/id"))
+	c := browsertest.InProcess(t, testApp(m))
+	c.Get("/put?user=ada")
+	oldCookie := c.Cookies()["session"]
+	oldID := text(t, c, "/id")
 
-	c.get("/renew")
-	newID := body(t, c.get("/id"))
+	c.Get("/renew")
+	newID := text(t, c, "/id")
 	assert.NotEqual(t, oldID, newID)
-	assert.NotEqual(t, oldCookie, c.cookies["session"])
-	assert.Equal(t, "ada", body(t, c.get("/get?k=user")), "data survives Renew")
+	assert.NotEqual(t, oldCookie, c.Cookies()["session"])
+	assert.Equal(t, "ada", text(t, c, "/get?k=user"), "data survives Renew")
 
-	thief := newClient(t, testApp(m))
-	thief.cookies["session"] = oldCookie
-	assert.Empty(t, body(t, thief.get("/get?k=user")), "the old token loads nothing")
+	thief := browsertest.InProcess(t, testApp(m))
+	thief.SetCookie("session", oldCookie)
+	assert.Empty(t, text(t, thief, "/get?k=user"), "the old token loads nothing")
 }
 
 func TestDestroy(t *testing.T) {
 	store := newRecordStore()
 	m, _ := newManager(store)
-	c := newClient(t, testApp(m))
-	c.get("/put?user=ada")
-	old := c.cookies["session"]
+	c := browsertest.InProcess(t, testApp(m))
+	c.Get("/put?user=ada")
+	old := c.Cookies()["session"]
 
-	res := c.get("/destroy")
+	res, _ := c.Get("/destroy")
 	require.Len(t, res.Cookies(), 1)
 	assert.Equal(t, -1, res.Cookies()[0].MaxAge, "cookie expired")
-	assert.Empty(t, c.cookies)
+	assert.Empty(t, c.Cookies())
 	store.mu.Lock()
 	assert.Empty(t, store.records, "record deleted")
 	store.mu.Unlock()
 
-	thief := newClient(t, testApp(m))
-	thief.cookies["session"] = old
-	assert.Empty(t, body(t, thief.get("/get?k=user")))
+	thief := browsertest.InProcess(t, testApp(m))
+	thief.SetCookie("session", old)
+	assert.Empty(t, text(t, thief, "/get?k=user"))
 }
 
 func TestDestroyThenPutStartsNewSession(t *testing.T) {
@@ -506,19 +482,19 @@ func TestDestroyThenPutStartsNewSession(t *testing.T) {
 		assert.NotEqual(t, before, s.ID())
 		assert.True(t, s.IsNew())
 	}))
-	c := newClient(t, testApp(m))
-	c.get("/put?user=ada")
-	c.h = h
-	c.get("/")
-	c.h = testApp(m)
-	assert.Empty(t, body(t, c.get("/get?k=user")))
+	c := browsertest.InProcess(t, testApp(m))
+	c.Get("/put?user=ada")
+	c.SetHandler(h)
+	c.Get("/")
+	c.SetHandler(testApp(m))
+	assert.Empty(t, text(t, c, "/get?k=user"))
 }
 
 func TestTamperedOrUnknownTokenIsNewSession(t *testing.T) {
 	m, _ := newManager(newRecordStore())
-	c := newClient(t, testApp(m))
-	c.cookies["session"] = "not-a-token-this-store-knows"
-	res := c.get("/id")
+	c := browsertest.InProcess(t, testApp(m))
+	c.SetCookie("session", "not-a-token-this-store-knows")
+	res, _ := c.Get("/id")
 	assert.NotEmpty(t, body(t, res), "a new session has an ID")
 	assert.Equal(t, 200, res.StatusCode)
 	require.Len(t, res.Cookies(), 1)
@@ -529,29 +505,29 @@ func TestChunking(t *testing.T) {
 	store := newRecordStore()
 	m, _ := newManager(store)
 	m.Cookie.MaxChunks, m.Cookie.MaxBytes = 8, 64<<10 // past the defaults, knowingly
-	c := newClient(t, testApp(m))
+	c := browsertest.InProcess(t, testApp(m))
 
 	store.tokenPadding = 10000 // ~10 KB tokens: three cookies
-	res := c.get("/put?user=ada")
+	res, _ := c.Get("/put?user=ada")
 	setCookies := res.Header.Values("Set-Cookie")
 	require.Len(t, setCookies, 3)
 	for _, sc := range setCookies {
 		assert.LessOrEqual(t, len(sc), session.MaxCookieSize)
 	}
-	assert.Contains(t, c.cookies, "session.1")
-	assert.Contains(t, c.cookies, "session.2")
-	assert.Equal(t, "ada", body(t, c.get("/get?k=user")), "chunks reassemble")
+	assert.Contains(t, c.Cookies(), "session.1")
+	assert.Contains(t, c.Cookies(), "session.2")
+	assert.Equal(t, "ada", text(t, c, "/get?k=user"), "chunks reassemble")
 
 	store.tokenPadding = 0
-	c.get("/renew") // a short token now: the stale chunks are expired
-	assert.Equal(t, []string{"session"}, keysOf(c.cookies))
-	assert.Equal(t, "ada", body(t, c.get("/get?k=user")))
+	c.Get("/renew") // a short token now: the stale chunks are expired
+	assert.Equal(t, []string{"session"}, keysOf(c.Cookies()))
+	assert.Equal(t, "ada", text(t, c, "/get?k=user"))
 
 	store.tokenPadding = 9 * session.MaxCookieSize
-	res = c.get("/renew") // a new token, too long for 8 cookies
+	res, _ = c.Get("/renew") // a new token, too long for 8 cookies
 	assert.Equal(t, 500, res.StatusCode, "more than MaxChunks cookies fails the save")
 	assert.Empty(t, res.Cookies(), "and writes no cookie")
-	assert.Equal(t, "ada", body(t, c.get("/get?k=user")), "the session is as it was")
+	assert.Equal(t, "ada", text(t, c, "/get?k=user"), "the session is as it was")
 }
 
 // TestSaveKeepsOtherCookies checks that the Manager replaces only its own
@@ -645,12 +621,12 @@ func TestSessionAPI(t *testing.T) {
 		assert.Empty(t, s.Keys())
 		assert.NotEmpty(t, s.ID(), "Clear keeps the session")
 	}))
-	c := newClient(t, put)
-	c.get("/")
-	c.h = check
-	c.get("/")
-	c.h = after
-	c.get("/")
+	c := browsertest.InProcess(t, put)
+	c.Get("/")
+	c.SetHandler(check)
+	c.Get("/")
+	c.SetHandler(after)
+	c.Get("/")
 }
 
 func TestConcurrentUseOfOneSession(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/internal/browsertest"
 	"github.com/go-sealed/session/internal/nginxtest"
 )
 
@@ -25,24 +25,6 @@ import (
 // large_client_header_buffers (4 8k) holds it and its CRLF in 8192 bytes,
 // and Apache's LimitRequestFieldSize is 8190.
 const maxCookieLine = 8190
-
-// secureJar is a cookie jar that takes the plain-HTTP test proxy for the
-// HTTPS site it stands for, so that it keeps and sends the Manager's
-// Secure cookies, as a browser does when TLS ends at or before the proxy:
-// the Cookie header the proxy reads is the same.
-type secureJar struct{ jar http.CookieJar }
-
-func (j secureJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
-	j.jar.SetCookies(asHTTPS(u), cookies)
-}
-
-func (j secureJar) Cookies(u *url.URL) []*http.Cookie { return j.jar.Cookies(asHTTPS(u)) }
-
-func asHTTPS(u *url.URL) *url.URL {
-	c := *u
-	c.Scheme = "https"
-	return &c
-}
 
 // TestLargestSessionThroughNginx: with the default options, the largest
 // sealed-cookie session that saves still passes nginx (with its default
@@ -127,20 +109,18 @@ func TestLargestSessionThroughNginx(t *testing.T) {
 	// and of the 8190-byte one alike: it is raised here so that the test
 	// is about the request's Cookie header.
 	base := nginxtest.Start(t, app.URL, "proxy_buffer_size 64k", "proxy_buffers 4 64k")
-	client := &http.Client{Jar: secureJar{newJar()}}
+	// The jar takes the plain-HTTP nginx for the HTTPS site it stands
+	// for, so that it keeps and sends the Manager's Secure cookies, as a
+	// browser does when TLS ends at or before the proxy: the Cookie header
+	// the proxy reads is the same.
+	b := browsertest.Open(t, base).AsHTTPS()
 	do := func(method, path, body string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-		require.NoError(t, err)
-		res, err := client.Do(req)
-		require.NoError(t, err)
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		require.NoError(t, err)
+		res, text := b.Do(b.NewRequest(method, path, strings.NewReader(body)))
 		if method == http.MethodPost && res.StatusCode != http.StatusOK {
 			assert.Empty(t, res.Header.Values("Set-Cookie"), "a failed save sets no cookie")
 		}
-		return res.StatusCode, string(b)
+		return res.StatusCode, text
 	}
 	// readBack checks that the client's session, read through nginx,
 	// holds want, and that nginx forwarded a Cookie line within limits.

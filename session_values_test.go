@@ -11,23 +11,24 @@ import (
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/internal/browsertest"
 )
 
 // requests runs each handler in turn on one client, one request each, so
 // that every handler sees the session as the one before it saved it.
 func requests(t *testing.T, m *session.Manager, handlers ...func(*session.Session)) {
 	t.Helper()
-	c := newClient(t, nil)
+	c := browsertest.InProcess(t, nil) // each request sets its own handler
 	for i, h := range handlers {
-		c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.SetHandler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s := m.Get(r)
 			require.NoError(t, s.Err())
 			if i > 0 {
 				require.False(t, s.IsNew(), "request %d lost the session", i+1)
 			}
 			h(s)
-		}))
-		res := c.get("/")
+		})))
+		res, _ := c.Get("/")
 		require.Equal(t, http.StatusOK, res.StatusCode, "request %d", i+1)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-sealed/session"
+	"github.com/go-sealed/session/internal/browsertest"
 )
 
 // bothModes runs f with a Manager over each storage mode.
@@ -33,9 +34,9 @@ func bothModes(t *testing.T, f func(t *testing.T, m *session.Manager)) {
 func TestLoadTokenAndSaveToken(t *testing.T) {
 	bothModes(t, func(t *testing.T, m *session.Manager) {
 		ctx := t.Context()
-		c := newClient(t, testApp(m))
-		c.get("/put?user=ada")
-		token := c.cookies["session"]
+		c := browsertest.InProcess(t, testApp(m))
+		c.Get("/put?user=ada")
+		token := c.Cookies()["session"]
 
 		// A WebSocket handler, say, holds the token the page had.
 		s, err := m.LoadToken(ctx, token)
@@ -50,8 +51,8 @@ func TestLoadTokenAndSaveToken(t *testing.T) {
 		token, err = m.SaveToken(ctx, s)
 		require.NoError(t, err)
 		require.NotEmpty(t, token)
-		c.cookies = map[string]string{"session": token}
-		assert.Equal(t, "dark", body(t, c.get("/get?k=theme")), "the HTTP side sees the change")
+		c.ResetCookies(map[string]string{"session": token})
+		assert.Equal(t, "dark", text(t, c, "/get?k=theme"), "the HTTP side sees the change")
 
 		s, err = m.LoadToken(ctx, token)
 		require.NoError(t, err)
@@ -86,9 +87,9 @@ func TestLoadTokenOfNothingIsANewSession(t *testing.T) {
 
 func TestLoadTokenFollowsDeadlines(t *testing.T) {
 	bothModes(t, func(t *testing.T, m *session.Manager) {
-		c := newClient(t, testApp(m))
-		c.get("/put?user=ada")
-		token := c.cookies["session"]
+		c := browsertest.InProcess(t, testApp(m))
+		c.Get("/put?user=ada")
+		token := c.Cookies()["session"]
 		m.Lifetime = time.Nanosecond // shortened since: the session is over
 		s, err := m.LoadToken(t.Context(), token)
 		require.NoError(t, err)
@@ -173,8 +174,8 @@ func TestSetDeadline(t *testing.T) {
 	bothModes(t, func(t *testing.T, m *session.Manager) {
 		clk := clockOn(m)
 		m.IdleTimeout = 2 * time.Hour
-		c := newClient(t, testApp(m))
-		c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := browsertest.InProcess(t, testApp(m))
+		c.SetHandler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s := m.Get(r)
 			switch r.URL.Path {
 			case "/reset":
@@ -188,22 +189,22 @@ func TestSetDeadline(t *testing.T) {
 			if d := s.Deadline(); !d.IsZero() {
 				fmt.Fprint(w, d.Sub(clk.Now()))
 			}
-		}))
-		assert.Empty(t, body(t, c.get("/nothing")), "no deadline before the session exists")
-		res := c.get("/reset")
+		})))
+		assert.Empty(t, text(t, c, "/nothing"), "no deadline before the session exists")
+		res, _ := c.Get("/reset")
 		assert.Equal(t, "15m0s", body(t, res))
 		assert.Equal(t, 15*60, res.Cookies()[0].MaxAge, "the cookie follows the deadline")
 
 		clk.Add(10 * time.Minute)
-		assert.Equal(t, "5m0s", body(t, c.get("/touch")), "activity does not push it back")
+		assert.Equal(t, "5m0s", text(t, c, "/touch"), "activity does not push it back")
 		clk.Add(5 * time.Minute)
-		token := c.cookies["session"]
+		token := c.Cookies()["session"]
 		s, err := m.LoadToken(t.Context(), token)
 		require.NoError(t, err)
 		assert.True(t, s.IsNew(), "over at the deadline, whatever the cookie says")
 
-		c.cookies = map[string]string{}
-		assert.Equal(t, "2h0m0s", body(t, c.get("/late")), "never later than the idle limit allows")
+		c.ResetCookies(map[string]string{})
+		assert.Equal(t, "2h0m0s", text(t, c, "/late"), "never later than the idle limit allows")
 	})
 }
 
@@ -211,15 +212,15 @@ func TestBrowserSessionIdleTimeout(t *testing.T) {
 	bothModes(t, func(t *testing.T, m *session.Manager) {
 		clk := clockOn(m)
 		m.BrowserSessionIdleTimeout = 30 * time.Minute
-		remembered := newClient(t, testApp(m))
-		remembered.get("/put?user=ada")
-		forgotten := newClient(t, testApp(m))
-		forgotten.get("/put?user=bob")
-		forgotten.get("/forget")
+		remembered := browsertest.InProcess(t, testApp(m))
+		remembered.Get("/put?user=ada")
+		forgotten := browsertest.InProcess(t, testApp(m))
+		forgotten.Get("/put?user=bob")
+		forgotten.Get("/forget")
 
 		clk.Add(31 * time.Minute)
-		assert.Equal(t, "ada", body(t, remembered.get("/get?k=user")), "a remembered session keeps the Lifetime")
-		assert.Empty(t, body(t, forgotten.get("/get?k=user")), "a copy of a browser-session cookie dies after 30 idle minutes")
+		assert.Equal(t, "ada", text(t, remembered, "/get?k=user"), "a remembered session keeps the Lifetime")
+		assert.Empty(t, text(t, forgotten, "/get?k=user"), "a copy of a browser-session cookie dies after 30 idle minutes")
 	})
 }
 
@@ -291,19 +292,19 @@ func TestEvents(t *testing.T) {
 	bothModes(t, func(t *testing.T, m *session.Manager) {
 		var events eventLog
 		m.OnEvent = events.record
-		c := newClient(t, testApp(m))
-		c.get("/put?user=ada")
+		c := browsertest.InProcess(t, testApp(m))
+		c.Get("/put?user=ada")
 		assert.Equal(t, []string{"created"}, events.kinds())
-		c.get("/get?k=user")
+		c.Get("/get?k=user")
 		assert.Empty(t, events.kinds(), "a read is no event")
-		c.get("/renew")
+		c.Get("/renew")
 		assert.Equal(t, []string{"renewed"}, events.kinds())
-		token := c.cookies["session"]
-		c.get("/destroy")
+		token := c.Cookies()["session"]
+		c.Get("/destroy")
 		assert.Equal(t, []string{"destroyed"}, events.kinds())
 
-		c.cookies = map[string]string{"session": "forged" + token[6:]}
-		c.get("/get?k=user")
+		c.ResetCookies(map[string]string{"session": "forged" + token[6:]})
+		c.Get("/get?k=user")
 		events.mu.Lock()
 		require.Len(t, events.events, 1)
 		e := events.events[0]
@@ -319,11 +320,11 @@ func TestEventsGoToTheLoggerByDefault(t *testing.T) {
 	m := session.New(mustSealed(t))
 	var debug bytes.Buffer
 	m.Logger = slog.New(slog.NewTextHandler(&debug, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c := newClient(t, testApp(m))
-	c.get("/put?user=ada")
-	c.get("/renew")
-	c.cookies["session"] = "tampered"
-	c.get("/get?k=user")
+	c := browsertest.InProcess(t, testApp(m))
+	c.Get("/put?user=ada")
+	c.Get("/renew")
+	c.SetCookie("session", "tampered")
+	c.Get("/get?k=user")
 	out := debug.String()
 	assert.Contains(t, out, `level=DEBUG msg="session: created"`)
 	assert.Contains(t, out, `level=DEBUG msg="session: renewed"`)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/internal/browsertest"
 )
 
 // apiCall sends a request with the given headers through h.
@@ -198,45 +199,45 @@ func TestExplicitSave(t *testing.T) {
 		}))
 		res := apiCall(h, "/", nil)
 		require.Len(t, res.Cookies(), 1, "one cookie, not one per save")
-		c := newClient(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := browsertest.InProcess(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write([]byte(strings.Join(m.Get(r).Keys(), ",")))
 		})))
-		c.cookies["session"] = res.Cookies()[0].Value
-		assert.Equal(t, "a,b", body(t, c.get("/")), "the later change was saved too")
+		c.SetCookie("session", res.Cookies()[0].Value)
+		assert.Equal(t, "a,b", text(t, c, "/"), "the later change was saved too")
 	})
 
 	t.Run("saved twice, the request's chunks are still expired", func(t *testing.T) {
 		m := session.New(mustSealed(t))
 		m.Cookie.MaxChunks, m.Cookie.MaxBytes = 8, 64<<10 // past the defaults, knowingly
-		c := newClient(t, testApp(m))
-		c.get("/put?user=ada&big=" + strings.Repeat("x", 7000))
-		require.ElementsMatch(t, []string{"session", "session.1", "session.2"}, keysOf(c.cookies))
+		c := browsertest.InProcess(t, testApp(m))
+		c.Get("/put?user=ada&big=" + strings.Repeat("x", 7000))
+		require.ElementsMatch(t, []string{"session", "session.1", "session.2"}, keysOf(c.Cookies()))
 
-		c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.SetHandler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s := m.Get(r)
 			s.Delete("big") // one cookie from now on
 			require.NoError(t, m.Save(w, s))
 			s.Put("b", "2") // the middleware saves again
-		}))
-		c.get("/")
-		assert.Equal(t, []string{"session"}, keysOf(c.cookies), "the second save expires what the request carried")
+		})))
+		c.Get("/")
+		assert.Equal(t, []string{"session"}, keysOf(c.Cookies()), "the second save expires what the request carried")
 
-		c.h = testApp(m)
-		assert.Equal(t, "ada", body(t, c.get("/get?k=user")))
-		assert.Equal(t, "2", body(t, c.get("/get?k=b")))
+		c.SetHandler(testApp(m))
+		assert.Equal(t, "ada", text(t, c, "/get?k=user"))
+		assert.Equal(t, "2", text(t, c, "/get?k=b"))
 	})
 
 	t.Run("saved, then destroyed", func(t *testing.T) {
-		c := newClient(t, testApp(m))
-		c.get("/put?user=ada")
-		c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := browsertest.InProcess(t, testApp(m))
+		c.Get("/put?user=ada")
+		c.SetHandler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s := m.Get(r)
 			s.Put("a", 1)
 			require.NoError(t, m.Save(w, s))
 			s.Destroy()
-		}))
-		res := c.get("/")
-		assert.Empty(t, c.cookies, "the cookie is expired, not set")
+		})))
+		res, _ := c.Get("/")
+		assert.Empty(t, c.Cookies(), "the cookie is expired, not set")
 		require.Len(t, res.Cookies(), 1, "one expiry, not the first save's cookie as well")
 	})
 
@@ -262,13 +263,13 @@ func TestExplicitSave(t *testing.T) {
 			require.NoError(t, m.Save(w, s))
 			_, _ = w.Write([]byte("saved"))
 		})
-		c := newClient(t, h)
-		c.get("/")
-		c.get("/")
-		c.h = m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := browsertest.InProcess(t, h)
+		c.Get("/")
+		c.Get("/")
+		c.SetHandler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			assert.Equal(t, 2, m.Get(r).GetInt("n"))
-		}))
-		c.get("/")
+		})))
+		c.Get("/")
 	})
 
 	t.Run("another Manager's session", func(t *testing.T) {

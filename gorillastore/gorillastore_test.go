@@ -13,6 +13,7 @@ import (
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
 	"github.com/go-sealed/session/gorillastore"
+	"github.com/go-sealed/session/internal/browsertest"
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/memstore"
 	"github.com/gorilla/sessions"
@@ -71,34 +72,12 @@ func each(t *testing.T, f func(t *testing.T, store *gorillastore.Store)) {
 	}
 }
 
-// client is a minimal cookie jar: it sends the cookies it holds and keeps
-// what responses set.
-type client struct {
-	jar map[string]*http.Cookie
-}
-
-func newClient() *client { return &client{jar: map[string]*http.Cookie{}} }
-
-func (c *client) request() *http.Request {
-	r := httptest.NewRequest(http.MethodGet, "https://example.com/", nil)
-	for _, ck := range c.jar {
-		r.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
-	}
-	return r
-}
-
-// run serves one request with h and returns the response.
-func (c *client) run(h func(w http.ResponseWriter, r *http.Request)) *httptest.ResponseRecorder {
-	w := httptest.NewRecorder()
-	h(w, c.request())
-	for _, ck := range w.Result().Cookies() {
-		if ck.MaxAge < 0 || ck.Value == "" {
-			delete(c.jar, ck.Name)
-		} else {
-			c.jar[ck.Name] = ck
-		}
-	}
-	return w
+// run serves c's next request, a GET of "/", with h, and returns the
+// response.
+func run(c *browsertest.Browser, h func(w http.ResponseWriter, r *http.Request)) *http.Response {
+	c.SetHandler(http.HandlerFunc(h))
+	res, _ := c.Get("/")
+	return res
 }
 
 // TestFlashes ports gorilla's TestFlashes: default and custom flash keys,
@@ -106,9 +85,9 @@ func (c *client) run(h func(w http.ResponseWriter, r *http.Request)) *httptest.R
 // surviving a shallow copy of the request.
 func TestFlashes(t *testing.T) {
 	each(t, func(t *testing.T, store *gorillastore.Store) {
-		c := newClient()
+		c := browsertest.InProcess(t, nil)
 		// Round 1: add flashes.
-		w := c.run(func(w http.ResponseWriter, r *http.Request) {
+		res := run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, err := store.Get(r, "session-key")
 			require.NoError(t, err)
 			require.Empty(t, s.Flashes())
@@ -120,10 +99,10 @@ func TestFlashes(t *testing.T) {
 			_, err = store.Get(r, "session:key")
 			require.EqualError(t, err, "sessions: invalid character in cookie name: session:key")
 		})
-		require.Len(t, w.Result().Cookies(), 1)
+		require.Len(t, res.Cookies(), 1)
 
 		// Round 2: read them, and save, which consumes them.
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, err := store.Get(r, "session-key")
 			require.NoError(t, err)
 			require.False(t, s.IsNew)
@@ -135,7 +114,7 @@ func TestFlashes(t *testing.T) {
 		})
 
 		// Round 3: they are gone for good.
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, err := store.Get(r, "session-key")
 			require.NoError(t, err)
 			require.Empty(t, s.Flashes())
@@ -143,14 +122,14 @@ func TestFlashes(t *testing.T) {
 		})
 
 		// Rounds 4 and 5: a custom type, in a new session.
-		c2 := newClient()
-		c2.run(func(w http.ResponseWriter, r *http.Request) {
+		c2 := browsertest.InProcess(t, nil)
+		run(c2, func(w http.ResponseWriter, r *http.Request) {
 			s, err := store.Get(r, "session-key")
 			require.NoError(t, err)
 			s.AddFlash(FlashMessage{42, "foo"})
 			require.NoError(t, sessions.Save(r, w))
 		})
-		c2.run(func(w http.ResponseWriter, r *http.Request) {
+		run(c2, func(w http.ResponseWriter, r *http.Request) {
 			s, err := store.Get(r, "session-key")
 			require.NoError(t, err)
 			flashes := s.Flashes()
@@ -192,8 +171,8 @@ func TestRegistryReuse(t *testing.T) {
 
 func TestValuesRoundTripTypes(t *testing.T) {
 	each(t, func(t *testing.T, store *gorillastore.Store) {
-		c := newClient()
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		c := browsertest.InProcess(t, nil)
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, err := store.Get(r, "app")
 			require.NoError(t, err)
 			s.Values["name"] = "alice"
@@ -220,13 +199,13 @@ func TestValuesRoundTripTypes(t *testing.T) {
 			require.Equal(t, s.ID, native.ID())
 		}
 		// Read, and save with one change: the rest stays as it was.
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			check(r)
 			s, _ := store.Get(r, "app")
 			s.Values["visits"] = 4
 			require.NoError(t, s.Save(r, w))
 		})
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			require.Equal(t, 4, s.Values["visits"])
 			s.Values["visits"] = 3
@@ -239,21 +218,21 @@ func TestValuesRoundTripTypes(t *testing.T) {
 // place, then saves; the change must be saved.
 func TestInPlaceChanges(t *testing.T) {
 	each(t, func(t *testing.T, store *gorillastore.Store) {
-		c := newClient()
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		c := browsertest.InProcess(t, nil)
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			s.Values["m"] = map[string]any{"a": 1}
 			s.Values["l"] = []any{"x"}
 			require.NoError(t, s.Save(r, w))
 		})
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			s.Values["m"].(map[string]any)["b"] = 2
 			l := s.Values["l"].([]any)
 			l[0] = "y"
 			require.NoError(t, s.Save(r, w))
 		})
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			require.Equal(t, map[string]any{"a": 1, "b": 2}, s.Values["m"])
 			require.Equal(t, []any{"y"}, s.Values["l"])
@@ -263,18 +242,18 @@ func TestInPlaceChanges(t *testing.T) {
 
 func TestDeletedValues(t *testing.T) {
 	each(t, func(t *testing.T, store *gorillastore.Store) {
-		c := newClient()
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		c := browsertest.InProcess(t, nil)
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			s.Values["a"], s.Values["b"] = 1, 2
 			require.NoError(t, s.Save(r, w))
 		})
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			delete(s.Values, "a")
 			require.NoError(t, s.Save(r, w))
 		})
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			require.Equal(t, map[any]any{"b": 2}, s.Values)
 		})
@@ -283,8 +262,8 @@ func TestDeletedValues(t *testing.T) {
 
 func TestIsNewAndTampered(t *testing.T) {
 	each(t, func(t *testing.T, store *gorillastore.Store) {
-		c := newClient()
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		c := browsertest.InProcess(t, nil)
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, err := store.Get(r, "app")
 			require.NoError(t, err)
 			require.True(t, s.IsNew)
@@ -293,26 +272,26 @@ func TestIsNewAndTampered(t *testing.T) {
 			require.NoError(t, s.Save(r, w))
 		})
 		var id string
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, err := store.Get(r, "app")
 			require.NoError(t, err)
 			require.False(t, s.IsNew)
 			id = s.ID
 		})
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			require.Equal(t, id, s.ID, "the ID is stable")
 		})
 
 		// Tampered: gorilla returns an error; here it is a new session.
-		ck := c.jar["app"]
-		v := []byte(ck.Value)
+		token := c.Cookies()["app"]
+		v := []byte(token)
 		v[len(v)/2] ^= 1
-		if v[len(v)/2] == ck.Value[len(v)/2] {
+		if v[len(v)/2] == token[len(v)/2] {
 			v[len(v)/2]++
 		}
-		ck.Value = string(v)
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		c.SetCookie("app", string(v))
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, err := store.Get(r, "app")
 			require.NoError(t, err)
 			require.True(t, s.IsNew)
@@ -324,26 +303,26 @@ func TestIsNewAndTampered(t *testing.T) {
 
 func TestMaxAgeNegativeDeletes(t *testing.T) {
 	each(t, func(t *testing.T, store *gorillastore.Store) {
-		c := newClient()
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		c := browsertest.InProcess(t, nil)
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			s.Values["user"] = "alice"
 			require.NoError(t, s.Save(r, w))
 		})
-		old := *c.jar["app"]
-		w := c.run(func(w http.ResponseWriter, r *http.Request) {
+		old := c.Cookies()["app"]
+		res := run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			require.Equal(t, "alice", s.Values["user"])
 			s.Options.MaxAge = -1
 			require.NoError(t, s.Save(r, w))
 		})
-		cookies := w.Result().Cookies()
+		cookies := res.Cookies()
 		require.Len(t, cookies, 1)
 		require.Equal(t, "app", cookies[0].Name)
 		require.Less(t, cookies[0].MaxAge, 0, "the cookie is expired")
-		require.Empty(t, c.jar)
+		require.Empty(t, c.Cookies())
 
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			require.True(t, s.IsNew)
 			require.Empty(t, s.Values)
@@ -352,8 +331,8 @@ func TestMaxAgeNegativeDeletes(t *testing.T) {
 			// A server-side record is deleted: replaying the old cookie
 			// finds nothing. (A sealed cookie cannot be revoked: a copy
 			// stays valid until it expires.)
-			c.jar["app"] = &old
-			c.run(func(w http.ResponseWriter, r *http.Request) {
+			c.SetCookie("app", old)
+			run(c, func(w http.ResponseWriter, r *http.Request) {
 				s, _ := store.Get(r, "app")
 				require.True(t, s.IsNew)
 				require.Empty(t, s.Values)
@@ -365,13 +344,13 @@ func TestMaxAgeNegativeDeletes(t *testing.T) {
 func TestMaxAgeCookieKinds(t *testing.T) {
 	each(t, func(t *testing.T, store *gorillastore.Store) {
 		save := func(maxAge int) *http.Cookie {
-			w := newClient().run(func(w http.ResponseWriter, r *http.Request) {
+			res := run(browsertest.InProcess(t, nil), func(w http.ResponseWriter, r *http.Request) {
 				s, _ := store.Get(r, "app")
 				s.Values["x"] = 1
 				s.Options.MaxAge = maxAge
 				require.NoError(t, s.Save(r, w))
 			})
-			cookies := w.Result().Cookies()
+			cookies := res.Cookies()
 			require.Len(t, cookies, 1)
 			return cookies[0]
 		}
@@ -394,12 +373,12 @@ func TestOptionsConfigureCookie(t *testing.T) {
 				Path: "/app", Domain: "example.com", MaxAge: 600,
 				Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, Partitioned: true,
 			}
-			w := newClient().run(func(w http.ResponseWriter, r *http.Request) {
+			res := run(browsertest.InProcess(t, nil), func(w http.ResponseWriter, r *http.Request) {
 				s, _ := store.Get(r, "app")
 				s.Values["x"] = 1
 				require.NoError(t, s.Save(r, w))
 			})
-			cookies := w.Result().Cookies()
+			cookies := res.Cookies()
 			require.Len(t, cookies, 1)
 			ck := cookies[0]
 			require.Equal(t, "/app", ck.Path)
@@ -418,8 +397,8 @@ func TestOptionsConfigureCookie(t *testing.T) {
 
 func TestMultipleSessions(t *testing.T) {
 	each(t, func(t *testing.T, store *gorillastore.Store) {
-		c := newClient()
-		w := c.run(func(w http.ResponseWriter, r *http.Request) {
+		c := browsertest.InProcess(t, nil)
+		res := run(c, func(w http.ResponseWriter, r *http.Request) {
 			a, err := store.Get(r, "a")
 			require.NoError(t, err)
 			b, err := store.Get(r, "b")
@@ -428,8 +407,8 @@ func TestMultipleSessions(t *testing.T) {
 			b.Values["who"] = "second"
 			require.NoError(t, sessions.Save(r, w))
 		})
-		require.Len(t, w.Result().Cookies(), 2)
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		require.Len(t, res.Cookies(), 2)
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			a, _ := store.Get(r, "a")
 			b, _ := store.Get(r, "b")
 			require.Equal(t, "first", a.Values["who"])
@@ -439,7 +418,7 @@ func TestMultipleSessions(t *testing.T) {
 			a.Options.MaxAge = -1
 			require.NoError(t, sessions.Save(r, w))
 		})
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			a, _ := store.Get(r, "a")
 			b, _ := store.Get(r, "b")
 			require.True(t, a.IsNew)
@@ -451,7 +430,7 @@ func TestMultipleSessions(t *testing.T) {
 func TestNonStringKey(t *testing.T) {
 	type key int
 	each(t, func(t *testing.T, store *gorillastore.Store) {
-		w := newClient().run(func(w http.ResponseWriter, r *http.Request) {
+		res := run(browsertest.InProcess(t, nil), func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			s.Values["ok"] = 1
 			s.Values[key(7)] = "x"
@@ -460,7 +439,7 @@ func TestNonStringKey(t *testing.T) {
 			require.Contains(t, err.Error(), "gorillastore_test.key")
 			require.Contains(t, err.Error(), "by string")
 		})
-		require.Empty(t, w.Result().Cookies(), "nothing is saved")
+		require.Empty(t, res.Cookies(), "nothing is saved")
 	})
 }
 
@@ -468,8 +447,8 @@ func TestNonStringKey(t *testing.T) {
 // a server-side store keeps one record for it.
 func TestSaveTwice(t *testing.T) {
 	each(t, func(t *testing.T, store *gorillastore.Store) {
-		c := newClient()
-		w := c.run(func(w http.ResponseWriter, r *http.Request) {
+		c := browsertest.InProcess(t, nil)
+		res := run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			s.Values["n"] = 1
 			require.NoError(t, s.Save(r, w))
@@ -478,8 +457,8 @@ func TestSaveTwice(t *testing.T) {
 			require.NoError(t, s.Save(r, w))
 			require.Equal(t, id, s.ID)
 		})
-		require.Len(t, w.Result().Cookies(), 1)
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		require.Len(t, res.Cookies(), 1)
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			require.Equal(t, 2, s.Values["n"])
 		})
@@ -491,18 +470,18 @@ func TestSaveTwice(t *testing.T) {
 func TestSharedWithNativeAPI(t *testing.T) {
 	each(t, func(t *testing.T, store *gorillastore.Store) {
 		m := store.Manager("app")
-		c := newClient()
+		c := browsertest.InProcess(t, nil)
 		h := func(f func(w http.ResponseWriter, r *http.Request)) func(w http.ResponseWriter, r *http.Request) {
 			return m.Handler(http.HandlerFunc(f)).ServeHTTP
 		}
-		c.run(h(func(w http.ResponseWriter, r *http.Request) {
+		run(c, h(func(w http.ResponseWriter, r *http.Request) {
 			m.Get(r).Put("native", "yes")
 			s, _ := store.Get(r, "app")
 			require.Equal(t, "yes", s.Values["native"])
 			s.Values["gorilla"] = "yes"
 			require.NoError(t, s.Save(r, w))
 		}))
-		c.run(h(func(w http.ResponseWriter, r *http.Request) {
+		run(c, h(func(w http.ResponseWriter, r *http.Request) {
 			require.Equal(t, "yes", m.Get(r).GetString("gorilla"))
 			require.Equal(t, "yes", m.Get(r).GetString("native"))
 		}))
@@ -545,18 +524,18 @@ func TestRenewAgainstFixation(t *testing.T) {
 		} {
 			t.Run(b.name+"/"+name, func(t *testing.T) {
 				store := newStore(b.new(t))
-				c := newClient()
+				c := browsertest.InProcess(t, nil)
 				var before string
-				c.run(func(w http.ResponseWriter, r *http.Request) {
+				run(c, func(w http.ResponseWriter, r *http.Request) {
 					gs, err := store.Get(r, "app")
 					require.NoError(t, err)
 					gs.Values["cart"] = "book"
 					require.NoError(t, gs.Save(r, w))
 					before = gs.ID
 				})
-				planted := c.jar["app"].Value
+				planted := c.Cookies()["app"]
 
-				c.run(func(w http.ResponseWriter, r *http.Request) {
+				run(c, func(w http.ResponseWriter, r *http.Request) {
 					gs, err := store.Get(r, "app")
 					require.NoError(t, err)
 					gs.Values["user_id"] = 42
@@ -566,18 +545,18 @@ func TestRenewAgainstFixation(t *testing.T) {
 					require.NoError(t, gs.Save(r, w))
 					require.NotEqual(t, before, gs.ID, "a new ID at login")
 				})
-				require.NotEqual(t, planted, c.jar["app"].Value, "a new token at login")
+				require.NotEqual(t, planted, c.Cookies()["app"], "a new token at login")
 
 				// The pre-login token, which an attacker may have planted,
 				// no longer names the logged-in session.
-				attacker := newClient()
-				attacker.jar["app"] = &http.Cookie{Name: "app", Value: planted}
-				attacker.run(func(w http.ResponseWriter, r *http.Request) {
+				attacker := browsertest.InProcess(t, nil)
+				attacker.SetCookie("app", planted)
+				run(attacker, func(w http.ResponseWriter, r *http.Request) {
 					gs, err := store.Get(r, "app")
 					require.NoError(t, err)
 					require.Nil(t, gs.Values["user_id"])
 				})
-				c.run(func(w http.ResponseWriter, r *http.Request) {
+				run(c, func(w http.ResponseWriter, r *http.Request) {
 					gs, err := store.Get(r, "app")
 					require.NoError(t, err)
 					require.EqualValues(t, 42, gs.Values["user_id"], "the user keeps the session")

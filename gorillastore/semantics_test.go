@@ -9,6 +9,7 @@ import (
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
 	"github.com/go-sealed/session/gorillastore"
+	"github.com/go-sealed/session/internal/browsertest"
 	"github.com/gorilla/sessions"
 	"github.com/stretchr/testify/require"
 )
@@ -61,9 +62,9 @@ func eachClocked(t *testing.T, opts func(*sessions.Options), f func(t *testing.T
 }
 
 // visit is a request that reads "user" and, if save, saves the session.
-func visit(t *testing.T, c *client, store *gorillastore.Store, save bool) (user any) {
+func visit(t *testing.T, c *browsertest.Browser, store *gorillastore.Store, save bool) (user any) {
 	t.Helper()
-	c.run(func(w http.ResponseWriter, r *http.Request) {
+	run(c, func(w http.ResponseWriter, r *http.Request) {
 		s, err := store.Get(r, "app")
 		require.NoError(t, err)
 		user = s.Values["user"]
@@ -74,9 +75,9 @@ func visit(t *testing.T, c *client, store *gorillastore.Store, save bool) (user 
 	return user
 }
 
-func login(t *testing.T, c *client, store *gorillastore.Store) {
+func login(t *testing.T, c *browsertest.Browser, store *gorillastore.Store) {
 	t.Helper()
-	c.run(func(w http.ResponseWriter, r *http.Request) {
+	run(c, func(w http.ResponseWriter, r *http.Request) {
 		s, err := store.Get(r, "app")
 		require.NoError(t, err)
 		s.Values["user"] = "alice"
@@ -89,13 +90,13 @@ func login(t *testing.T, c *client, store *gorillastore.Store) {
 // gorilla does, for DefaultMaxAge after their last save, and not one day.
 func TestStoreMaxAgeZero(t *testing.T) {
 	eachClocked(t, func(o *sessions.Options) { o.MaxAge = 0 }, func(t *testing.T, store *gorillastore.Store, clk *clock) {
-		c := newClient()
-		w := c.run(func(w http.ResponseWriter, r *http.Request) {
+		c := browsertest.InProcess(t, nil)
+		res := run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			s.Values["user"] = "alice"
 			require.NoError(t, s.Save(r, w))
 		})
-		require.Equal(t, 0, w.Result().Cookies()[0].MaxAge, "a browser-session cookie")
+		require.Equal(t, 0, res.Cookies()[0].MaxAge, "a browser-session cookie")
 		clk.advance(25 * time.Hour)
 		require.Equal(t, "alice", visit(t, c, store, false), "logged out after a day")
 		// A save renews it once a tenth of MaxAge has passed since the
@@ -117,14 +118,20 @@ func TestMaxAgeRollsOnSave(t *testing.T) {
 		m := store.Manager("app")
 		require.Equal(t, time.Hour, m.IdleTimeout)
 		require.Equal(t, gorillastore.DefaultLifetime, m.Lifetime, "the absolute limit")
-		c := newClient()
+		c := browsertest.InProcess(t, nil)
 		login(t, c, store)
+		var last *http.Response
 		for i := range 9 { // three hours
 			clk.advance(20 * time.Minute)
-			require.Equal(t, "alice", visit(t, c, store, true), "visit %d", i)
+			last = run(c, func(w http.ResponseWriter, r *http.Request) {
+				s, err := store.Get(r, "app")
+				require.NoError(t, err)
+				require.Equal(t, "alice", s.Values["user"], "visit %d", i)
+				require.NoError(t, s.Save(r, w))
+			})
 		}
-		ck := c.jar["app"]
-		require.InDelta(t, 3600, ck.MaxAge, 2, "the cookie's Max-Age counts from the last save")
+		require.Len(t, last.Cookies(), 1)
+		require.InDelta(t, 3600, last.Cookies()[0].MaxAge, 2, "the cookie's Max-Age counts from the last save")
 		clk.advance(time.Hour + time.Second)
 		require.Nil(t, visit(t, c, store, false))
 	})
@@ -141,7 +148,7 @@ func TestLifetimeBoundsRolling(t *testing.T) {
 				m.Lifetime = 2 * time.Hour
 			}))
 			store.Options.MaxAge = 3600
-			c := newClient()
+			c := browsertest.InProcess(t, nil)
 			login(t, c, store)
 			for range 5 {
 				clk.advance(20 * time.Minute)
@@ -159,16 +166,16 @@ func TestLifetimeBoundsRolling(t *testing.T) {
 // restores the store's.
 func TestSessionMaxAgeShortens(t *testing.T) {
 	eachClocked(t, nil, func(t *testing.T, store *gorillastore.Store, clk *clock) {
-		save := func(c *client, maxAge int) *http.Cookie {
-			w := c.run(func(w http.ResponseWriter, r *http.Request) {
+		save := func(c *browsertest.Browser, maxAge int) *http.Cookie {
+			res := run(c, func(w http.ResponseWriter, r *http.Request) {
 				s, _ := store.Get(r, "app")
 				s.Values["user"] = "alice"
 				s.Options.MaxAge = maxAge
 				require.NoError(t, s.Save(r, w))
 			})
-			return w.Result().Cookies()[0]
+			return res.Cookies()[0]
 		}
-		short, kept := newClient(), newClient()
+		short, kept := browsertest.InProcess(t, nil), browsertest.InProcess(t, nil)
 		require.InDelta(t, 60, save(short, 60).MaxAge, 1)
 		save(kept, 60)
 		clk.advance(30 * time.Second)
@@ -183,17 +190,17 @@ func TestSessionMaxAgeShortens(t *testing.T) {
 // empty session sets its cookie, so the next request finds it.
 func TestSaveEmptyNewSession(t *testing.T) {
 	each(t, func(t *testing.T, store *gorillastore.Store) {
-		c := newClient()
+		c := browsertest.InProcess(t, nil)
 		var id string
-		w := c.run(func(w http.ResponseWriter, r *http.Request) {
+		res := run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			require.True(t, s.IsNew)
 			require.NoError(t, s.Save(r, w))
 			id = s.ID
 		})
-		require.Len(t, w.Result().Cookies(), 1)
-		require.Positive(t, w.Result().Cookies()[0].MaxAge)
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		require.Len(t, res.Cookies(), 1)
+		require.Positive(t, res.Cookies()[0].MaxAge)
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, err := store.Get(r, "app")
 			require.NoError(t, err)
 			require.False(t, s.IsNew)
@@ -202,7 +209,9 @@ func TestSaveEmptyNewSession(t *testing.T) {
 			require.NoError(t, s.Save(r, w))
 		})
 		// The session has no deadline of its own: the store's MaxAge rules.
-		require.True(t, store.Manager("app").Load(c.request()).Deadline().After(time.Now().Add(29*24*time.Hour)))
+		run(c, func(_ http.ResponseWriter, r *http.Request) {
+			require.True(t, store.Manager("app").Load(r).Deadline().After(time.Now().Add(29*24*time.Hour)))
+		})
 	})
 }
 
@@ -211,8 +220,8 @@ func TestSaveEmptyNewSession(t *testing.T) {
 // stay those of other sessions.
 func TestSessionCookieAttributes(t *testing.T) {
 	each(t, func(t *testing.T, store *gorillastore.Store) {
-		c := newClient()
-		w := c.run(func(w http.ResponseWriter, r *http.Request) {
+		c := browsertest.InProcess(t, nil)
+		res := run(c, func(w http.ResponseWriter, r *http.Request) {
 			http.SetCookie(w, &http.Cookie{Name: "theme", Value: "dark"})
 			s, _ := store.Get(r, "app")
 			s.Values["user"] = "alice"
@@ -227,7 +236,6 @@ func TestSessionCookieAttributes(t *testing.T) {
 			other.Values["x"] = 1
 			require.NoError(t, other.Save(r, w))
 		})
-		res := w.Result()
 		byName := map[string]*http.Cookie{}
 		for _, ck := range res.Cookies() {
 			require.NotContains(t, byName, ck.Name, "one cookie per name")
@@ -251,15 +259,17 @@ func TestSessionCookieAttributes(t *testing.T) {
 		require.Contains(t, res.Header.Values("Vary"), "Cookie")
 		require.Contains(t, res.Header.Get("Cache-Control"), "private")
 
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		// The cookie's Path is /admin: a browser sends it there only.
+		c.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			require.Equal(t, "alice", s.Values["user"])
 			require.Equal(t, 2, s.Values["n"])
 			// Ending it expires the cookie under the same attributes.
 			s.Options = &sessions.Options{Path: "/admin", Domain: "example.com", MaxAge: -1, Secure: true}
 			require.NoError(t, s.Save(r, w))
-		})
-		require.NotContains(t, c.jar, "app")
+		}))
+		c.Get("/admin")
+		require.NotContains(t, c.CookiesAt("/admin"), "app")
 	})
 }
 
@@ -277,8 +287,8 @@ func TestSessionCookieRefused(t *testing.T) {
 			{"__Host-app", sessions.Options{Path: "/", Domain: "example.com", Secure: true}, "__Host-"},
 			{"__Secure-app", sessions.Options{Path: "/"}, "__Secure-"},
 		} {
-			c := newClient()
-			w := c.run(func(w http.ResponseWriter, r *http.Request) {
+			c := browsertest.InProcess(t, nil)
+			res := run(c, func(w http.ResponseWriter, r *http.Request) {
 				s, _ := store.Get(r, tc.name)
 				s.Values["user"] = "alice"
 				s.Options = &tc.opts
@@ -287,7 +297,7 @@ func TestSessionCookieRefused(t *testing.T) {
 				require.Contains(t, err.Error(), tc.want)
 				require.Contains(t, err.Error(), "nothing was saved")
 			})
-			require.Empty(t, w.Result().Cookies(), tc.want)
+			require.Empty(t, res.Cookies(), tc.want)
 		}
 	})
 }
@@ -298,8 +308,8 @@ func TestSessionCookieRefused(t *testing.T) {
 // []any and map[string]any.
 func TestGobVariants(t *testing.T) {
 	each(t, func(t *testing.T, store *gorillastore.Store) {
-		c := newClient()
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		c := browsertest.InProcess(t, nil)
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			s.Values["account"] = &Account{Name: "alice"}
 			s.Values["basket"] = Basket{Items: 3}
@@ -310,7 +320,7 @@ func TestGobVariants(t *testing.T) {
 			// Within the request, Values holds what was put, as in gorilla.
 			require.IsType(t, &Account{}, s.Values["account"])
 		})
-		c.run(func(w http.ResponseWriter, r *http.Request) {
+		run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, err := store.Get(r, "app")
 			require.NoError(t, err)
 			account, ok := s.Values["account"].(Account)
@@ -332,9 +342,9 @@ func TestGobVariants(t *testing.T) {
 // for a type it did not know, naming the fix, and saves nothing.
 func TestUnregisteredTypeFailsSave(t *testing.T) {
 	each(t, func(t *testing.T, store *gorillastore.Store) {
-		c := newClient()
+		c := browsertest.InProcess(t, nil)
 		login(t, c, store)
-		w := c.run(func(w http.ResponseWriter, r *http.Request) {
+		res := run(c, func(w http.ResponseWriter, r *http.Request) {
 			s, _ := store.Get(r, "app")
 			s.Values["cart"] = []any{Cart{Items: []string{"apple"}}}
 			s.Values["user"] = "bob"
@@ -343,7 +353,7 @@ func TestUnregisteredTypeFailsSave(t *testing.T) {
 			require.Contains(t, err.Error(), `"cart"`)
 			require.Contains(t, err.Error(), "session.Register")
 		})
-		require.Empty(t, w.Result().Cookies())
+		require.Empty(t, res.Cookies())
 		require.Equal(t, "alice", visit(t, c, store, false), "nothing was saved")
 	})
 }

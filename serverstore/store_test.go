@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	session "github.com/go-sealed/session"
+	"github.com/go-sealed/session/internal/browsertest"
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/memstore"
 	"github.com/go-sealed/session/serverstore/storetest"
@@ -377,41 +378,24 @@ func Example() {
 	h := m.Handler(mux)
 
 	// Two browsers log in as alice.
-	laptop, phone := &browser{h: h}, &browser{h: h}
-	laptop.do("POST", "/login")
-	phone.do("POST", "/login")
-	fmt.Println(laptop.do("GET", "/hello"))
+	laptop, phone := browsertest.InProcess(nil, h), browsertest.InProcess(nil, h)
+	laptop.Post("/login", nil)
+	phone.Post("/login", nil)
+	_, page := laptop.Get("/hello")
+	fmt.Println(page)
 
 	infos, _ := store.ListUser(context.Background(), "alice")
 	fmt.Println(len(infos), "sessions")
 
-	fmt.Println(phone.do("POST", "/logout-everywhere"))
-	fmt.Println(laptop.do("GET", "/hello"))
+	_, page = phone.Post("/logout-everywhere", nil)
+	fmt.Println(page)
+	_, page = laptop.Get("/hello")
+	fmt.Println(page)
 	// Output:
 	// hello Alice
 	// 2 sessions
 	// ended 2 sessions
 	// hello stranger
-}
-
-// browser keeps the session cookie between requests, as a browser would.
-type browser struct {
-	h      http.Handler
-	cookie *http.Cookie
-}
-
-func (b *browser) do(method, path string) string {
-	req := httptest.NewRequest(method, path, nil)
-	if b.cookie != nil {
-		req.AddCookie(b.cookie)
-	}
-	w := httptest.NewRecorder()
-	b.h.ServeHTTP(w, req)
-	for _, c := range w.Result().Cookies() {
-		b.cookie = c
-	}
-	body, _ := io.ReadAll(w.Body)
-	return string(body)
 }
 
 // inFlight serves the routes through a Manager over store and returns a
@@ -563,13 +547,13 @@ func TestWithoutSealing(t *testing.T) {
 	sealed, plain := serverstore.New(b), serverstore.New(b, serverstore.WithoutSealing())
 	rec := newRecord(time.Hour)
 	rec.Data = []byte("readable by other programs")
-	token, key, data := stored(t, plain, b, rec)
+	token, _, data := stored(t, plain, b, rec)
 	require.Contains(t, string(data), "readable by other programs", "WithoutSealing stores the data as it is")
 	require.NotNil(t, load(t, sealed, token), "a store that seals reads plain records")
 
 	// A record sealed earlier loads, and is written unsealed at its next
 	// save.
-	token, key, data = stored(t, sealed, b, rec)
+	token, key, data := stored(t, sealed, b, rec)
 	require.NotContains(t, string(data), "readable by other programs")
 	got := load(t, plain, token)
 	require.NotNil(t, got)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/adapters/echosession"
-	"github.com/go-sealed/session/adapters/internal/browsertest"
+	"github.com/go-sealed/session/internal/browsertest"
 )
 
 // router is an Echo with the session middleware and a route that reads
@@ -59,7 +59,7 @@ func TestCookieWhateverWritesTheResponse(t *testing.T) {
 	} {
 		res, _ := b.Get(tc.path)
 		assert.Equal(t, tc.status, res.StatusCode, tc.path)
-		browsertest.SessionCookie(t, res)
+		browsertest.AssertAttributes(t, browsertest.SessionCookie(t, res))
 		res, body := b.Get("/read")
 		assert.JSONEq(t, fmt.Sprintf(`{"n":%d}`, i+1), body, "after %s", tc.path)
 		assert.Empty(t, res.Header.Values("Set-Cookie"), "a read-only request sets no cookie")

@@ -12,7 +12,7 @@ import (
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/adapters/ginsession"
-	"github.com/go-sealed/session/adapters/internal/browsertest"
+	"github.com/go-sealed/session/internal/browsertest"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
@@ -85,7 +85,7 @@ func TestCookieWhateverWritesTheResponse(t *testing.T) {
 		if tc.body != "" {
 			assert.Equal(t, tc.body, body, tc.path)
 		}
-		browsertest.SessionCookie(t, res)
+		browsertest.AssertAttributes(t, browsertest.SessionCookie(t, res))
 
 		res, body = b.Get("/read")
 		assert.Equal(t, fmt.Sprintf("n=%d", i+1), body, "after %s", tc.path)

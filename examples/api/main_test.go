@@ -9,59 +9,53 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-sealed/session/internal/browsertest"
 )
 
-// client talks to the API the way a mobile app or CLI does: headers only.
-// Its http.Client has no cookie jar, so nothing could travel in a cookie
-// even if the server set one (the tests check that it sets none).
-type client struct {
-	t    *testing.T
-	base string
-	http *http.Client
-}
-
-func newClient(t *testing.T, store string) *client {
+// newClient serves the API over store and returns a client for it. It
+// talks to the API the way a mobile app or CLI does, headers only: call
+// checks that no response sets a cookie, so its jar stays empty and
+// nothing travels in a cookie.
+func newClient(t *testing.T, store string) *browsertest.Browser {
 	t.Helper()
 	st, closeStore, err := openStore(store)
 	require.NoError(t, err)
 	t.Cleanup(closeStore)
 	srv := httptest.NewServer(newAPI(newManager(st)))
 	t.Cleanup(srv.Close)
-	return &client{t: t, base: srv.URL, http: &http.Client{}}
+	return browsertest.Open(t, srv.URL)
 }
 
-// do sends a request with the given Authorization header (none if empty)
-// and returns the response and its decoded JSON body.
-func (c *client) do(method, path, authorization, body string) (*http.Response, map[string]string) {
-	c.t.Helper()
-	req, err := http.NewRequestWithContext(c.t.Context(), method, c.base+path, strings.NewReader(body))
-	require.NoError(c.t, err)
+// call sends a request with the given Authorization header (none if
+// empty) and returns the response and its decoded JSON body.
+func call(t *testing.T, c *browsertest.Browser, method, path, authorization, body string) (*http.Response, map[string]string) {
+	t.Helper()
+	req := c.NewRequest(method, path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
 	}
-	res, err := c.http.Do(req)
-	require.NoError(c.t, err)
-	defer res.Body.Close()
-	assert.Empty(c.t, res.Header.Values("Set-Cookie"), "%s %s: the header transport never sets a cookie", method, path)
-	assert.Equal(c.t, "application/json", res.Header.Get("Content-Type"))
+	res, text := c.Do(req)
+	assert.Empty(t, res.Header.Values("Set-Cookie"), "%s %s: the header transport never sets a cookie", method, path)
+	assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
 	var out map[string]string
-	require.NoError(c.t, json.NewDecoder(res.Body).Decode(&out), "%s %s: a JSON body", method, path)
+	require.NoError(t, json.Unmarshal([]byte(text), &out), "%s %s: a JSON body", method, path)
 	return res, out
 }
 
 // login logs in as admin, sending authorization if not empty, and returns
 // the token from the Session-Token header.
-func (c *client) login(authorization string) string {
-	c.t.Helper()
-	res, body := c.do(http.MethodPost, "/login", authorization, `{"username":"admin","password":"123"}`)
-	require.Equal(c.t, http.StatusOK, res.StatusCode)
-	assert.Equal(c.t, map[string]string{"user": "admin"}, body)
+func login(t *testing.T, c *browsertest.Browser, authorization string) string {
+	t.Helper()
+	res, body := call(t, c, http.MethodPost, "/login", authorization, `{"username":"admin","password":"123"}`)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, map[string]string{"user": "admin"}, body)
 	token := res.Header.Get("Session-Token")
-	require.NotEmpty(c.t, token, "the token comes in the Session-Token header")
-	assert.Equal(c.t, "no-store", res.Header.Get("Cache-Control"), "a response with a token is never cached")
+	require.NotEmpty(t, token, "the token comes in the Session-Token header")
+	assert.Equal(t, "no-store", res.Header.Get("Cache-Control"), "a response with a token is never cached")
 	return token
 }
 
@@ -72,20 +66,20 @@ func TestLoginMeLogout(t *testing.T) {
 		t.Run(store, func(t *testing.T) {
 			c := newClient(t, store)
 
-			res, body := c.do(http.MethodGet, "/me", "", "")
+			res, body := call(t, c, http.MethodGet, "/me", "", "")
 			assert.Equal(t, http.StatusUnauthorized, res.StatusCode, "no token")
 			assert.Equal(t, "not logged in", body["error"])
 			assert.Equal(t, `Bearer realm="api"`, res.Header.Get("WWW-Authenticate"))
 			assert.NotContains(t, res.Header, "Session-Token", "no token sent, none to drop")
 
-			token := c.login("")
+			token := login(t, c, "")
 
-			res, body = c.do(http.MethodGet, "/me", bearer(token), "")
+			res, body = call(t, c, http.MethodGet, "/me", bearer(token), "")
 			require.Equal(t, http.StatusOK, res.StatusCode)
 			assert.Equal(t, map[string]string{"user": "admin"}, body)
 			assert.NotContains(t, res.Header, "Session-Token", "an unchanged token is not sent again")
 
-			res, body = c.do(http.MethodPost, "/logout", bearer(token), "")
+			res, body = call(t, c, http.MethodPost, "/logout", bearer(token), "")
 			require.Equal(t, http.StatusOK, res.StatusCode)
 			assert.Equal(t, "logged out", body["status"])
 			require.Contains(t, res.Header, "Session-Token", "logout tells the client to drop its token")
@@ -93,7 +87,7 @@ func TestLoginMeLogout(t *testing.T) {
 
 			// The client dropped its token; but what of a copy of it (a
 			// stolen one, say) used after logout?
-			res, body = c.do(http.MethodGet, "/me", bearer(token), "")
+			res, body = call(t, c, http.MethodGet, "/me", bearer(token), "")
 			switch store {
 			case "memory":
 				// Server-side: Destroy deleted the record, so the token
@@ -119,13 +113,13 @@ func TestLoginRenewsTheToken(t *testing.T) {
 	for _, store := range []string{"memory", "cookie"} {
 		t.Run(store, func(t *testing.T) {
 			c := newClient(t, store)
-			first := c.login("")
-			second := c.login(bearer(first))
+			first := login(t, c, "")
+			second := login(t, c, bearer(first))
 			assert.NotEqual(t, first, second, "logging in again with a token gives a new one")
 
-			res, _ := c.do(http.MethodGet, "/me", bearer(second), "")
+			res, _ := call(t, c, http.MethodGet, "/me", bearer(second), "")
 			assert.Equal(t, http.StatusOK, res.StatusCode)
-			res, _ = c.do(http.MethodGet, "/me", bearer(first), "")
+			res, _ = call(t, c, http.MethodGet, "/me", bearer(first), "")
 			if store == "memory" {
 				assert.Equal(t, http.StatusUnauthorized, res.StatusCode, "Renew killed the old server-side token")
 			} else {
@@ -142,13 +136,13 @@ func TestBadLogin(t *testing.T) {
 		"unknown user":   `{"username":"root","password":"123"}`,
 		"empty":          `{}`,
 	} {
-		res, out := c.do(http.MethodPost, "/login", "", body)
+		res, out := call(t, c, http.MethodPost, "/login", "", body)
 		assert.Equal(t, http.StatusUnauthorized, res.StatusCode, name)
 		assert.Equal(t, "invalid credentials", out["error"], name)
 		assert.NotContains(t, res.Header, "Session-Token", "%s: no session for a failed login", name)
 	}
 	for _, body := range []string{`not json`, `{"username":`, strings.Repeat(" ", 2<<10) + `{}`} {
-		res, out := c.do(http.MethodPost, "/login", "", body)
+		res, out := call(t, c, http.MethodPost, "/login", "", body)
 		assert.Equal(t, http.StatusBadRequest, res.StatusCode, "%.20q", body)
 		assert.Contains(t, out["error"], "JSON")
 	}
@@ -160,7 +154,7 @@ func TestMalformedAuthorization(t *testing.T) {
 	for _, store := range []string{"memory", "cookie"} {
 		t.Run(store, func(t *testing.T) {
 			c := newClient(t, store)
-			token := c.login("")
+			token := login(t, c, "")
 			for _, h := range []string{
 				"Bearer",
 				"Bearer ",
@@ -174,15 +168,15 @@ func TestMalformedAuthorization(t *testing.T) {
 				"Bearer\t" + token + " trailing",
 				"Bearer ☃",
 			} {
-				res, body := c.do(http.MethodGet, "/me", h, "")
+				res, body := call(t, c, http.MethodGet, "/me", h, "")
 				assert.Equal(t, http.StatusUnauthorized, res.StatusCode, "Authorization: %.40q", h)
 				assert.Equal(t, "not logged in", body["error"], "Authorization: %.40q", h)
 			}
 			// Untouched by all that, the real token still works.
-			res, _ := c.do(http.MethodGet, "/me", bearer(token), "")
+			res, _ := call(t, c, http.MethodGet, "/me", bearer(token), "")
 			assert.Equal(t, http.StatusOK, res.StatusCode)
 			// The scheme is case-insensitive, as RFC 9110 has it.
-			res, _ = c.do(http.MethodGet, "/me", "bearer "+token, "")
+			res, _ = call(t, c, http.MethodGet, "/me", "bearer "+token, "")
 			assert.Equal(t, http.StatusOK, res.StatusCode)
 		})
 	}

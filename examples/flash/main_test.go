@@ -1,12 +1,9 @@
 package main
 
 import (
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,6 +11,7 @@ import (
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
+	"github.com/go-sealed/session/internal/browsertest"
 )
 
 func TestPostRedirectGet(t *testing.T) {
@@ -23,47 +21,28 @@ func TestPostRedirectGet(t *testing.T) {
 	m.Cookie.Secure = false // httptest serves plain HTTP
 	srv := httptest.NewServer(newApp(m))
 	t.Cleanup(srv.Close)
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	b := browsertest.Open(t, srv.URL)
 
-	do := func(method, message string) (*http.Response, string) {
-		t.Helper()
-		var body io.Reader
-		if method == http.MethodPost {
-			body = strings.NewReader(url.Values{"message": {message}}.Encode())
-		}
-		req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+"/", body)
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		res, err := c.Do(req)
-		require.NoError(t, err)
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		require.NoError(t, err)
-		return res, string(b)
-	}
-
-	res, body := do(http.MethodGet, "")
+	res, body := b.Get("/")
 	assert.Equal(t, http.StatusOK, res.StatusCode)
 	assert.NotContains(t, body, `class="flash"`)
 	assert.Empty(t, res.Cookies(), "reading no flashes creates no session")
 
-	res, _ = do(http.MethodPost, "hello <world>")
+	res, _ = b.Post("/", url.Values{"message": {"hello <world>"}})
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode, "POST answers 303, so a reload does not post again")
 	assert.Equal(t, "/", res.Header.Get("Location"))
 
-	res, body = do(http.MethodGet, "")
+	res, body = b.Get("/")
 	assert.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Contains(t, body, `<p class="flash">Saved: hello &lt;world&gt;</p>`, "shown, escaped")
 
-	_, body = do(http.MethodGet, "")
+	_, body = b.Get("/")
 	assert.NotContains(t, body, `class="flash"`, "shown once only")
 
-	do(http.MethodPost, "one")
-	do(http.MethodPost, " ")
-	_, body = do(http.MethodGet, "")
+	b.Post("/", url.Values{"message": {"one"}})
+	b.Post("/", url.Values{"message": {" "}})
+	_, body = b.Get("/")
 	assert.Contains(t, body, "Saved: one</p>\n<p class=\"flash\">Nothing saved: the message was empty.", "queued flashes, oldest first")
-	_, body = do(http.MethodGet, "")
+	_, body = b.Get("/")
 	assert.NotContains(t, body, `class="flash"`)
 }

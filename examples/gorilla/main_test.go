@@ -3,53 +3,17 @@ package main
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/go-sealed/session/cookiesession"
 	"github.com/go-sealed/session/examples/internal/servetest"
+	"github.com/go-sealed/session/internal/browsertest"
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// browser keeps cookies between requests to one handler.
-type browser struct {
-	t   *testing.T
-	h   http.Handler
-	jar map[string]*http.Cookie
-}
-
-func (b *browser) do(method, path string, form url.Values) (*http.Response, string) {
-	b.t.Helper()
-	var body *strings.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	} else {
-		body = strings.NewReader("")
-	}
-	r := httptest.NewRequest(method, "http://example.com"+path, body)
-	if form != nil {
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for _, c := range b.jar {
-		r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-	}
-	w := httptest.NewRecorder()
-	b.h.ServeHTTP(w, r)
-	res := w.Result()
-	for _, c := range res.Cookies() {
-		if c.MaxAge < 0 {
-			delete(b.jar, c.Name)
-		} else {
-			b.jar[c.Name] = c
-		}
-	}
-	return res, w.Body.String()
-}
 
 // TestSwitchKeepsUsersLoggedIn: a user logs in on the application as it
 // ran on gorilla's CookieStore; after the switch (the store constructor,
@@ -69,38 +33,38 @@ func TestSwitchKeepsUsersLoggedIn(t *testing.T) {
 
 			// Before: gorilla's CookieStore.
 			before := sessions.NewCookieStore(hashKey, tc.blockKey)
-			b := &browser{t: t, h: app(before), jar: map[string]*http.Cookie{}}
-			res, _ := b.do(http.MethodPost, "/login", url.Values{"user": {"alice"}})
+			b := browsertest.InProcess(t, app(before))
+			res, _ := b.Post("/login", url.Values{"user": {"alice"}})
 			require.Equal(t, http.StatusSeeOther, res.StatusCode)
-			_, body := b.do(http.MethodGet, "/", nil)
+			_, body := b.Get("/")
 			require.Contains(t, body, "logged in as alice (visit 1)")
 			require.Contains(t, body, "flash: welcome, alice")
-			legacy := b.jar[sessionName].Value
+			legacy := b.Cookies()[sessionName]
 
 			// After: the one line changed. Same browser, same cookie.
-			b.h = app(newStore(hashKey, tc.blockKey, sessionKeys))
-			res, body = b.do(http.MethodGet, "/", nil)
+			b.SetHandler(app(newStore(hashKey, tc.blockKey, sessionKeys)))
+			res, body = b.Get("/")
 			require.Equal(t, http.StatusOK, res.StatusCode)
 			require.Contains(t, body, "logged in as alice (visit 2)")
 			require.NotContains(t, body, "flash:", "the flash was consumed before the switch")
-			sealed := b.jar[sessionName].Value
+			sealed := b.Cookies()[sessionName]
 			require.NotEqual(t, legacy, sealed, "the old cookie was replaced")
 
 			// The replacement is a sealed cookie: the old store cannot
 			// read it, the new one can.
 			var v map[any]any
 			require.Error(t, securecookie.DecodeMulti(sessionName, sealed, &v, before.Codecs...))
-			_, body = b.do(http.MethodGet, "/", nil)
+			_, body = b.Get("/")
 			require.Contains(t, body, "logged in as alice (visit 3)")
 
 			// Everything else works as before.
-			_, body = b.do(http.MethodPost, "/logout", nil)
+			_, body = b.Post("/logout", nil)
 			require.Contains(t, body, "logged out")
-			require.Empty(t, b.jar)
-			_, body = b.do(http.MethodGet, "/", nil)
+			require.Empty(t, b.Cookies())
+			_, body = b.Get("/")
 			require.Contains(t, body, "not logged in")
-			b.do(http.MethodPost, "/login", url.Values{"user": {"bob"}})
-			_, body = b.do(http.MethodGet, "/", nil)
+			b.Post("/login", url.Values{"user": {"bob"}})
+			_, body = b.Get("/")
 			require.Contains(t, body, "logged in as bob (visit 1)")
 			require.Contains(t, body, "flash: welcome, bob")
 		})
@@ -111,12 +75,12 @@ func TestSwitchKeepsUsersLoggedIn(t *testing.T) {
 // was not given, or tampered with, is a logged-out visitor, not an error.
 func TestForeignCookieIsNotLoggedIn(t *testing.T) {
 	hashKey := securecookie.GenerateRandomKey(64)
-	b := &browser{t: t, h: app(sessions.NewCookieStore(securecookie.GenerateRandomKey(64))), jar: map[string]*http.Cookie{}}
-	b.do(http.MethodPost, "/login", url.Values{"user": {"mallory"}})
-	require.NotEmpty(t, b.jar)
+	b := browsertest.InProcess(t, app(sessions.NewCookieStore(securecookie.GenerateRandomKey(64))))
+	b.Post("/login", url.Values{"user": {"mallory"}})
+	require.NotEmpty(t, b.Cookies())
 
-	b.h = app(newStore(hashKey, nil, [][]byte{cookiesession.GenerateKey()}))
-	res, body := b.do(http.MethodGet, "/", nil)
+	b.SetHandler(app(newStore(hashKey, nil, [][]byte{cookiesession.GenerateKey()})))
+	res, body := b.Get("/")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, "not logged in")
 }

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +13,7 @@ import (
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
 	"github.com/go-sealed/session/examples/internal/servetest"
+	"github.com/go-sealed/session/internal/browsertest"
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/memstore"
 )
@@ -30,56 +28,31 @@ func stores(t *testing.T) map[string]session.Store {
 	return map[string]session.Store{"cookie": sealed, "memory": serverstore.New(backend)}
 }
 
-// browser is a client with a cookie jar that does not follow redirects, so
-// that each response, and the cookies it sets, can be checked.
-type browser struct {
-	t    *testing.T
-	base string
-	c    *http.Client
-}
-
-func newBrowser(t *testing.T, store session.Store) *browser {
+// newBrowser serves the example over store, on plain HTTP, and returns a
+// browser for it.
+func newBrowser(t *testing.T, store session.Store) *browsertest.Browser {
 	m := newManager(store)
 	m.Cookie.Secure = false // httptest serves plain HTTP
 	srv := httptest.NewServer(newApp(m))
 	t.Cleanup(srv.Close)
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	return &browser{t: t, base: srv.URL, c: &http.Client{
-		Jar:           jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	return browsertest.Open(t, srv.URL)
 }
 
-func (b *browser) do(method, path string, form url.Values) (*http.Response, string) {
-	b.t.Helper()
-	req, err := http.NewRequestWithContext(b.t.Context(), method, b.base+path, strings.NewReader(form.Encode()))
-	require.NoError(b.t, err)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	res, err := b.c.Do(req)
-	require.NoError(b.t, err)
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	require.NoError(b.t, err)
-	return res, string(body)
-}
-
-func (b *browser) login(form url.Values) *http.Cookie {
-	b.t.Helper()
-	res, _ := b.do(http.MethodPost, "/login", form)
-	require.Equal(b.t, http.StatusSeeOther, res.StatusCode)
-	assert.Equal(b.t, "/dashboard", res.Header.Get("Location"))
+// login submits the login form and returns the session cookie it set.
+func login(t *testing.T, b *browsertest.Browser, form url.Values) *http.Cookie {
+	t.Helper()
+	res, _ := b.Post("/login", form)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Equal(t, "/dashboard", res.Header.Get("Location"))
 	var cookie *http.Cookie
 	for _, c := range res.Cookies() {
 		if c.Name == "session" {
 			cookie = c
 		}
 	}
-	require.NotNil(b.t, cookie, "login sets the session cookie")
-	assert.True(b.t, cookie.HttpOnly)
-	assert.Equal(b.t, http.SameSiteLaxMode, cookie.SameSite)
+	require.NotNil(t, cookie, "login sets the session cookie")
+	assert.True(t, cookie.HttpOnly)
+	assert.Equal(t, http.SameSiteLaxMode, cookie.SameSite)
 	return cookie
 }
 
@@ -88,39 +61,36 @@ func TestLoginDashboardLogout(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			b := newBrowser(t, store)
 
-			res, _ := b.do(http.MethodGet, "/dashboard", nil)
+			res, _ := b.Get("/dashboard")
 			assert.Equal(t, http.StatusSeeOther, res.StatusCode, "the dashboard is guarded")
 			assert.Equal(t, "/login", res.Header.Get("Location"))
 
-			res, body := b.do(http.MethodGet, "/login", nil)
+			res, body := b.Get("/login")
 			assert.Equal(t, http.StatusOK, res.StatusCode)
 			assert.Contains(t, body, `name="remember"`)
 			assert.Empty(t, res.Cookies(), "showing the form creates no session")
 
-			res, body = b.do(http.MethodPost, "/login", url.Values{"username": {"admin"}, "password": {"wrong"}})
+			res, body = b.Post("/login", url.Values{"username": {"admin"}, "password": {"wrong"}})
 			assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
 			assert.Contains(t, body, "Wrong username or password.")
 			assert.Empty(t, res.Cookies())
 
-			cookie := b.login(url.Values{"username": {"admin"}, "password": {"123"}})
-			res, body = b.do(http.MethodGet, "/dashboard", nil)
+			cookie := login(t, b, url.Values{"username": {"admin"}, "password": {"123"}})
+			res, body = b.Get("/dashboard")
 			assert.Equal(t, http.StatusOK, res.StatusCode)
 			assert.Contains(t, body, "Welcome admin")
 
-			res, _ = b.do(http.MethodPost, "/logout", url.Values{})
+			res, _ = b.Post("/logout", url.Values{})
 			assert.Equal(t, http.StatusSeeOther, res.StatusCode)
-			res, _ = b.do(http.MethodGet, "/dashboard", nil)
+			res, _ = b.Get("/dashboard")
 			assert.Equal(t, http.StatusSeeOther, res.StatusCode, "logged out")
 
 			// A copy of the cookie taken before the logout: dead on the
 			// server store, still valid until it expires as a sealed
 			// cookie (nothing on the server remembers it).
-			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, b.base+"/dashboard", nil)
-			require.NoError(t, err)
-			req.AddCookie(cookie)
-			res, err = http.DefaultTransport.RoundTrip(req)
-			require.NoError(t, err)
-			res.Body.Close()
+			copied := browsertest.Open(t, b.URL())
+			copied.SetCookie(cookie.Name, cookie.Value)
+			res, _ = copied.Get("/dashboard")
 			if name == "memory" {
 				assert.Equal(t, http.StatusSeeOther, res.StatusCode, "a server-side logout revokes every copy")
 			} else {
@@ -138,17 +108,17 @@ func TestRememberMe(t *testing.T) {
 
 			// Unchecked: a browser-session cookie, with neither Max-Age
 			// nor Expires, which the browser drops when it closes.
-			c := b.login(creds)
+			c := login(t, b, creds)
 			assert.Zero(t, c.MaxAge, "no Max-Age")
 			assert.True(t, c.Expires.IsZero(), "no Expires")
 
 			// Checked: a persistent cookie, kept until the session
 			// expires: a week from now, the IdleTimeout.
 			creds.Set("remember", "on")
-			c = b.login(creds)
+			c = login(t, b, creds)
 			assert.InDelta(t, (7 * 24 * time.Hour).Seconds(), float64(c.MaxAge), 5, "Max-Age is the idle deadline")
 
-			res, body := b.do(http.MethodGet, "/dashboard", nil)
+			res, body := b.Get("/dashboard")
 			assert.Equal(t, http.StatusOK, res.StatusCode)
 			assert.Contains(t, body, "Welcome admin")
 		})

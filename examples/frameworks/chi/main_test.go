@@ -5,10 +5,11 @@ import (
 
 	"github.com/go-sealed/session/examples/frameworks/internal/flowtest"
 	"github.com/go-sealed/session/examples/internal/servetest"
+	"github.com/go-sealed/session/internal/browsertest"
 )
 
 func TestFlow(t *testing.T) {
-	flowtest.Run(t, newRouter(flowtest.NewManager(t)))
+	flowtest.Run(t, newRouter(browsertest.NewManager(t)))
 }
 
 // TestInvalidKeys: SESSION_KEYS set but not valid stops the example, where

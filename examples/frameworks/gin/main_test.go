@@ -14,19 +14,20 @@ import (
 	"github.com/go-sealed/session/adapters/ginsession"
 	"github.com/go-sealed/session/examples/frameworks/internal/flowtest"
 	"github.com/go-sealed/session/examples/internal/servetest"
+	"github.com/go-sealed/session/internal/browsertest"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
 
 func TestFlow(t *testing.T) {
-	flowtest.Run(t, newRouter(flowtest.NewManager(t)))
+	flowtest.Run(t, newRouter(browsertest.NewManager(t)))
 }
 
 // Gin's writer holds the status until the first byte, and some of its
 // helpers write the header straight away: whichever a handler uses, the
 // session cookie must be in the response.
 func TestCookieWhateverWritesTheResponse(t *testing.T) {
-	m := flowtest.NewManager(t)
+	m := browsertest.NewManager(t)
 	r := newRouter(m)
 	count := func(c *gin.Context) int {
 		s := m.Get(c.Request)
@@ -57,7 +58,7 @@ func TestCookieWhateverWritesTheResponse(t *testing.T) {
 		c.String(http.StatusOK, "n=%d", m.Get(c.Request).GetInt("n"))
 	})
 
-	b := flowtest.NewBrowser(t, r)
+	b := browsertest.New(t, r)
 	for i, tc := range []struct {
 		path   string
 		status int
@@ -72,14 +73,14 @@ func TestCookieWhateverWritesTheResponse(t *testing.T) {
 		{"/stream", http.StatusOK, "n=7"},
 		{"/data", http.StatusAccepted, "8"},
 	} {
-		res, body := b.Do(http.MethodGet, tc.path, nil)
+		res, body := b.Get(tc.path)
 		assert.Equal(t, tc.status, res.StatusCode, tc.path)
 		assert.Equal(t, tc.body, body, tc.path)
-		c := flowtest.SessionCookie(t, res)
-		flowtest.AssertAttributes(t, c)
+		c := browsertest.SessionCookie(t, res)
+		browsertest.AssertAttributes(t, c)
 
 		// Every change arrived: the counter went up by one each time.
-		res, body = b.Do(http.MethodGet, "/read", nil)
+		res, body = b.Get("/read")
 		assert.Equal(t, fmt.Sprintf("n=%d", i+1), body, "after %s", tc.path)
 		assert.Empty(t, res.Header.Values("Set-Cookie"), "a read-only request sets no cookie")
 	}
@@ -88,14 +89,14 @@ func TestCookieWhateverWritesTheResponse(t *testing.T) {
 // A panic is answered by gin.Recovery with a 500, and the half-done
 // session changes of the panicking request are not saved.
 func TestPanicSavesNothing(t *testing.T) {
-	m := flowtest.NewManager(t)
+	m := browsertest.NewManager(t)
 	r := gin.New()
 	r.Use(gin.RecoveryWithWriter(io.Discard), ginsession.New(m))
 	r.GET("/panic", func(c *gin.Context) {
 		m.Get(c.Request).Put("user", "admin")
 		panic("boom")
 	})
-	res, _ := flowtest.NewBrowser(t, r).Do(http.MethodGet, "/panic", nil)
+	res, _ := browsertest.New(t, r).Get("/panic")
 	assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
 	assert.Empty(t, res.Header.Values("Set-Cookie"))
 }
@@ -103,7 +104,7 @@ func TestPanicSavesNothing(t *testing.T) {
 // A session that cannot be saved is answered by the Manager's ErrorFunc,
 // instead of the handler's response.
 func TestStoreFailure(t *testing.T) {
-	m := flowtest.NewManager(t)
+	m := browsertest.NewManager(t)
 	m.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		assert.ErrorIs(t, err, session.ErrTooLarge)
 		http.Error(w, "session trouble", http.StatusServiceUnavailable)
@@ -113,7 +114,7 @@ func TestStoreFailure(t *testing.T) {
 		m.Get(c.Request).Put("blob", make([]byte, 64<<10)) // more than 8 cookies hold
 		c.String(http.StatusOK, "never sent")
 	})
-	res, body := flowtest.NewBrowser(t, r).Do(http.MethodGet, "/big", nil)
+	res, body := browsertest.New(t, r).Get("/big")
 	require.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
 	assert.Equal(t, "session trouble\n", body)
 	assert.Empty(t, res.Header.Values("Set-Cookie"))
@@ -123,17 +124,17 @@ func TestStoreFailure(t *testing.T) {
 // sets no cookie, and the session is reachable from the gin.Context
 // itself (ContextWithFallback) as from the request.
 func TestContextAndNotFound(t *testing.T) {
-	m := flowtest.NewManager(t)
+	m := browsertest.NewManager(t)
 	r := newRouter(m)
 	r.GET("/same", func(c *gin.Context) {
 		c.String(http.StatusOK, "%t", session.FromContext(c) == m.Get(c.Request))
 	})
-	b := flowtest.NewBrowser(t, r)
-	res, body := b.Do(http.MethodGet, "/same", nil)
+	b := browsertest.New(t, r)
+	res, body := b.Get("/same")
 	assert.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Equal(t, "true", body)
 
-	res, _ = b.Do(http.MethodGet, "/nowhere", nil)
+	res, _ = b.Get("/nowhere")
 	assert.Equal(t, http.StatusNotFound, res.StatusCode)
 	assert.Empty(t, res.Header.Values("Set-Cookie"))
 }
