@@ -50,7 +50,7 @@ type config struct {
 }
 
 // allStores are the targets -stores accepts, in the order they run.
-var allStores = []string{"cookie", "memory", "redis", "postgres", "mysql", "bolt", "sqlite", "scs", "gorilla"}
+var allStores = []string{"bare", "cookie", "memory", "redis", "postgres", "mysql", "bolt", "sqlite", "scs", "gorilla"}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config

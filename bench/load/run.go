@@ -42,6 +42,7 @@ type result struct {
 	clients    int
 	items      int
 	elapsed    time.Duration
+	cpu        time.Duration // the process's CPU time over the run: server and clients
 	samples    []sample
 	iterations atomic.Int64 // login…logout loops completed with a correct cart
 	server5xx  atomic.Int64
@@ -319,7 +320,7 @@ func (c *client) check(cart, want []string) {
 // measured.
 func drive(ctx context.Context, cfg config, name, base string) *result {
 	res := &result{store: name, clients: cfg.clients, items: cfg.items}
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime()
 	deadline := start.Add(cfg.duration)
 	giveUp := deadline.Add(giveUpAfter)
 	clients := make([]*client, cfg.clients)
@@ -345,7 +346,7 @@ func drive(ctx context.Context, cfg config, name, base string) *result {
 		}()
 	}
 	wg.Wait()
-	res.elapsed = time.Since(start)
+	res.elapsed, res.cpu = time.Since(start), cpuTime()-cpu
 	for _, c := range clients {
 		res.samples = append(res.samples, c.samples...)
 	}
@@ -419,13 +420,24 @@ func markdown(cfg config, results []*result) string {
 	if cfg.instances > 1 {
 		fmt.Fprintf(&b, ", through %d instances of the demo (each its own Manager and HTTP server) behind a round-robin reverse proxy", cfg.instances)
 	}
-	b.WriteString(".\n\n")
-	b.WriteString("| store | requests | req/s | p50 ms | p99 ms | max ms | loops ok | 5xx | other errors | carts wrong | mixed up |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString(". *of bare* is the store's requests per second as a fraction of the bare target's (the same routes with no session library) in this run; *CPU µs/req* is the process's CPU time per request, clients included, and *over bare* what the session adds to it.\n\n")
+	b.WriteString("| store | requests | req/s | of bare | CPU µs/req | over bare | p50 ms | p99 ms | max ms | loops ok | 5xx | other errors | carts wrong | mixed up |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	var bare *result
+	for _, r := range results {
+		if r.store == "bare" {
+			bare = r
+		}
+	}
 	for _, r := range results {
 		lat := r.latencies(time.Time{}, time.Time{})
-		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %s | %d | %d | %d | %d | %d |\n",
-			label(r.store), len(r.samples), float64(len(r.samples))/r.elapsed.Seconds(),
+		ofBare, overBare := "–", "–"
+		if bare != nil && r != bare {
+			ofBare = fmt.Sprintf("%.2f", r.rate()/bare.rate())
+			overBare = fmt.Sprintf("+%.0f", r.cpuPerRequest()-bare.cpuPerRequest())
+		}
+		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %.0f | %s | %s | %s | %s | %d | %d | %d | %d | %d |\n",
+			label(r.store), len(r.samples), r.rate(), ofBare, r.cpuPerRequest(), overBare,
 			ms(percentile(lat, 50)), ms(percentile(lat, 99)), ms(percentile(lat, 100)),
 			r.iterations.Load(), r.server5xx.Load(), r.transport.Load()+r.unexpected.Load()+r.abandoned.Load(),
 			r.mismatched.Load(), r.mixed.Load())
@@ -433,9 +445,25 @@ func markdown(cfg config, results []*result) string {
 	return b.String()
 }
 
+// rate is the run's requests per second.
+func (r *result) rate() float64 {
+	return float64(len(r.samples)) / r.elapsed.Seconds()
+}
+
+// cpuPerRequest is the process's CPU time per request of the run, in
+// microseconds.
+func (r *result) cpuPerRequest() float64 {
+	if len(r.samples) == 0 {
+		return 0
+	}
+	return float64(r.cpu) / float64(time.Microsecond) / float64(len(r.samples))
+}
+
 // label names a target in the report.
 func label(store string) string {
 	switch store {
+	case "bare":
+		return "bare (no session library)"
 	case "scs":
 		return "scs/v2 memstore (comparison)"
 	case "gorilla":

@@ -82,6 +82,8 @@ func openTarget(ctx context.Context, cfg config, name string, o targetOptions) (
 		closeFn = func() {}
 	)
 	switch name {
+	case "bare":
+		return &target{handler: bareServer(), close: func() {}}, nil
 	case "scs":
 		return &target{handler: scsServer(), close: func() {}}, nil
 	case "gorilla":
