@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-sealed/session"
+	"github.com/go-sealed/session/internal/nodetest"
 )
 
 // The Express app's settings (examples/express/node/app.js), which the
@@ -85,74 +85,6 @@ func goApp(t *testing.T, st *Store) *httptest.Server {
 	return srv
 }
 
-// client is a browser: one cookie jar for every server on 127.0.0.1,
-// whatever its port, and no redirects followed.
-type client struct {
-	t   *testing.T
-	jar *cookiejar.Jar
-	c   *http.Client
-}
-
-func newClient(t *testing.T) *client {
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	return &client{t: t, jar: jar, c: &http.Client{
-		Jar:           jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-}
-
-// do sends a request, a POST of form if form is not nil, and returns the
-// response with its body read.
-func (c *client) do(method, rawURL string, form url.Values) (*http.Response, string) {
-	c.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, rawURL, body)
-	require.NoError(c.t, err)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := c.c.Do(req)
-	require.NoError(c.t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(c.t, err)
-	return resp, string(b)
-}
-
-// cart returns the cart base serves this client.
-func (c *client) cart(base string) []string {
-	c.t.Helper()
-	resp, body := c.do("GET", base+"/cart", nil)
-	require.Equal(c.t, http.StatusOK, resp.StatusCode, body)
-	var cart []string
-	require.NoError(c.t, json.Unmarshal([]byte(body), &cart), body)
-	return cart
-}
-
-// cookie returns the value of the client's connect.sid cookie, "" if none.
-func (c *client) cookie(base string) string {
-	u, err := url.Parse(base)
-	require.NoError(c.t, err)
-	for _, ck := range c.jar.Cookies(u) {
-		if ck.Name == "connect.sid" {
-			return ck.Value
-		}
-	}
-	return ""
-}
-
-// setCookie gives the client the connect.sid cookie value, as a browser
-// that kept a copy of an old one.
-func (c *client) setCookie(base, value string) {
-	u, err := url.Parse(base)
-	require.NoError(c.t, err)
-	c.jar.SetCookies(u, []*http.Cookie{{Name: "connect.sid", Value: value, Path: "/"}})
-}
-
 // stored returns the record the client's cookie names, as the backend
 // holds it, nil if none.
 func stored(t *testing.T, st *Store, token string) []byte {
@@ -168,7 +100,7 @@ func stored(t *testing.T, st *Store, token string) []byte {
 func runStore(t *testing.T, tg target) {
 	st := newStore(t, tg.b)
 	srv := goApp(t, st)
-	c := newClient(t)
+	c := nodetest.NewBrowser(t)
 	form := func(kv ...string) url.Values {
 		v := url.Values{}
 		for i := 0; i < len(kv); i += 2 {
@@ -178,11 +110,11 @@ func runStore(t *testing.T, tg target) {
 	}
 
 	// A new session: express-session's cookie, and its record.
-	resp, _ := c.do("POST", srv.URL+"/add-to-cart", form("item", "a"))
+	resp, _ := c.Do("POST", srv.URL+"/add-to-cart", form("item", "a"))
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	set := resp.Header.Get("Set-Cookie")
 	assert.Regexp(t, `^connect\.sid=s%3A[A-Za-z0-9_-]{32}\.[A-Za-z0-9%]+; Path=/; Expires=[^;]+; Max-Age=86400; HttpOnly; SameSite=Lax$`, set)
-	token := c.cookie(srv.URL)
+	token := c.Cookie(srv.URL, "connect.sid")
 	data := stored(t, st, token)
 	var rec struct{ Cookie struct{ Expires string } }
 	require.NoError(t, json.Unmarshal(data, &rec), string(data))
@@ -192,11 +124,11 @@ func runStore(t *testing.T, tg target) {
 	assert.WithinDuration(t, time.Now().Add(appMaxAge), expires, 5*time.Second)
 
 	// Read back, with no write and no cookie.
-	resp, _ = c.do("GET", srv.URL+"/cart", nil)
+	resp, _ = c.Do("GET", srv.URL+"/cart", nil)
 	assert.Empty(t, resp.Header.Values("Set-Cookie"), "a read-only request set a cookie")
-	assert.Equal(t, []string{"a"}, c.cart(srv.URL))
-	_, id := c.do("GET", srv.URL+"/id", nil)
-	_, again := c.do("GET", srv.URL+"/id", nil)
+	assert.Equal(t, []string{"a"}, c.Cart(srv.URL))
+	_, id := c.Do("GET", srv.URL+"/id", nil)
+	_, again := c.Do("GET", srv.URL+"/id", nil)
 	assert.Equal(t, id, again, "Session.ID changed without a renewal")
 	sid, _, _ := parseToken(st.secrets, token)
 	assert.NotContains(t, id, sid[:8], "Session.ID shows the session ID, a bearer secret")
@@ -222,7 +154,7 @@ func runStore(t *testing.T, tg target) {
 		}
 		wg.Wait()
 		for i := range 8 {
-			_, v := c.do("GET", srv.URL+"/get?key=k"+fmt.Sprint(i), nil)
+			_, v := c.Do("GET", srv.URL+"/get?key=k"+fmt.Sprint(i), nil)
 			assert.Equal(t, "v", v, "the change of one of 8 concurrent requests was lost")
 		}
 	})
@@ -231,48 +163,48 @@ func runStore(t *testing.T, tg target) {
 	// is signed again with the first; one signed with no secret of the
 	// list does not load.
 	rotated := goApp(t, newStore(t, tg.b, "newer secret", "test secret"))
-	resp, _ = c.do("GET", rotated.URL+"/cart", nil)
-	assert.Equal(t, []string{"a"}, c.cart(rotated.URL))
+	resp, _ = c.Do("GET", rotated.URL+"/cart", nil)
+	assert.Equal(t, []string{"a"}, c.Cart(rotated.URL))
 	require.NotEmpty(t, resp.Header.Values("Set-Cookie"), "a cookie signed with an older secret was not signed again")
-	resigned := c.cookie(srv.URL)
+	resigned := c.Cookie(srv.URL, "connect.sid")
 	_, i, ok := parseToken([]string{"test secret", "newer secret"}, resigned)
 	assert.True(t, ok && i == 1, "the cookie is not signed with the first secret")
-	assert.Equal(t, []string{"a"}, c.cart(rotated.URL))
+	assert.Equal(t, []string{"a"}, c.Cart(rotated.URL))
 	retired := goApp(t, newStore(t, tg.b, "newest secret"))
-	assert.Empty(t, c.cart(retired.URL), "a cookie signed with a retired secret loaded")
-	c.setCookie(srv.URL, token)
+	assert.Empty(t, c.Cart(retired.URL), "a cookie signed with a retired secret loaded")
+	c.SetCookie(srv.URL, "connect.sid", token)
 
 	// Renew: a new session ID, the old one ends, the values stay.
-	c.do("POST", srv.URL+"/renew", nil)
-	renewed := c.cookie(srv.URL)
+	c.Do("POST", srv.URL+"/renew", nil)
+	renewed := c.Cookie(srv.URL, "connect.sid")
 	require.NotEqual(t, token, renewed)
 	assert.Nil(t, stored(t, st, token), "the session ID before the renewal still has a record")
-	assert.Equal(t, []string{"a"}, c.cart(srv.URL))
-	_, newID := c.do("GET", srv.URL+"/id", nil)
+	assert.Equal(t, []string{"a"}, c.Cart(srv.URL))
+	_, newID := c.Do("GET", srv.URL+"/id", nil)
 	assert.NotEqual(t, id, newID, "Session.ID did not change with the session ID")
 
 	// SetUser and SetDeadline, under MetaKey.
-	c.do("POST", srv.URL+"/user", form("id", "alice"))
-	_, user := c.do("GET", srv.URL+"/user", nil)
+	c.Do("POST", srv.URL+"/user", form("id", "alice"))
+	_, user := c.Do("GET", srv.URL+"/user", nil)
 	assert.Equal(t, "alice", user)
-	assert.Contains(t, string(stored(t, st, c.cookie(srv.URL))), `,"_goSession":{"user":"alice"}}`)
-	c.do("POST", srv.URL+"/deadline", form("ms", "300"))
-	assert.Equal(t, []string{"a"}, c.cart(srv.URL))
-	withDeadline := c.cookie(srv.URL)
+	assert.Contains(t, string(stored(t, st, c.Cookie(srv.URL, "connect.sid"))), `,"_goSession":{"user":"alice"}}`)
+	c.Do("POST", srv.URL+"/deadline", form("ms", "300"))
+	assert.Equal(t, []string{"a"}, c.Cart(srv.URL))
+	withDeadline := c.Cookie(srv.URL, "connect.sid")
 	assert.Regexp(t, `"_goSession":\{"user":"alice","deadline":"[-0-9T:.]+Z"\}`, string(stored(t, st, withDeadline)))
 	time.Sleep(400 * time.Millisecond)
-	assert.Empty(t, c.cart(srv.URL), "a session past its deadline loaded")
+	assert.Empty(t, c.Cart(srv.URL), "a session past its deadline loaded")
 	assert.Nil(t, stored(t, st, withDeadline), "a session past its deadline was left in the store")
 
 	// Destroy.
-	c.do("POST", srv.URL+"/add-to-cart", form("item", "b"))
-	token = c.cookie(srv.URL)
-	resp, _ = c.do("POST", srv.URL+"/destroy", nil)
+	c.Do("POST", srv.URL+"/add-to-cart", form("item", "b"))
+	token = c.Cookie(srv.URL, "connect.sid")
+	resp, _ = c.Do("POST", srv.URL+"/destroy", nil)
 	assert.Contains(t, resp.Header.Get("Set-Cookie"), "connect.sid=; Path=/; Expires=Thu, 01 Jan 1970")
 	assert.Nil(t, stored(t, st, token))
 
 	// A value under express-session's own name is refused, not saved.
-	resp, _ = c.do("POST", srv.URL+"/put", form("key", "cookie", "value", "x"))
+	resp, _ = c.Do("POST", srv.URL+"/put", form("key", "cookie", "value", "x"))
 	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
 }
 
