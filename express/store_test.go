@@ -45,6 +45,11 @@ func newStore(t *testing.T, b Backend, secrets ...string) *Store {
 func goApp(t *testing.T, st *Store) *httptest.Server {
 	m := session.New(st)
 	st.Configure(m)
+	return serveGo(t, m)
+}
+
+// serveGo serves the tests' Go routes through m.
+func serveGo(t *testing.T, m *session.Manager) *httptest.Server {
 	m.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		t.Logf("%s %s: %v", r.Method, r.URL.Path, err)
 		w.WriteHeader(http.StatusInternalServerError)
