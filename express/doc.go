@@ -72,8 +72,9 @@
 //     session object; the Express side keeps them but does not enforce
 //     the deadline.
 //   - Session.ID is a hash of the session ID, stable for one session ID
-//     and new with each; the session ID itself is a bearer secret and
-//     never shown.
+//     and new with each (a session the Go side creates has it from its
+//     first save on; before, the Manager's provisional one); the session
+//     ID itself is a bearer secret and never shown.
 //   - There is no user index: serverstore's ListUser and DestroyUser have
 //     no counterpart.
 //

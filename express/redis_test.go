@@ -2,7 +2,9 @@ package express
 
 import (
 	"context"
+	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,11 +18,13 @@ import (
 
 // redisURL is the Redis server of the tests: SESSION_TEST_REDIS_URL, or
 // the local one.
-func redisURL() string {
-	if u := os.Getenv("SESSION_TEST_REDIS_URL"); u != "" {
-		return u
+func redisURL() string { return envOr("SESSION_TEST_REDIS_URL", "redis://127.0.0.1:6379/0") }
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
 	}
-	return "redis://127.0.0.1:6379/0"
+	return def
 }
 
 // redisTarget returns connect-redis's records under a prefix of t's own,
@@ -49,6 +53,37 @@ func redisTarget(t *testing.T) target {
 	b, err := NewRedis(c, WithPrefix(prefix))
 	require.NoError(t, err)
 	return target{b: b, env: []string{"STORE=redis", "REDIS_URL=" + redisURL(), "SESSION_PREFIX=" + prefix}, atomicSwap: true}
+}
+
+// TestRedisCluster runs the Backend and Store checks on a Redis Cluster
+// (SESSION_TEST_REDIS_CLUSTER, or scripts/redis-cluster.sh's addresses):
+// each call of the Backend touches one key.
+func TestRedisCluster(t *testing.T) {
+	addrs := strings.Split(envOr("SESSION_TEST_REDIS_CLUSTER", "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003,127.0.0.1:7004,127.0.0.1:7005,127.0.0.1:7006"), ",")
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, DialTimeout: 2 * time.Second})
+	t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	info, err := c.ClusterInfo(ctx).Result()
+	if err == nil && !strings.Contains(info, "cluster_state:ok") {
+		err = errors.New("cluster_state is not ok")
+	}
+	storetest.Require(t, "Redis Cluster", err)
+	prefix := "express-test-" + suffix() + ":"
+	t.Cleanup(func() {
+		_ = c.ForEachMaster(context.Background(), func(ctx context.Context, n *redis.Client) error {
+			if keys, _ := n.Keys(ctx, prefix+"*").Result(); len(keys) > 0 {
+				for _, k := range keys {
+					n.Del(ctx, k)
+				}
+			}
+			return nil
+		})
+	})
+	b, err := NewRedis(c, WithPrefix(prefix))
+	require.NoError(t, err)
+	t.Run("Backend", func(t *testing.T) { runBackend(t, b) })
+	t.Run("Store", func(t *testing.T) { runStore(t, target{b: b, atomicSwap: true}) })
 }
 
 func TestRedis(t *testing.T) {

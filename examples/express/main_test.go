@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -177,6 +178,17 @@ func runFlows(t *testing.T, cfg config) {
 	assert.Equal(t, "/dashboard", resp.Header.Get("Location"))
 	assert.NotEqual(t, beforeLogin, sid(), "Express's login kept the session ID")
 	assert.Equal(t, "Welcome admin", dashboard(b, goApp()))
+	for _, base := range []string{goApp(), node()} {
+		req, err := http.NewRequest("GET", base+"/dashboard", nil)
+		require.NoError(t, err)
+		req.Header.Set("Accept", "text/html")
+		req.AddCookie(&http.Cookie{Name: "connect.sid", Value: sid()})
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Contains(t, string(page), `<h1 id="welcome">Welcome admin</h1>`, "the dashboard page of %s", base)
+	}
 	assert.Equal(t, "-> /login", dashboard(as(beforeLogin), goApp()))
 	assert.Empty(t, as(beforeLogin).Cart(goApp()), "the ID from before the login still opens a session on the Go side")
 

@@ -83,6 +83,17 @@ function text (res, code, body) {
   res.status(code).type('text/plain; charset=utf-8').send(body)
 }
 
+function page (title, body) {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>${title}</title></head><body>
+${body}
+</body></html>`
+}
+
+function escapeHTML (s) {
+  return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
 async function main () {
   const { store, close } = await openStore(process.env.STORE || 'redis')
 
@@ -121,12 +132,30 @@ async function main () {
     })
   })
 
+  app.get('/login', (req, res) => {
+    res.type('html').send(page('Log in', `<h1>Log in</h1>
+<form method="post" action="/login">
+<p><label>Username <input id="username" name="username" autocomplete="username" required></label></p>
+<p><label>Password <input id="password" name="password" type="password" autocomplete="current-password" required></label></p>
+<p><button id="submit" type="submit">Log in</button></p>
+</form>`))
+  })
+
   app.get('/dashboard', (req, res) => {
-    if (!req.session.user) {
+    const user = req.session.user
+    if (!user) {
       res.redirect(303, '/login')
       return
     }
-    text(res, 200, 'Welcome ' + req.session.user)
+    // Browsers get a page with a logout button, as from the Go half;
+    // other clients the bare greeting.
+    if ((req.get('Accept') || '').includes('text/html')) {
+      res.type('html').send(page('Dashboard', `<h1 id="welcome">Welcome ${escapeHTML(user)}</h1>
+<p><a href="/cart">Your cart</a></p>
+<form method="post" action="/logout"><button id="logout">Log out</button></form>`))
+      return
+    }
+    text(res, 200, 'Welcome ' + user)
   })
 
   const logout = (req, res, next) => {
