@@ -3,6 +3,7 @@ package express
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/go-sealed/session"
@@ -75,8 +76,8 @@ func (s *Store) Check(m *session.Manager) error {
 		add("Cookie.Path and Domain are %q and %q, the Express app's are %q and %q", got.Path, got.Domain, want.Path, want.Domain)
 	}
 	if got.HttpOnly != want.HttpOnly || got.Secure != want.Secure || got.SameSite != want.SameSite || got.Partitioned != want.Partitioned {
-		add("Cookie.HttpOnly, Secure, SameSite and Partitioned are %v, %v, %d and %v, the Express app's are %v, %v, %d and %v",
-			got.HttpOnly, got.Secure, got.SameSite, got.Partitioned, want.HttpOnly, want.Secure, want.SameSite, want.Partitioned)
+		add("Cookie.HttpOnly, Secure, SameSite and Partitioned are %v, %v, %s and %v, the Express app's are %v, %v, %s and %v",
+			got.HttpOnly, got.Secure, sameSiteLabel(got.SameSite), got.Partitioned, want.HttpOnly, want.Secure, sameSiteLabel(want.SameSite), want.Partitioned)
 	}
 	if got.Persist != want.Persist {
 		add("Cookie.Persist is %v, but the Express app's cookie.maxAge is %v (persistent when set)", got.Persist, s.cookie.maxAge)
@@ -108,4 +109,12 @@ func (s *Store) Check(m *session.Manager) error {
 	}
 	return errors.New("express: the Manager does not match the Express app's session settings: " +
 		strings.Join(diffs, "; ") + " (Store.Configure sets them all)")
+}
+
+// sameSiteLabel names a SameSite mode in Check's messages.
+func sameSiteLabel(s http.SameSite) string {
+	if n := sameSiteName(s); n != "" {
+		return n
+	}
+	return "unset"
 }

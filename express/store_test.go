@@ -227,7 +227,7 @@ func TestCheck(t *testing.T) {
 		"Codec must be session.JSON",
 		"Transport must carry the token in the cookie",
 		`Cookie.Name is "session", the Express app's cookie is "connect.sid"`,
-		"Cookie.HttpOnly, Secure, SameSite and Partitioned are true, true, 2 and false, the Express app's are true, false, 2 and false",
+		"Cookie.HttpOnly, Secure, SameSite and Partitioned are true, true, lax and false, the Express app's are true, false, lax and false",
 		"IdleTimeout is 0s, the Express app's sessions end 24h0m0s after their last use",
 		"BrowserSessionIdleTimeout, or IdleTimeout) is 0s, the Node store's TTL is 1h0m0s",
 		"Store.Configure sets them all",
