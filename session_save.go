@@ -73,8 +73,10 @@ func (s *Session) commit(ctx *sessionContext, r reply, late bool) error {
 		}
 		s.saved("", &s.rec)
 		return nil
-	case !dirty && !touch && !s.rec.Reissue:
-		return nil // read only: no write
+	case !dirty && !touch && (!s.rec.Reissue || late):
+		// Read only: no write. A reissue (a token under a retired key) is
+		// for a response that can still carry it.
+		return nil
 	case late && (oldToken == "" || s.renewed):
 		// A new token could not reach the client; lateChange reported it.
 		return nil

@@ -35,7 +35,10 @@ type Store interface {
 	// session that might overwrite the real one.
 	Load(ctx context.Context, token string) (*Record, error)
 
-	// Save stores rec and returns the token that names it from now on.
+	// Save stores rec and returns the token that names it from now on. A
+	// store whose session IDs are another program's may set rec.ID to the
+	// ID it derives, which the Manager then adopts (as ServerSide.Renew
+	// may).
 	// token is the one the record was loaded with, or "" for a new session,
 	// in which case the store mints a new token. The returned token may
 	// differ from token: a sealed store returns a new seal on every save.
