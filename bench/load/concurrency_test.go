@@ -29,8 +29,9 @@ func TestConcurrentWritesOneSession(t *testing.T) {
 		mysqlDSN:    envOr("SESSION_TEST_MYSQL_DSN", "root@tcp(127.0.0.1:3306)/test?interpolateParams=true"),
 		boltDir:     t.TempDir(),
 		sqliteDir:   t.TempDir(),
+		mongoURL:    envOr("SESSION_TEST_MONGO_URL", "mongodb://127.0.0.1:27017"),
 	}
-	for _, name := range []string{"memory", "redis", "postgres", "mysql", "bolt", "sqlite"} {
+	for _, name := range []string{"memory", "redis", "postgres", "mysql", "bolt", "sqlite", "mongo"} {
 		t.Run(name, func(t *testing.T) {
 			tg, err := openTarget(context.Background(), cfg, name, targetOptions{})
 			skipUnreachable(t, err)

@@ -29,7 +29,8 @@ func skipUnreachable(t *testing.T, err error) {
 func TestLoadShort(t *testing.T) {
 	cfg := config{clients: 10, items: 3, iterations: 3, duration: 5 * time.Second,
 		redisURL: envOr("SESSION_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), postgresURL: envOr("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")}
-	for _, name := range []string{"cookie", "memory", "redis", "postgres", "sqlite", "scs", "gorilla"} {
+	cfg.mongoURL = envOr("SESSION_TEST_MONGO_URL", "mongodb://127.0.0.1:27017")
+	for _, name := range []string{"cookie", "memory", "redis", "postgres", "sqlite", "mongo", "scs", "gorilla"} {
 		t.Run(name, func(t *testing.T) { runClean(t, cfg, name) })
 	}
 }
@@ -39,7 +40,8 @@ func TestLoadShort(t *testing.T) {
 func TestTwoInstancesShort(t *testing.T) {
 	cfg := config{clients: 10, items: 3, iterations: 3, duration: 5 * time.Second, instances: 2,
 		redisURL: envOr("SESSION_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), postgresURL: envOr("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")}
-	for _, name := range []string{"cookie", "redis", "postgres"} {
+	cfg.mongoURL = envOr("SESSION_TEST_MONGO_URL", "mongodb://127.0.0.1:27017")
+	for _, name := range []string{"cookie", "redis", "postgres", "mongo"} {
 		t.Run(name, func(t *testing.T) { runClean(t, cfg, name) })
 	}
 	_, err := runStore(context.Background(), cfg, "memory")

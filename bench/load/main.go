@@ -47,10 +47,11 @@ type config struct {
 	boltDir     string
 	sqliteDir   string
 	sqliteSync  string // the synchronous pragma of the sqlite target; "": SQLite's default, FULL
+	mongoURL    string
 }
 
 // allStores are the targets -stores accepts, in the order they run.
-var allStores = []string{"bare", "cookie", "memory", "redis", "postgres", "mysql", "bolt", "sqlite", "scs", "gorilla"}
+var allStores = []string{"bare", "cookie", "memory", "redis", "postgres", "mysql", "bolt", "sqlite", "mongo", "scs", "gorilla"}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -63,12 +64,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	stores := fs.String("stores", strings.Join(allStores, ","), "comma-separated targets: "+strings.Join(allStores, ", "))
 	fs.BoolVar(&c.faults, "faults", false, "run the fault scenarios (Redis and PostgreSQL cut during load, bolt read-only) instead of the plain load")
 	fs.DurationVar(&c.cut, "cut", 3*time.Second, "with -faults: how long the connection stays cut")
-	fs.IntVar(&c.instances, "instances", 1, "app instances behind a round-robin reverse proxy (cookie, redis, postgres, mysql)")
+	fs.IntVar(&c.instances, "instances", 1, "app instances behind a round-robin reverse proxy (cookie, redis, postgres, mysql, mongo)")
 	fs.StringVar(&c.out, "out", "", "also write the Markdown report to this file")
 	fs.StringVar(&c.redisURL, "redis-url", envOr("SESSION_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
 	fs.StringVar(&c.postgresURL, "postgres-url", envOr("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"), "PostgreSQL URL")
 	fs.StringVar(&c.mysqlDSN, "mysql-dsn", envOr("SESSION_TEST_MYSQL_DSN", "root@tcp(127.0.0.1:3306)/test?interpolateParams=true"), "MySQL/MariaDB DSN")
 	fs.StringVar(&c.boltDir, "bolt-dir", "", "directory for the bolt file (default: a temporary one)")
+	fs.StringVar(&c.mongoURL, "mongo-url", envOr("SESSION_TEST_MONGO_URL", "mongodb://127.0.0.1:27017"), "MongoDB URL (scripts/mongo.sh starts FerretDB there)")
 	fs.StringVar(&c.sqliteDir, "sqlite-dir", "", "directory for the SQLite file (default: a temporary one)")
 	fs.StringVar(&c.sqliteSync, "sqlite-sync", "", "SQLite's synchronous setting for the sqlite target: FULL (its default: each commit syncs the WAL) or NORMAL")
 	if err := fs.Parse(args); err != nil {

@@ -402,7 +402,7 @@ func runStore(ctx context.Context, cfg config, name string) (*result, error) {
 
 // sharedStores are the targets whose sessions several instances can
 // share: the sealed cookie (through the key) and the network stores.
-var sharedStores = []string{"cookie", "redis", "postgres", "mysql"}
+var sharedStores = []string{"cookie", "redis", "postgres", "mysql", "mongo"}
 
 // ms formats a duration in milliseconds.
 func ms(d time.Duration) string {

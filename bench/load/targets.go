@@ -25,6 +25,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	bolt "go.etcd.io/bbolt"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
@@ -32,6 +34,7 @@ import (
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/boltstore"
 	"github.com/go-sealed/session/serverstore/memstore"
+	"github.com/go-sealed/session/serverstore/mongostore"
 	"github.com/go-sealed/session/serverstore/mysqlstore"
 	"github.com/go-sealed/session/serverstore/pgstore"
 	"github.com/go-sealed/session/serverstore/redisstore"
@@ -48,7 +51,7 @@ type target struct {
 // targetOptions adjust how a target is opened.
 type targetOptions struct {
 	via          string        // for redis and postgres: reach the service through this host:port (a proxy)
-	storeTimeout time.Duration // the SQL backends' call timeout; 0: their default
+	storeTimeout time.Duration // the SQL and MongoDB backends' call timeout; 0: their default
 	boltPath     string        // for bolt: this file rather than a temporary one (kept)
 	boltOptions  *bolt.Options
 	logger       *slog.Logger // the Manager's; nil: discard
@@ -247,11 +250,49 @@ func openTarget(ctx context.Context, cfg config, name string, o targetOptions) (
 			_ = os.RemoveAll(dir)
 		}
 
+	case "mongo":
+		s, c, err := openMongo(ctx, cfg, o)
+		if err != nil {
+			return nil, err
+		}
+		store, closeFn = s, c
+
 	default:
 		return nil, fmt.Errorf("unknown store %q", name)
 	}
 
 	return &target{handler: demo(store, o), store: store, close: closeFn}, nil
+}
+
+// openMongo opens a mongostore Backend on a database of its own, which
+// its close drops.
+func openMongo(ctx context.Context, cfg config, o targetOptions) (session.Store, func(), error) {
+	client, err := mongo.Connect(options.Client().ApplyURI(cfg.mongoURL))
+	if err != nil {
+		return nil, nil, fmt.Errorf("-mongo-url: %w", err)
+	}
+	disconnect := func() { _ = client.Disconnect(context.Background()) }
+	if err := client.Ping(ctx, nil); err != nil {
+		disconnect()
+		return nil, nil, &unreachableError{"MongoDB", err}
+	}
+	db := client.Database("load_" + randomSuffix())
+	opts := []mongostore.Option{mongostore.WithSweepInterval(0)}
+	if o.storeTimeout > 0 {
+		opts = append(opts, mongostore.WithTimeout(o.storeTimeout))
+	}
+	b, err := mongostore.New(ctx, db, opts...)
+	if err != nil {
+		disconnect()
+		return nil, nil, err
+	}
+	return serverstore.New(b), func() {
+		_ = b.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = db.Drop(ctx)
+		disconnect()
+	}, nil
 }
 
 // demo serves the demo's routes through a Manager of its own over store:

@@ -2,6 +2,7 @@
 // over any of its stores:
 //
 //	go run ./examples/demo -addr 127.0.0.1:8080 -store cookie
+//	scripts/mongo.sh start && go run ./examples/demo -store mongo   # on FerretDB, MongoDB's wire protocol
 //
 // Keys for the cookie store come from SESSION_KEYS ("base64,base64,...",
 // newest first); without it the demo makes a random key, so sessions do not

@@ -31,7 +31,7 @@ func TestFlags(t *testing.T) {
 	assert.Equal(t, "/var/lib/app/sessions.sqlite", cfg.SQLitePath)
 
 	_, _, err = stores.Open(t.Context(), stores.Config{Store: "floppy"})
-	assert.ErrorContains(t, err, "want cookie, memory, redis, postgres, mysql, bolt or sqlite")
+	assert.ErrorContains(t, err, "want cookie, memory, redis, postgres, mysql, bolt, sqlite or mongo")
 
 	t.Setenv("SESSION_KEYS", "not base64!")
 	_, _, err = stores.Open(t.Context(), stores.Config{Store: "cookie"})

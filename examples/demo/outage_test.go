@@ -56,6 +56,13 @@ func outageBackends() []backendUnderTest {
 				return stores.Config{Store: "mysql", MySQLDSN: "root@tcp(" + proxy + ")/test?interpolateParams=true&timeout=1s&readTimeout=1s&writeTimeout=1s", Timeout: time.Second}
 			},
 		},
+		{
+			name: "mongo", service: "MongoDB (scripts/mongo.sh start runs FerretDB)",
+			target: hostPort(os.Getenv("SESSION_TEST_MONGO_URL"), "127.0.0.1:27017"),
+			config: func(proxy string) stores.Config {
+				return stores.Config{Store: "mongo", MongoURL: "mongodb://" + proxy + "/go_sealed_demo_test?connectTimeoutMS=1000&serverSelectionTimeoutMS=1000", Timeout: time.Second}
+			},
+		},
 	}
 }
 

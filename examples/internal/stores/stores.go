@@ -7,12 +7,15 @@ import (
 	"database/sql"
 	"flag"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
 	_ "github.com/go-sql-driver/mysql" // the "mysql" database/sql driver
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/cookiesession"
@@ -20,6 +23,7 @@ import (
 	"github.com/go-sealed/session/serverstore"
 	"github.com/go-sealed/session/serverstore/boltstore"
 	"github.com/go-sealed/session/serverstore/memstore"
+	"github.com/go-sealed/session/serverstore/mongostore"
 	"github.com/go-sealed/session/serverstore/mysqlstore"
 	"github.com/go-sealed/session/serverstore/pgstore"
 	"github.com/go-sealed/session/serverstore/redisstore"
@@ -28,25 +32,27 @@ import (
 
 // Config names a store and where it is: the flags AddFlags defines.
 type Config struct {
-	Store       string // cookie|memory|redis|postgres|mysql|bolt|sqlite
+	Store       string // cookie|memory|redis|postgres|mysql|bolt|sqlite|mongo
 	RedisURL    string
 	PostgresURL string
 	MySQLDSN    string
 	BoltPath    string
 	SQLitePath  string
-	Timeout     time.Duration // the SQL backends' call timeout; 0: their default
+	MongoURL    string
+	Timeout     time.Duration // the SQL and MongoDB backends' call timeout; 0: their default
 }
 
 // AddFlags defines -store, with defaultStore as its default, and the
 // flags of each store (-redis-url, -postgres-url, -mysql-dsn,
-// -bolt-path, -sqlite-path) on fs, setting c.
+// -bolt-path, -sqlite-path, -mongo-url) on fs, setting c.
 func (c *Config) AddFlags(fs *flag.FlagSet, defaultStore string) {
-	fs.StringVar(&c.Store, "store", defaultStore, "session store: cookie|memory|redis|postgres|mysql|bolt|sqlite")
+	fs.StringVar(&c.Store, "store", defaultStore, "session store: cookie|memory|redis|postgres|mysql|bolt|sqlite|mongo")
 	fs.StringVar(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis URL, for -store redis; a cluster as redis://host1:port?addr=host2:port&addr=...")
 	fs.StringVar(&c.PostgresURL, "postgres-url", "postgres://postgres@127.0.0.1:5432/test", "PostgreSQL URL, for -store postgres")
 	fs.StringVar(&c.MySQLDSN, "mysql-dsn", "root@tcp(127.0.0.1:3306)/test?interpolateParams=true", "MySQL/MariaDB DSN, for -store mysql")
 	fs.StringVar(&c.BoltPath, "bolt-path", "sessions.db", "bolt file, for -store bolt")
 	fs.StringVar(&c.SQLitePath, "sqlite-path", "sessions.sqlite", "SQLite database file, for -store sqlite")
+	fs.StringVar(&c.MongoURL, "mongo-url", "mongodb://127.0.0.1:27017/demo", "MongoDB URL with the database's name, for -store mongo (scripts/mongo.sh starts FerretDB there)")
 }
 
 // Open opens the store cfg names, and returns how to close it.
@@ -131,8 +137,11 @@ func Open(ctx context.Context, cfg Config) (session.Store, func(), error) {
 		}
 		return serverstore.New(backend), func() { _ = backend.Close(); _ = db.Close() }, nil
 
+	case "mongo":
+		return openMongo(ctx, cfg)
+
 	default:
-		return nil, nil, fmt.Errorf("-store %q: want cookie, memory, redis, postgres, mysql, bolt or sqlite", cfg.Store)
+		return nil, nil, fmt.Errorf("-store %q: want cookie, memory, redis, postgres, mysql, bolt, sqlite or mongo", cfg.Store)
 	}
 }
 
@@ -154,4 +163,36 @@ func redisClient(rawURL string) (redis.UniversalClient, error) {
 	}
 	opts.ContextTimeoutEnabled = true
 	return redis.NewClient(opts), nil
+}
+
+// openMongo opens the database cfg.MongoURL names ("demo" if it names
+// none) and a mongostore Backend on its "sessions" collection.
+func openMongo(ctx context.Context, cfg Config) (session.Store, func(), error) {
+	u, err := url.Parse(cfg.MongoURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-mongo-url: %w", err)
+	}
+	dbName := strings.TrimPrefix(u.Path, "/")
+	if dbName == "" {
+		dbName = "demo"
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(cfg.MongoURL))
+	if err != nil {
+		return nil, nil, fmt.Errorf("-mongo-url: %w", err)
+	}
+	disconnect := func() { _ = client.Disconnect(context.Background()) }
+	if err := client.Ping(ctx, nil); err != nil {
+		disconnect()
+		return nil, nil, fmt.Errorf("mongo: %w", err)
+	}
+	var opts []mongostore.Option
+	if cfg.Timeout > 0 {
+		opts = append(opts, mongostore.WithTimeout(cfg.Timeout))
+	}
+	backend, err := mongostore.New(ctx, client.Database(dbName), opts...)
+	if err != nil {
+		disconnect()
+		return nil, nil, err
+	}
+	return serverstore.New(backend), func() { _ = backend.Close(); disconnect() }, nil
 }
