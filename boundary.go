@@ -48,10 +48,10 @@ func (s *Session) lateRefusal(op string) error {
 
 // reportLate keeps the first late error for Err and logs it.
 func (s *Session) reportLate(err error) {
-	if s.lateErr != nil {
+	if s.lateErr() != nil {
 		return
 	}
-	s.lateErr = err
+	s.aside().lateErr = err
 	args := []any{"id", s.rec.ID, "err", err}
 	if s.req != nil {
 		args = append(args, "method", s.req.Method, "path", s.req.URL.Path)

@@ -366,7 +366,7 @@ func (m *Manager) saveLate(s *Session) {
 	if !s.sent || !m.serverKept() {
 		return
 	}
-	if err := s.saveAfterSent(); err != nil && s.lateErr == nil {
+	if err := s.saveAfterSent(); err != nil && s.lateErr() == nil {
 		s.reportLate(err)
 	}
 }
@@ -376,7 +376,7 @@ func (s *Session) saveAfterSent() error {
 	if err := s.commit(s.ctx, nil, true); err != nil {
 		return err
 	}
-	return s.lateErr
+	return s.lateErr()
 }
 
 func (m *Manager) serveError(w http.ResponseWriter, r *http.Request, err error) {

@@ -75,21 +75,54 @@ type Session struct {
 	isNew       bool // created by this request (IsNew)
 	fresh       bool // not stored yet: the next save mints a token
 
-	cleared     bool   // values replaced wholesale: save them, do not merge
-	metaDirty   bool   // UserID, Persistent or Deadline changed
-	renewed     bool   // Renew was called: save under a fresh token
-	renewedFrom string // the ID before the first Renew since the last save
-	destroyed   bool   // Destroy was called: delete the loaded record
-	discard     string // a token whose record this Manager rejects: delete it
-	ended       Record // the session Destroy ended, for its EventDestroyed
-	saveErr     error  // a save of the response failed: the middleware leaves it be
+	cleared   bool  // values replaced wholesale: save them, do not merge
+	metaDirty bool  // UserID, Persistent or Deadline changed
+	renewed   bool  // Renew was called: save under a fresh token
+	destroyed bool  // Destroy was called: delete the loaded record
+	saveErr   error // a save of the response failed: the middleware leaves it be
 
-	// The response: sent once its header went out, after which a change
-	// that cannot be saved is kept in lateErr; replied once a save of it
-	// handed out or cleared a token.
+	// The response: sent once its header went out; replied once a save of
+	// it handed out or cleared a token.
 	sent    bool
 	replied bool
-	lateErr error
+
+	// rare is what only some requests need (see aside), made on first
+	// use: every request allocates a Session, and most never need it.
+	rare *aside
+}
+
+// aside is the state of a session's less common paths.
+type aside struct {
+	renewedFrom string // the ID before the first Renew since the last save
+	endedID     string // the ID and user of the session Destroy ended,
+	endedUser   string // for its EventDestroyed
+	discard     string // a token whose record this Manager rejects: delete it
+	lateErr     error  // the first change after the response began that could not be saved
+}
+
+// aside returns s.rare, made if need be.
+func (s *Session) aside() *aside {
+	if s.rare == nil {
+		s.rare = new(aside)
+	}
+	return s.rare
+}
+
+// discarding returns the token to delete as rejected, or "".
+func (s *Session) discarding() string {
+	if s.rare == nil {
+		return ""
+	}
+	return s.rare.discard
+}
+
+// lateErr returns the first change after the response began that could
+// not be saved, or nil.
+func (s *Session) lateErr() error {
+	if s.rare == nil {
+		return nil
+	}
+	return s.rare.lateErr
 }
 
 // load fetches and decodes the session the first time it is needed. The
@@ -133,7 +166,8 @@ func (s *Session) open(token string) bool {
 	case rec == nil:
 		reason = errNoRecord
 	case !s.m.valid(rec, s.m.now()):
-		reason, s.discard = errExpiredByManager, token
+		reason = errExpiredByManager
+		s.aside().discard = token
 	}
 	if reason == nil {
 		values, err := s.m.codec().Decode(rec.Data)
@@ -144,7 +178,8 @@ func (s *Session) open(token string) bool {
 		// Undecodable data (a codec changed under a live session, say) is
 		// treated like a forged token: never serve part of it.
 		s.m.logger().WarnContext(s.ctx, "session: discarding a record that does not decode", "id", rec.ID, "err", err)
-		reason, s.discard = fmt.Errorf("%w: its record does not decode", ErrInvalidToken), token
+		reason = fmt.Errorf("%w: its record does not decode", ErrInvalidToken)
+		s.aside().discard = token
 	}
 	s.m.event(s.ctx, Event{Kind: EventRejected, Reason: reason, Request: s.req})
 	return false
@@ -176,7 +211,10 @@ func (s *Session) saved(token string, rec *Record) {
 	s.rec.Data, s.rec.Reissue, s.rec.Stored = nil, false, nil
 	s.fresh = token == ""
 	s.changed, s.valuesDirty = nil, false
-	s.cleared, s.metaDirty, s.renewed, s.destroyed, s.discard = false, false, false, false, ""
+	s.cleared, s.metaDirty, s.renewed, s.destroyed = false, false, false, false
+	if s.rare != nil {
+		s.rare.discard = ""
+	}
 }
 
 // newID returns 128 random bits, base64url encoded.
@@ -215,7 +253,7 @@ func (s *Session) Err() error {
 	if s.loadErr != nil {
 		return s.loadErr
 	}
-	return s.lateErr
+	return s.lateErr()
 }
 
 // ID returns the session's random identifier. It is not the token the
@@ -340,7 +378,7 @@ func (s *Session) Renew() error {
 
 func (s *Session) renew() {
 	if !s.renewed {
-		s.renewedFrom = s.rec.ID
+		s.aside().renewedFrom = s.rec.ID
 	}
 	s.rec.ID = newID()
 	s.renewed = true
@@ -361,7 +399,8 @@ func (s *Session) Destroy() {
 	s.loadErr = nil
 	stored := !s.fresh
 	if stored {
-		s.ended = s.rec
+		a := s.aside()
+		a.endedID, a.endedUser = s.rec.ID, s.rec.UserID
 	}
 	s.destroyed = true
 	s.renewed, s.cleared, s.metaDirty = false, false, false

@@ -39,18 +39,20 @@ func (s *Session) commit(ctx *sessionContext, r reply, late bool) error {
 	}
 	m := s.m
 	store := m.store
-	if s.discard != "" {
-		if err := store.Delete(detachedContext{ctx}, s.discard); err != nil {
+	if discard := s.discarding(); discard != "" {
+		if err := store.Delete(detachedContext{ctx}, discard); err != nil {
 			return fmt.Errorf("session: delete: %w", err)
 		}
-		s.discard = ""
+		s.rare.discard = ""
 	}
 	oldToken := s.token
 	if s.destroyed && oldToken != "" {
 		if err := store.Delete(detachedContext{ctx}, oldToken); err != nil {
 			return fmt.Errorf("session: delete: %w", err)
 		}
-		m.event(s.ctx, Event{Kind: EventDestroyed, ID: s.ended.ID, UserID: s.ended.UserID, Request: s.req})
+		if a := s.rare; a != nil && a.endedID != "" { // a session ended, not a dead token dropped
+			m.event(s.ctx, Event{Kind: EventDestroyed, ID: a.endedID, UserID: a.endedUser, Request: s.req})
+		}
 		s.destroyed = false
 	}
 	if s.fresh {
@@ -148,7 +150,7 @@ func (s *Session) commit(ctx *sessionContext, r reply, late bool) error {
 	case oldToken == "":
 		m.event(s.ctx, Event{Kind: EventCreated, ID: rec.ID, UserID: rec.UserID, Request: s.req})
 	case s.renewed:
-		m.event(s.ctx, Event{Kind: EventRenewed, ID: rec.ID, PreviousID: s.renewedFrom, UserID: rec.UserID, Request: s.req})
+		m.event(s.ctx, Event{Kind: EventRenewed, ID: rec.ID, PreviousID: s.rare.renewedFrom, UserID: rec.UserID, Request: s.req})
 	}
 	s.saved(token, &rec)
 	return nil
