@@ -290,7 +290,7 @@ func (o *CookieOptions) write(h http.Header, attrs *attributeCache, token string
 		return err
 	}
 	var lifeBuf [len(expiresAttr) + len(http.TimeFormat) + len(maxAgeAttr) + 20]byte
-	life := appendLifetime(lifeBuf[:0], now, maxAge)
+	life := attrs.appendLifetime(lifeBuf[:0], now, maxAge)
 	attrsLen := len(a.beforeExpires) + len(life) + len(a.afterMaxAge)
 	if !cookieSafe(token) {
 		return errUnsafeToken
@@ -389,7 +389,26 @@ func formatCookieAttributes(o *CookieOptions) (*cookieAttributes, error) {
 // check of every byte of the path and domain). It is keyed by the whole
 // CookieOptions, so a change to Manager.Cookie is seen at once.
 type attributeCache struct {
-	last atomic.Pointer[cookieAttributes]
+	last        atomic.Pointer[cookieAttributes]
+	lastExpires atomic.Pointer[expiresText]
+}
+
+// expires returns the Unix time sec as an Expires attribute's date: the
+// last one formatted if it is the same second, as it is for every save of
+// a busy second with the same Max-Age, rather than formatted again.
+func (c *attributeCache) expires(sec int64) string {
+	if e := c.lastExpires.Load(); e != nil && e.sec == sec {
+		return e.text
+	}
+	e := &expiresText{sec: sec, text: time.Unix(sec, 0).UTC().Format(http.TimeFormat)}
+	c.lastExpires.Store(e)
+	return e.text
+}
+
+// expiresText is a formatted Expires date and the second it stands for.
+type expiresText struct {
+	sec  int64
+	text string
 }
 
 func (c *attributeCache) get(o *CookieOptions) (*cookieAttributes, error) {
@@ -420,11 +439,11 @@ const (
 // deletion, if negative. Expires goes with every Max-Age, as
 // express-session, scs and gorilla send it, for clients (and proxies)
 // that know only Expires.
-func appendLifetime(b []byte, now time.Time, maxAge int) []byte {
+func (c *attributeCache) appendLifetime(b []byte, now time.Time, maxAge int) []byte {
 	switch {
 	case maxAge > 0:
 		b = append(b, expiresAttr...)
-		b = now.Add(time.Duration(maxAge)*time.Second).UTC().AppendFormat(b, http.TimeFormat)
+		b = append(b, c.expires(now.Unix()+int64(maxAge))...)
 		return strconv.AppendInt(append(b, maxAgeAttr...), int64(maxAge), 10)
 	case maxAge < 0:
 		return append(b, expiredLifetime...)
