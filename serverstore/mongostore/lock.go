@@ -10,6 +10,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/go-sealed/session/serverstore/internal/optimistic"
 )
 
 // FerretDB 1.x evaluates a write's filter on a read of its own, outside
@@ -150,7 +152,7 @@ func (l *locker) lockServer(ctx context.Context, key string) (release func(), er
 		if i := bwe.WriteErrors[0].Index; i > 0 {
 			l.delete(ctx, ids[:i])
 		}
-		if err := pause(ctx, attempt); err != nil {
+		if err := optimistic.Pause(ctx, attempt); err != nil {
 			return nil, err
 		}
 	}

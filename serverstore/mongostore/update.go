@@ -2,16 +2,13 @@ package mongostore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
-	"math/rand/v2"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/go-sealed/session/serverstore"
+	"github.com/go-sealed/session/serverstore/internal/optimistic"
 )
 
 // Update implements serverstore.Backend by compare-and-set on the
@@ -120,7 +117,7 @@ func (c *core) update(ctx context.Context, key string, hint *serverstore.Entry, 
 			return serverstore.ErrConflict
 		}
 		if attempt >= eagerRetries {
-			if err := pause(ctx, attempt-eagerRetries); err != nil {
+			if err := optimistic.Pause(ctx, attempt-eagerRetries); err != nil {
 				return err
 			}
 		}
@@ -165,32 +162,8 @@ func (c *core) swap(ctx context.Context, key string, cur *state, e serverstore.E
 }
 
 // version is the version of a document storing data, user and expiry
-// ms: a digest of all three. Any write that changes the session changes
-// its version, and a caller that knows what a session holds (a hint)
-// knows its version without reading it. Two writes of exactly the same
-// entry give the same version, which is harmless: an Update that read
-// the first is as right on top of the second.
+// ms, as optimistic.Version gives it.
 func version(data []byte, user string, ms bson.DateTime) []byte {
-	h := sha256.New()
-	var n [16]byte
-	binary.BigEndian.PutUint64(n[:8], uint64(ms))
-	binary.BigEndian.PutUint64(n[8:], uint64(len(user)))
-	h.Write(n[:])
-	h.Write([]byte(user))
-	h.Write(data)
-	return h.Sum(nil)[:16]
-}
-
-// pause sleeps between attempts of an optimistic update, the attempt-th
-// time: a random time below a bound that doubles every time, from 1 ms up
-// to 128 ms, so that contending writers spread out.
-func pause(ctx context.Context, attempt int) error {
-	t := time.NewTimer(rand.N(time.Millisecond << min(attempt, 7)))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	v := optimistic.Version(data, user, int64(ms))
+	return v[:]
 }

@@ -2,16 +2,14 @@ package redisstore
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
-	"math/rand/v2"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/go-sealed/session/serverstore"
+	"github.com/go-sealed/session/serverstore/internal/optimistic"
 )
 
 // Update implements serverstore.Backend with optimistic concurrency: it
@@ -207,7 +205,7 @@ func (b *Backend) update(ctx context.Context, key string, hint *serverstore.Entr
 			cur = &st
 			if attempt >= eagerRetries {
 				// Heavy contention: spread out, and read afresh.
-				if err := pause(ctx, attempt-eagerRetries); err != nil {
+				if err := optimistic.Pause(ctx, attempt-eagerRetries); err != nil {
 					return err
 				}
 				cur = nil
@@ -224,36 +222,9 @@ func (b *Backend) update(ctx context.Context, key string, hint *serverstore.Entr
 	}
 }
 
-// versionOf is the version of a session storing data, user and expiry
-// ms: a digest of all three. Any write that changes the session changes
-// its version, and a caller that knows what a session holds (a hint)
-// knows its version without reading it. Two writes of exactly the same
-// entry give the same version, which is harmless: an Update that read
-// the first is as right on top of the second.
+// versionOf is the version of a session, as optimistic.Version gives it,
+// in base64url as the version field holds it.
 func versionOf(data []byte, user string, ms int64) string {
-	h := sha256.New()
-	var n [16]byte
-	binary.BigEndian.PutUint64(n[:8], uint64(ms))
-	binary.BigEndian.PutUint64(n[8:], uint64(len(user)))
-	h.Write(n[:])
-	h.Write([]byte(user))
-	h.Write(data)
-	var sum [sha256.Size]byte
-	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:16])
-}
-
-// pause sleeps between attempts of an optimistic transaction, the
-// attempt-th time: a random time below a bound that doubles every time,
-// from 1 ms up to 128 ms, so that contending writers spread out (waiting
-// longer proved to need fewer attempts, and less time, than retrying hot).
-func pause(ctx context.Context, attempt int) error {
-	d := rand.N(time.Millisecond << min(attempt, 7))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	v := optimistic.Version(data, user, ms)
+	return base64.RawURLEncoding.EncodeToString(v[:])
 }
