@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -20,6 +18,7 @@ import (
 	"github.com/go-sealed/session"
 	"github.com/go-sealed/session/examples/demo/app"
 	"github.com/go-sealed/session/examples/internal/stores"
+	"github.com/go-sealed/session/internal/browsertest"
 	"github.com/go-sealed/session/internal/tcpproxy"
 	"github.com/go-sealed/session/serverstore/storetest"
 )
@@ -74,37 +73,28 @@ func hostPort(rawURL, def string) string {
 	return def
 }
 
-// shopper is one client of the demo, with its own cookie jar.
+// shopper is one client of the demo, with its own cookie jar, sending
+// to base.
 type shopper struct {
+	*browsertest.Browser
 	t    *testing.T
-	c    *http.Client
 	base string
 }
 
 func newShopper(t *testing.T, base string) *shopper {
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	return &shopper{t: t, base: base, c: &http.Client{
-		Jar:           jar,
-		Timeout:       10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	return &shopper{Browser: browsertest.Open(t, base), t: t, base: base}
 }
 
 func (s *shopper) send(method, path string, form url.Values) (int, string, time.Duration) {
 	start := time.Now()
 	var res *http.Response
-	var err error
+	var body string
 	if method == http.MethodPost {
-		res, err = s.c.PostForm(s.base+path, form)
+		res, body = s.Post(s.base+path, form)
 	} else {
-		res, err = s.c.Get(s.base + path)
+		res, body = s.Get(s.base + path)
 	}
-	require.NoError(s.t, err)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	require.NoError(s.t, err)
-	return res.StatusCode, string(b), time.Since(start)
+	return res.StatusCode, body, time.Since(start)
 }
 
 func (s *shopper) cart() (int, []string) {

@@ -111,10 +111,8 @@ func shopThroughProxy(t *testing.T, proxy string) *shopper {
 
 // copyCookies returns a client holding a copy of c's cookies for base.
 func copyCookies(t *testing.T, c *shopper, from, to string) *shopper {
-	u, _ := url.Parse(from)
 	thief := newShopper(t, to)
-	target, _ := url.Parse(to)
-	thief.c.Jar.SetCookies(target, c.c.Jar.Cookies(u))
+	thief.ResetCookies(c.CookiesAt(from))
 	return thief
 }
 

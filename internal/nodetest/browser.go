@@ -2,55 +2,38 @@ package nodetest
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-sealed/session/internal/browsertest"
 )
 
 // Browser is an HTTP client with one cookie jar for every server on one
 // host, whatever its port (as browsers keep cookies), which follows no
 // redirect: the Express app and the Go app, on two loopback ports, get
-// the same cookies from it.
+// the same cookies from it. It is browsertest's, with the methods the
+// Express tests use.
 type Browser struct {
-	t   testing.TB
-	jar *cookiejar.Jar
-	c   *http.Client
+	*browsertest.Browser
+	t testing.TB
 }
 
 // NewBrowser returns a Browser with an empty jar.
 func NewBrowser(t testing.TB) *Browser {
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	return &Browser{t: t, jar: jar, c: &http.Client{
-		Jar:           jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	return &Browser{Browser: browsertest.Open(t, "http://127.0.0.1/"), t: t}
 }
 
-// Do sends a request, a POST of form if form is not nil, and returns the
-// response, its body read and closed, and the body.
+// Do sends a request to rawURL, a POST of form if form is not nil, and
+// returns the response and its body.
 func (b *Browser) Do(method, rawURL string, form url.Values) (*http.Response, string) {
 	b.t.Helper()
-	var body io.Reader
 	if form != nil {
-		body = strings.NewReader(form.Encode())
+		return b.Post(rawURL, form)
 	}
-	req, err := http.NewRequest(method, rawURL, body)
-	require.NoError(b.t, err)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := b.c.Do(req)
-	require.NoError(b.t, err)
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	require.NoError(b.t, err)
-	return resp, string(data)
+	return b.Browser.Do(b.NewRequest(method, rawURL, nil))
 }
 
 // Cart returns the cart GET base/cart answers, which must be 200 with a
@@ -67,22 +50,12 @@ func (b *Browser) Cart(base string) []string {
 // Cookie returns the value of the cookie name the Browser would send to
 // base, "" if none.
 func (b *Browser) Cookie(base, name string) string {
-	for _, c := range b.jar.Cookies(b.url(base)) {
-		if c.Name == name {
-			return c.Value
-		}
-	}
-	return ""
+	return b.CookiesAt(base)[name]
 }
 
 // SetCookie puts the cookie name=value, on path "/", into the jar, as a
-// browser that kept a copy of an old cookie would send it.
+// browser that kept a copy of an old cookie would send it. The jar keeps
+// cookies by host, so base names no more than the host.
 func (b *Browser) SetCookie(base, name, value string) {
-	b.jar.SetCookies(b.url(base), []*http.Cookie{{Name: name, Value: value, Path: "/"}})
-}
-
-func (b *Browser) url(base string) *url.URL {
-	u, err := url.Parse(base)
-	require.NoError(b.t, err)
-	return u
+	b.Browser.SetCookie(name, value)
 }
