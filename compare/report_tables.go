@@ -79,23 +79,7 @@ func (rep *Report) cell(name string, m measure) string {
 			rows = []*Row{r}
 		}
 	}
-	if len(rows) == 0 {
-		return "not measured"
-	}
-	vals := make([]string, len(rows))
-	same := true
-	for i, r := range rows {
-		vals[i] = f(r)
-		same = same && vals[i] == vals[0]
-	}
-	if same {
-		return vals[0]
-	}
-	parts := make([]string, len(rows))
-	for i, r := range rows {
-		parts[i] = r.Transport.String() + ": " + vals[i]
-	}
-	return strings.Join(parts, "<br>")
+	return perTransport(rows, f, "%[2]s: %[1]s", "<br>")
 }
 
 func (rep *Report) tables(p func(string, ...any)) {

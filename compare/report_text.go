@@ -12,7 +12,13 @@ import (
 // transport gave the same, else one per transport; "not measured" if it
 // did not run.
 func (rep *Report) say(name string, f func(*Row) string) string {
-	rows := rep.rowsOf(name)
+	return perTransport(rep.rowsOf(name), f, "%s over the %s", ", ")
+}
+
+// perTransport is f of rows: one value if every transport gave the same,
+// else each value with its transport, put by format (the value, then the
+// transport) and joined by sep; "not measured" if there are no rows.
+func perTransport(rows []*Row, f func(*Row) string, format, sep string) string {
 	if len(rows) == 0 {
 		return "not measured"
 	}
@@ -27,9 +33,9 @@ func (rep *Report) say(name string, f func(*Row) string) string {
 	}
 	parts := make([]string, len(rows))
 	for i, r := range rows {
-		parts[i] = fmt.Sprintf("%s over the %s", vals[i], r.Transport)
+		parts[i] = fmt.Sprintf(format, vals[i], r.Transport)
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, sep)
 }
 
 // each says f for every mechanism in names: "*a* X, *b* Y".
