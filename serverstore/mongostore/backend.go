@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 
 	"github.com/go-sealed/session/serverstore"
+	"github.com/go-sealed/session/serverstore/internal/optimistic"
 	"github.com/go-sealed/session/serverstore/internal/sweep"
 )
 
@@ -325,9 +326,9 @@ func (b *Backend) Rename(ctx context.Context, oldKey, newKey string, e serversto
 			}
 			return e, true, nil
 		})
-		var fe fnError
+		var fe optimistic.FnError
 		if errors.As(err, &fe) {
-			return fe.err
+			return fe.Err
 		}
 		return fail("rename", err)
 	}

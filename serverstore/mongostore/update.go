@@ -31,18 +31,12 @@ func (b *Backend) Update(ctx context.Context, key string, hint *serverstore.Entr
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
 	err := b.update(ctx, key, hint, fn)
-	var fe fnError
+	var fe optimistic.FnError
 	if errors.As(err, &fe) {
-		return fe.err
+		return fe.Err
 	}
 	return fail("update", err)
 }
-
-// fnError carries an error of Update's fn through to Update's caller
-// unwrapped.
-type fnError struct{ err error }
-
-func (e fnError) Error() string { return e.err.Error() }
 
 // state is a session as Update last saw it: read, or taken from a hint.
 type state struct {
@@ -62,10 +56,6 @@ func hintState(e serverstore.Entry) state {
 	}
 	return state{exists: true, data: data, expires: ms, version: version(data, e.UserID, ms), hinted: true}
 }
-
-// eagerRetries is how many times Update retries at once before it pauses
-// between attempts.
-const eagerRetries = 3
 
 func (c *core) update(ctx context.Context, key string, hint *serverstore.Entry, fn func([]byte, bool) (serverstore.Entry, bool, error)) error {
 	if c.locks != nil {
@@ -99,7 +89,7 @@ func (c *core) update(ctx context.Context, key string, hint *serverstore.Entry, 
 		}
 		e, write, err := fn(data, found)
 		if err != nil {
-			return fnError{err}
+			return optimistic.FnError{Err: err}
 		}
 		if !write {
 			if cur.hinted {
@@ -116,10 +106,8 @@ func (c *core) update(ctx context.Context, key string, hint *serverstore.Entry, 
 		if attempt >= c.cfg.maxRetries {
 			return serverstore.ErrConflict
 		}
-		if attempt >= eagerRetries {
-			if err := optimistic.Pause(ctx, attempt-eagerRetries); err != nil {
-				return err
-			}
+		if _, err := optimistic.Backoff(ctx, attempt); err != nil {
+			return err
 		}
 		cur = nil
 	}

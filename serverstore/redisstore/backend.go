@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/go-sealed/session/serverstore"
+	"github.com/go-sealed/session/serverstore/internal/optimistic"
 )
 
 // DefaultPrefix begins every key a Backend writes unless WithPrefix says
@@ -240,7 +241,7 @@ func (b *Backend) Rename(ctx context.Context, oldKey, newKey string, e serversto
 			}
 			return e, true, nil
 		})
-		var fe fnError
+		var fe optimistic.FnError
 		switch {
 		case errors.As(err, &fe):
 			return serverstore.ErrNotFound

@@ -31,10 +31,10 @@ import (
 // stale hint no more than a read would have.
 func (b *Backend) Update(ctx context.Context, key string, hint *serverstore.Entry, fn func(data []byte, found bool) (serverstore.Entry, bool, error)) error {
 	err := b.update(ctx, key, hint, fn)
-	var fe fnError
+	var fe optimistic.FnError
 	switch {
 	case errors.As(err, &fe):
-		return fe.err
+		return fe.Err
 	case err != nil:
 		return b.fail("update", err)
 	}
@@ -42,12 +42,6 @@ func (b *Backend) Update(ctx context.Context, key string, hint *serverstore.Entr
 }
 
 type updateFunc = func(data []byte, found bool) (serverstore.Entry, bool, error)
-
-// fnError carries an error of Update's fn through to Update's caller
-// unwrapped.
-type fnError struct{ err error }
-
-func (e fnError) Error() string { return e.err.Error() }
 
 // compareAndSet writes the session hash KEYS[1] if its version field is
 // still ARGV[1] ("" for no session), and returns 1; otherwise it changes
@@ -129,10 +123,6 @@ func (st *state) covers(user string, ms int64) bool {
 // the member already covering it and need not index it again.
 const indexSlack = time.Minute
 
-// eagerRetries is how many times Update retries at once, on the state the
-// failed write returned, before it pauses between attempts.
-const eagerRetries = 3
-
 func (b *Backend) update(ctx context.Context, key string, hint *serverstore.Entry, fn updateFunc) error {
 	sk := b.sessionKey(key)
 	var (
@@ -160,7 +150,7 @@ func (b *Backend) update(ctx context.Context, key string, hint *serverstore.Entr
 		}
 		e, write, err := fn(data, found)
 		if err != nil {
-			return fnError{err}
+			return optimistic.FnError{Err: err}
 		}
 		if !write {
 			if cur.hinted {
@@ -203,11 +193,12 @@ func (b *Backend) update(ctx context.Context, key string, hint *serverstore.Entr
 			}
 			st := stateOf(now)
 			cur = &st
-			if attempt >= eagerRetries {
-				// Heavy contention: spread out, and read afresh.
-				if err := optimistic.Pause(ctx, attempt-eagerRetries); err != nil {
-					return err
-				}
+			// Under heavy contention: spread out, and read afresh.
+			paused, err := optimistic.Backoff(ctx, attempt)
+			if err != nil {
+				return err
+			}
+			if paused {
 				cur = nil
 			}
 			continue

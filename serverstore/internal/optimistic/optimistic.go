@@ -1,6 +1,6 @@
 // Package optimistic holds what the backends that update by
 // compare-and-set (redisstore, mongostore) share: the version of an entry,
-// and the pause between attempts.
+// the pause between attempts, and the error that carries fn's through.
 package optimistic
 
 import (
@@ -44,3 +44,24 @@ func Pause(ctx context.Context, attempt int) error {
 		return ctx.Err()
 	}
 }
+
+// Eager is how many times an update retries at once, before Backoff
+// starts to pause between attempts.
+const Eager = 3
+
+// Backoff is called before the attempt-th retry of an update (from 0): for
+// the first Eager it returns at once, then it pauses (see Pause) and
+// reports that it did, so that the caller reads the entry afresh. It
+// returns ctx's error if ctx ends first.
+func Backoff(ctx context.Context, attempt int) (paused bool, err error) {
+	if attempt < Eager {
+		return false, nil
+	}
+	return true, Pause(ctx, attempt-Eager)
+}
+
+// FnError carries an error of an update's fn through the backend's own
+// error handling, so that Update returns it to its caller as it is.
+type FnError struct{ Err error }
+
+func (e FnError) Error() string { return e.Err.Error() }
