@@ -129,6 +129,7 @@ func TestChangesAfterTheResponseBegan(t *testing.T) {
 		"Delete":   {func(s *session.Session) { s.Delete("user") }, ""},
 		"Clear":    {func(s *session.Session) { s.Clear() }, ""},
 		"Pop":      {func(s *session.Session) { s.Pop("user") }, ""},
+		"PopAs":    {func(s *session.Session) { session.PopAs[string](s, "user") }, ""},
 		"AddFlash": {func(s *session.Session) { s.AddFlash("hi") }, "user=ada flash=[hi]"},
 		"SetDeadline": {func(s *session.Session) { s.SetDeadline(time.Now().Add(time.Hour)) },
 			"user=ada deadline=1h0m0s"},

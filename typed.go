@@ -16,15 +16,7 @@ func GetAs[T any](s *Session, key string) (T, bool) {
 
 // PopAs is GetAs that also removes the key, whatever its value's type.
 func PopAs[T any](s *Session, key string) (T, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.load()
-	v, ok := s.values[key]
-	if ok {
-		delete(s.values, key)
-		s.mark(key)
-	}
-	return as[T](v)
+	return as[T](s.pop("PopAs", key))
 }
 
 func as[T any](v any) (T, bool) {

@@ -214,7 +214,11 @@ func (s *Session) Clear() {
 }
 
 // Pop returns the value stored under key and removes it, in one step.
-func (s *Session) Pop(key string) any {
+func (s *Session) Pop(key string) any { return generic(s.pop("Pop", key)) }
+
+// pop removes key and returns its value as stored; op names the caller
+// in the report of a change after the response began.
+func (s *Session) pop(op, key string) any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
@@ -222,9 +226,9 @@ func (s *Session) Pop(key string) any {
 	if ok {
 		delete(s.values, key)
 		s.mark(key)
-		s.lateChange("Pop")
+		s.lateChange(op)
 	}
-	return generic(v)
+	return v
 }
 
 // AddFlash queues a one-time message, returned by the next call to Flashes
